@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One-time machine set-up beyond `npm ci`, idempotent: safe to run again.
+#   bash environment/setup.sh            Jupyter from Debian + the tslab kernel, then `npm ci` and the build
+#   bash environment/setup.sh --gpu      also the CUDA TF.js backend (@tensorflow/tfjs-node-gpu; needs CUDA 11.2 + cuDNN 8.1)
+#   bash environment/setup.sh --native   also the native CPU TF.js backend (@tensorflow/tfjs-node)
+# The native backends download libtensorflow at install time, so they are opt-in: without them the
+# project runs on the wasm backend (or pure-JS cpu).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extra=""
+for arg in "$@"; do
+  case "$arg" in
+    --gpu) extra="@tensorflow/tfjs-node-gpu@4.22.0" ;;
+    --native) extra="@tensorflow/tfjs-node@4.22.0" ;;
+    *) echo "unknown option: $arg (use --gpu or --native)" >&2; exit 2 ;;
+  esac
+done
+
+need_apt=0
+for bin in /usr/bin/jupyter-nbconvert /usr/bin/python3; do [ -x "$bin" ] || need_apt=1; done
+/usr/bin/python3 -c "import ipykernel, jupyter_client" 2>/dev/null || need_apt=1
+if [ "$need_apt" = 1 ]; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  echo "== installing Jupyter from Debian packages"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    python3 jupyter-nbconvert jupyter-client python3-ipykernel >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+if [ -n "$extra" ]; then
+  echo "== installing $extra (downloads libtensorflow)"
+  npm install --no-save --no-audit --no-fund "$extra"
+fi
+
+echo "== registering the tslab kernel"
+/usr/bin/python3 node_modules/tslab/python/install.py --tslab="$PWD/node_modules/.bin/tslab" >/dev/null 2>&1 \
+  || /usr/bin/python3 node_modules/tslab/python/install.py --user --tslab="$PWD/node_modules/.bin/tslab" >/dev/null
+
+echo "== building the library the notebooks import (src -> src/dist)"
+npm run build --silent
+echo "environment ready"

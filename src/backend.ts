@@ -1,0 +1,82 @@
+import { createRequire } from "node:module";
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+
+export type BackendName = "tensorflow" | "wasm" | "cpu";
+export type BackendPreference = BackendName | "auto";
+
+export interface BackendInfo {
+  /** The tfjs backend that is active. */
+  name: BackendName;
+  /** Where it came from, e.g. "@tensorflow/tfjs-node-gpu" or "@tensorflow/tfjs-backend-wasm (SIMD)". */
+  source: string;
+  /** Backends that were tried before this one and why they were skipped. */
+  skipped: string[];
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The native packages register a "tensorflow" backend when they load. danfojs's override aliases
+ * "@tensorflow/tfjs-node" to pure tfjs, so a successful require alone proves nothing: check the registry.
+ */
+function tryNative(pkg: string, skipped: string[]): boolean {
+  try {
+    require(pkg);
+  } catch (e) {
+    skipped.push(`${pkg}: not installed (${(e as Error).message.split("\n")[0]})`);
+    return false;
+  }
+  if (tf.findBackendFactory("tensorflow") == null) {
+    skipped.push(`${pkg}: installed but registered no native backend`);
+    return false;
+  }
+  return true;
+}
+
+async function activate(name: BackendName): Promise<boolean> {
+  try {
+    return await tf.setBackend(name);
+  } catch {
+    return false;
+  }
+}
+
+let current: BackendInfo | undefined;
+
+/**
+ * Selects the fastest tfjs backend that loads: tfjs-node-gpu, tfjs-node, wasm (SIMD), cpu.
+ * `preference` (or the OPENR1_BACKEND environment variable) forces one; "auto" is the default.
+ */
+export async function selectBackend(
+  preference: BackendPreference = (process.env.OPENR1_BACKEND as BackendPreference | undefined) ?? "auto",
+): Promise<BackendInfo> {
+  if (!["auto", "tensorflow", "wasm", "cpu"].includes(preference)) {
+    throw new Error(`Unknown backend "${preference}": use auto, tensorflow, wasm or cpu (OPENR1_BACKEND)`);
+  }
+  if (current && (preference === "auto" || preference === current.name)) return current;
+  const skipped: string[] = [];
+  if (preference === "auto" || preference === "tensorflow") {
+    for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+      if (tryNative(pkg, skipped) && (await activate("tensorflow"))) {
+        return (current = { name: "tensorflow", source: pkg, skipped });
+      }
+    }
+    if (preference === "tensorflow") {
+      throw new Error(`The tensorflow backend is not available:\n  ${skipped.join("\n  ")}\n` +
+        "Install it with `bash environment/setup.sh --gpu` (or --native for CPU).");
+    }
+  }
+  if (preference === "auto" || preference === "wasm") {
+    // In Node the wasm binaries are read from the package folder on disk.
+    setWasmPaths(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm").replace(/[^/]+$/, ""));
+    if (await activate("wasm")) {
+      const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+      return (current = { name: "wasm", source: `@tensorflow/tfjs-backend-wasm${simd ? " (SIMD)" : ""}`, skipped });
+    }
+    skipped.push("wasm: failed to initialise");
+    if (preference === "wasm") throw new Error("The wasm backend failed to initialise");
+  }
+  if (!(await activate("cpu"))) throw new Error("Not even the tfjs cpu backend could be initialised");
+  return (current = { name: "cpu", source: "@tensorflow/tfjs-backend-cpu (pure JavaScript)", skipped });
+}

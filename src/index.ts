@@ -1,0 +1,8 @@
+// The library the notebooks and the CLI use, one stage per folder.
+export * from "./backend.js";
+export * from "./data/index.js";
+export * from "./model/index.js";
+export * from "./train/index.js";
+export * from "./eval/index.js";
+export * from "./tracking/index.js";
+export * from "./viz/index.js";
