@@ -1,7 +1,9 @@
 // The library the notebooks and the CLI use, one stage per folder.
 export * from "./backend.js";
+export * from "./assets.js";
 export * from "./data/index.js";
 export * from "./model/index.js";
+export * from "./tokenizer/index.js";
 export * from "./train/index.js";
 export * from "./eval/index.js";
 export * from "./tracking/index.js";
