@@ -1,0 +1,200 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+const filters = z.strictObject({
+  verifiedCorrect: z.boolean().describe("keep rows with at least one Math-Verify-correct generation"),
+  completeReasoning: z.boolean().describe("keep rows with at least one complete reasoning trace"),
+  nonEmptyAnswer: z.boolean(),
+  maxProblemChars: z.number().int().positive().nullable(),
+  maxSolutionChars: z.number().int().positive().nullable(),
+  dedupe: z.boolean(),
+});
+
+export const pipelineConfigSchema = z.strictObject({
+  profile: z.enum(["default", "full"]),
+  runName: z.string().min(1).nullable().describe("run directory name under outputDir; null: a timestamped name"),
+  outputDir: z.string().min(1),
+  seed: z.number().int(),
+  backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]),
+  data: z.strictObject({
+    source: z.string().min(1).describe('"embedded", "hub", or a local parquet/jsonl file or directory'),
+    hubConfig: z.enum(["default", "extended", "all"]),
+    revision: z.string().min(1),
+    limit: z.number().int().positive().nullable().describe("rows to read before filtering"),
+    filters,
+    validation: z.number().positive().describe("a count (≥ 1) or a fraction (< 1)"),
+    stratify: z.boolean(),
+  }),
+  model: z.strictObject({
+    source: z.string().min(1).describe('"random-small", a Hub repo id, or a local HF-layout directory'),
+    revision: z.string().min(1),
+  }),
+  lora: z.strictObject({
+    r: z.number().int().positive(),
+    alpha: z.number().positive(),
+    dropout: z.number().min(0).max(1),
+    targetModules: z.array(z.enum(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])).min(1),
+  }),
+  train: z.strictObject({
+    target: z.enum(["solution", "reasoning"]).describe("assistant turn: reference solution or verified reasoning trace"),
+    maxSeqLength: z.number().int().min(16),
+    overLength: z.enum(["truncate", "drop"]),
+    batchSize: z.number().int().positive(),
+    gradientAccumulation: z.number().int().positive(),
+    learningRate: z.number().positive(),
+    weightDecay: z.number().min(0),
+    warmupRatio: z.number().min(0).max(1),
+    schedule: z.enum(["cosine", "linear"]),
+    minLrRatio: z.number().min(0).max(1),
+    maxGradNorm: z.number().positive(),
+    epochs: z.number().positive(),
+    maxSteps: z.number().int().positive().nullable().describe("overrides epochs when set"),
+    logEvery: z.number().int().positive(),
+    evalEvery: z.number().int().positive(),
+    saveEvery: z.number().int().positive(),
+    keepCheckpoints: z.number().int().positive(),
+    mergedDtype: z.enum(["bf16", "f32"]),
+  }),
+  eval: z.strictObject({
+    numProblems: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    maxNewTokens: z.number().int().positive(),
+    temperature: z.number().min(0).describe("0: greedy"),
+    topP: z.number().gt(0).max(1),
+    compareBase: z.boolean().describe("also evaluate the base model, side by side"),
+  }),
+  tracking: z.strictObject({
+    mode: z.enum(["auto", "online", "offline", "disabled"]).describe("auto: online when WANDB_API_KEY is set"),
+    project: z.string().min(1),
+    entity: z.string().min(1).nullable(),
+  }),
+});
+
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+export type Profile = PipelineConfig["profile"];
+
+const embeddedDefault: PipelineConfig = {
+  profile: "default",
+  runName: null,
+  outputDir: "runs",
+  seed: 42,
+  backend: "auto",
+  data: {
+    source: "embedded",
+    hubConfig: "default",
+    revision: "main",
+    limit: null,
+    filters: { verifiedCorrect: false, completeReasoning: false, nonEmptyAnswer: true, maxProblemChars: null, maxSolutionChars: null, dedupe: true },
+    validation: 8,
+    stratify: false,
+  },
+  model: { source: "random-small", revision: "main" },
+  lora: { r: 8, alpha: 16, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
+  train: {
+    target: "solution", maxSeqLength: 256, overLength: "truncate", batchSize: 2, gradientAccumulation: 2,
+    learningRate: 2e-3, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
+    epochs: 1, maxSteps: 12, logEvery: 1, evalEvery: 6, saveEvery: 6, keepCheckpoints: 2, mergedDtype: "bf16",
+  },
+  eval: { numProblems: 8, batchSize: 4, maxNewTokens: 48, temperature: 0, topP: 1, compareBase: true },
+  tracking: { mode: "auto", project: "openr1-ts", entity: null },
+};
+
+/**
+ * `full`: Qwen2.5-0.5B-Instruct on OpenR1-Math-220k (default config) from the Hub, in the spirit of open-r1's
+ * SFT recipe (reasoning traces, cosine with a 10% floor, 10% warmup, effective batch 16) scaled to LoRA
+ * (rank 16 on all linears and the 10× learning rate LoRA usually needs).
+ */
+const full: PipelineConfig = {
+  ...embeddedDefault,
+  profile: "full",
+  data: {
+    ...embeddedDefault.data,
+    source: "hub",
+    revision: "e4e141ec9dea9f8326f4d347be56105859b2bd68",
+    filters: { ...embeddedDefault.data.filters, verifiedCorrect: true, completeReasoning: true },
+    validation: 500,
+    stratify: true,
+  },
+  model: { source: "Qwen/Qwen2.5-0.5B-Instruct", revision: "7ae557604adf67be50417f59c2c2f167def9a775" },
+  lora: { ...embeddedDefault.lora, r: 16, alpha: 32 },
+  train: {
+    ...embeddedDefault.train,
+    target: "reasoning", maxSeqLength: 4096, overLength: "drop", batchSize: 1, gradientAccumulation: 16,
+    learningRate: 2e-4, epochs: 1, maxSteps: null, logEvery: 10, evalEvery: 200, saveEvery: 200, keepCheckpoints: 3,
+  },
+  eval: { numProblems: 200, batchSize: 8, maxNewTokens: 2048, temperature: 0, topP: 1, compareBase: true },
+};
+
+export const profiles: Record<Profile, PipelineConfig> = { default: embeddedDefault, full };
+
+/** Parses `key.path=value` overrides; values are JSON when they parse as JSON, else strings. */
+export function parseOverride(spec: string): [string[], unknown] {
+  const eq = spec.indexOf("=");
+  if (eq <= 0) throw new Error(`Override "${spec}" is not of the form key.path=value`);
+  const path = spec.slice(0, eq).split(".");
+  const raw = spec.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // a bare string such as runs/x or Qwen/Qwen2.5-0.5B
+  }
+  return [path, value];
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown, spec: string): void {
+  let node: Record<string, unknown> = target;
+  for (const [i, key] of path.entries()) {
+    if (!(key in node)) throw new Error(`Unknown config key "${path.slice(0, i + 1).join(".")}" in override "${spec}"`);
+    if (i === path.length - 1) node[key] = value;
+    else node = node[key] as Record<string, unknown>;
+  }
+}
+
+function deepMerge(base: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  if (base === null || typeof base !== "object" || Array.isArray(base)) return patch;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(patch)) out[k] = k in out ? deepMerge(out[k], v) : v;
+  return out;
+}
+
+export interface ConfigSources {
+  profile?: Profile;
+  /** A JSON config file: a partial config merged over the profile (it may name the profile itself). */
+  file?: string;
+  /** `key.path=value` overrides, applied last. */
+  overrides?: string[];
+}
+
+/** Profile ← config file ← overrides, validated: unknown keys and bad values are errors that name them. */
+export function resolveConfig(sources: ConfigSources = {}): PipelineConfig {
+  let fileConfig: Record<string, unknown> = {};
+  if (sources.file) {
+    let text: string;
+    try {
+      text = readFileSync(sources.file, "utf8");
+    } catch (e) {
+      throw new Error(`Cannot read config file ${sources.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      fileConfig = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`Config file ${sources.file} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const profileName = sources.profile ?? (fileConfig.profile as Profile | undefined) ?? "default";
+  const base = profiles[profileName];
+  if (!base) throw new Error(`Unknown profile "${profileName}": use ${Object.keys(profiles).join(" or ")}`);
+  const merged = deepMerge(structuredClone(base), fileConfig) as Record<string, unknown>;
+  for (const spec of sources.overrides ?? []) {
+    const [path, value] = parseOverride(spec);
+    setPath(merged, path, value, spec);
+  }
+  const parsed = pipelineConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const where = sources.file ? ` (from ${sources.file}${sources.overrides?.length ? " and overrides" : ""})` : "";
+    throw new Error(`Invalid configuration${where}:\n${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
