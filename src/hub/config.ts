@@ -1,0 +1,63 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export type RepoType = "model" | "dataset";
+
+/** Where the Hub is and how to talk to it, from options first and the huggingface_hub environment variables second. */
+export interface HubSettings {
+  endpoint: string;
+  cacheDir: string;
+  token?: string;
+  offline: boolean;
+}
+
+export interface HubSettingsOptions {
+  endpoint?: string;
+  cacheDir?: string;
+  token?: string;
+  offline?: boolean;
+}
+
+const TRUE_VALUES = new Set(["1", "true", "yes", "on"]);
+
+function envFlag(value: string | undefined): boolean {
+  return value !== undefined && TRUE_VALUES.has(value.trim().toLowerCase());
+}
+
+/**
+ * The cache root, as huggingface_hub resolves it: HF_HUB_CACHE, else $HF_HOME/hub, else
+ * $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
+ */
+export function defaultHubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
+  if (env.HF_HOME) return join(env.HF_HOME, "hub");
+  const xdg = env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
+  return join(xdg, "huggingface", "hub");
+}
+
+export function resolveHubSettings(options: HubSettingsOptions = {}, env: NodeJS.ProcessEnv = process.env): HubSettings {
+  const endpoint = (options.endpoint ?? env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, "");
+  const token = options.token ?? env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN;
+  return {
+    endpoint,
+    cacheDir: options.cacheDir ?? defaultHubCacheDir(env),
+    token: token && token.length > 0 ? token : undefined,
+    offline: options.offline ?? envFlag(env.HF_HUB_OFFLINE),
+  };
+}
+
+/** `{endpoint}/datasets/{repo}/resolve/{revision}/{file}` for datasets, `{endpoint}/{repo}/resolve/{revision}/{file}` for models. */
+export function hubFileUrl(endpoint: string, repoType: RepoType, repoId: string, revision: string, filename: string): string {
+  const prefix = repoType === "dataset" ? "datasets/" : "";
+  const file = filename.split("/").map(encodeURIComponent).join("/");
+  return `${endpoint}/${prefix}${repoId}/resolve/${encodeURIComponent(revision)}/${file}`;
+}
+
+/**
+ * The cached copy of a file: `{cache}/{datasets|models}--{owner}--{name}/snapshots/{revision}/{file}`,
+ * the folder names huggingface_hub uses (plain files here, where huggingface_hub links into blobs/).
+ */
+export function cachedFilePath(cacheDir: string, repoType: RepoType, repoId: string, revision: string, filename: string): string {
+  const repoFolder = `${repoType}s--${repoId.split("/").join("--")}`;
+  return join(cacheDir, repoFolder, "snapshots", revision.replace(/\//g, "--"), ...filename.split("/"));
+}

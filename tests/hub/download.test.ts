@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { cachedFilePath, defaultHubCacheDir, hubDownload, hubDownloadFiles, hubFileUrl, HubDownloadError, resolveHubSettings } from "../../src/hub/index.js";
+import { FakeHub } from "./hub-server.js";
+
+const REPO = "open-r1/OpenR1-Math-220k";
+const REV = "e4e141ec9dea9f8326f4d347be56105859b2bd68";
+const SHARD = "data/train-00000-of-00010.parquet";
+const payload = randomBytes(300_000);
+const small = Buffer.from("{\"model_type\": \"qwen2\"}\n");
+
+describe("Hub URL scheme and settings", () => {
+  it("uses /datasets/ for datasets and no prefix for models", () => {
+    assert.equal(
+      hubFileUrl("https://huggingface.co", "dataset", REPO, "main", SHARD),
+      "https://huggingface.co/datasets/open-r1/OpenR1-Math-220k/resolve/main/data/train-00000-of-00010.parquet",
+    );
+    assert.equal(
+      hubFileUrl("https://huggingface.co", "model", "Qwen/Qwen2.5-0.5B", "main", "config.json"),
+      "https://huggingface.co/Qwen/Qwen2.5-0.5B/resolve/main/config.json",
+    );
+  });
+
+  it("honours HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE and HF_HOME", () => {
+    const s = resolveHubSettings({}, { HF_ENDPOINT: "http://mirror/", HF_TOKEN: "hf_x", HF_HUB_OFFLINE: "1", HF_HOME: "/h" });
+    assert.deepEqual(s, { endpoint: "http://mirror", token: "hf_x", offline: true, cacheDir: "/h/hub" });
+    assert.equal(defaultHubCacheDir({ HF_HUB_CACHE: "/c", HF_HOME: "/h" }), "/c");
+    assert.equal(resolveHubSettings({ offline: false }, { HF_HUB_OFFLINE: "1" }).offline, false);
+  });
+
+  it("lays the cache out per repository and revision", () => {
+    assert.equal(
+      cachedFilePath("/c", "dataset", REPO, REV, SHARD),
+      `/c/datasets--open-r1--OpenR1-Math-220k/snapshots/${REV}/data/train-00000-of-00010.parquet`,
+    );
+  });
+});
+
+describe("hubDownload against a loopback Hub", () => {
+  let hub: FakeHub;
+  let endpoint: string;
+  let cacheDir: string;
+  const sha = createHash("sha256").update(payload).digest("hex");
+
+  before(async () => {
+    hub = new FakeHub({});
+    endpoint = await hub.start();
+  });
+  after(async () => {
+    await hub.stop();
+  });
+  beforeEach(async () => {
+    cacheDir = await mkdtemp(join(tmpdir(), "openr1-hub-"));
+    hub.requests.length = 0;
+    hub.status = undefined;
+    hub.requiredToken = undefined;
+    for (const key of Object.keys(hub.files)) delete hub.files[key];
+    hub.files[`/datasets/${REPO}/resolve/${REV}/${SHARD}`] = { body: payload, lfs: true };
+    hub.files[`/Qwen/Qwen2.5-0.5B/resolve/main/config.json`] = { body: small };
+  });
+
+  const shard = () => ({ repoId: REPO, repoType: "dataset" as const, revision: REV, filename: SHARD, endpoint, cacheDir, progress: false });
+
+  it("downloads an LFS file through the CDN redirect, checks it, and serves the second call from the cache", async () => {
+    const path = await hubDownload(shard());
+    assert.equal(path, cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD));
+    assert.equal(createHash("sha256").update(await readFile(path)).digest("hex"), sha);
+    const seen = hub.requests.length;
+    assert.equal(await hubDownload(shard()), path);
+    assert.equal(hub.requests.length, seen, "a cache hit makes no request");
+    await assert.rejects(stat(`${path}.incomplete`));
+  });
+
+  it("downloads a small (non-LFS) model file to the model cache", async () => {
+    const path = await hubDownload({ repoId: "Qwen/Qwen2.5-0.5B", filename: "config.json", endpoint, cacheDir, progress: false });
+    assert.deepEqual(await readFile(path), small);
+    assert.match(path, /models--Qwen--Qwen2\.5-0\.5B\/snapshots\/main\/config\.json$/);
+  });
+
+  it("resumes with a Range request after the connection is cut", async () => {
+    hub.files[`/datasets/${REPO}/resolve/${REV}/${SHARD}`] = { body: payload, lfs: true, cutAfter: 100_000, cutTimes: 2 };
+    const path = await hubDownload(shard());
+    assert.deepEqual(await readFile(path), payload);
+    const gets = hub.gets();
+    assert.equal(gets.length, 3);
+    assert.equal(gets[0].range, undefined);
+    // Each retry asks for the rest from what reached the disk (at most the 100,000 bytes sent per attempt).
+    const offsets = gets.slice(1).map((g) => Number(g.range?.match(/^bytes=(\d+)-$/)?.[1]));
+    assert.ok(offsets[0] > 0 && offsets[0] <= 100_000, `first resume offset ${offsets[0]}`);
+    assert.ok(offsets[1] > offsets[0] && offsets[1] <= offsets[0] + 100_000, `second resume offset ${offsets[1]}`);
+  });
+
+  it("resumes a partial file left by an earlier run", async () => {
+    const dest = cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD);
+    await mkdir(dirname(dest), { recursive: true });
+    await writeFile(`${dest}.incomplete`, payload.subarray(0, 123_456));
+    await hubDownload(shard());
+    assert.deepEqual(await readFile(dest), payload);
+    assert.deepEqual(hub.gets().map((g) => g.range), ["bytes=123456-"]);
+  });
+
+  it("gives up after the retries, keeping the partial file for the next run", async () => {
+    hub.files[`/datasets/${REPO}/resolve/${REV}/${SHARD}`] = { body: payload, lfs: true, cutAfter: 1000, cutTimes: 10 };
+    await assert.rejects(hubDownload({ ...shard(), retries: 1 }), (err: Error) => {
+      assert.ok(err instanceof HubDownloadError);
+      assert.match(err.message, /failed after 2 attempts.*run again to resume/s);
+      return true;
+    });
+    const partial = `${cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD)}.incomplete`;
+    const kept = (await stat(partial)).size;
+    assert.ok(kept > 0 && kept <= 2000, `kept ${kept} bytes`);
+  });
+
+  it("rejects and removes a download whose sha256 does not match the announced one", async () => {
+    hub.files[`/datasets/${REPO}/resolve/${REV}/${SHARD}`] = { body: payload, lfs: true, announcedSha256: "0".repeat(64) };
+    await assert.rejects(hubDownload(shard()), /Checksum mismatch for data\/train-00000-of-00010\.parquet.*sha256/);
+    const dest = cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD);
+    await assert.rejects(stat(dest));
+    await assert.rejects(stat(`${dest}.incomplete`));
+  });
+
+  it("offline: returns cached files and names the missing file and HF_HUB_OFFLINE otherwise", async () => {
+    await assert.rejects(hubDownload({ ...shard(), offline: true }), (err: Error) => {
+      assert.match(err.message, /data\/train-00000-of-00010\.parquet from dataset open-r1\/OpenR1-Math-220k@e4e141ec.* is not in the cache/);
+      assert.match(err.message, /HF_HUB_OFFLINE/);
+      return true;
+    });
+    assert.equal(hub.requests.length, 0);
+    const path = await hubDownload(shard());
+    const seen = hub.requests.length;
+    assert.equal(await hubDownload({ ...shard(), offline: true }), path);
+    assert.equal(hub.requests.length, seen);
+  });
+
+  it("sends HF_TOKEN to the Hub but not to the CDN", async () => {
+    hub.requiredToken = "hf_secret";
+    await hubDownload({ ...shard(), token: "hf_secret" });
+    const head = hub.requests.find((r) => r.method === "HEAD");
+    assert.equal(head?.authorization, "Bearer hf_secret");
+    assert.equal(hub.gets()[0].authorization, undefined);
+  });
+
+  it("explains 401 (token) and 404 (missing file) with the file and the URL", async () => {
+    hub.requiredToken = "hf_secret";
+    await assert.rejects(hubDownload(shard()), (err: Error) => {
+      assert.ok(err instanceof HubDownloadError);
+      assert.match(err.message, /data\/train-00000-of-00010\.parquet.*HTTP 401.*set HF_TOKEN/);
+      return true;
+    });
+    await assert.rejects(hubDownload({ ...shard(), token: "wrong" }), /HTTP 401.*token .* was refused/);
+    hub.requiredToken = undefined;
+    await assert.rejects(hubDownload({ ...shard(), filename: "data/nope.parquet" }), (err: Error) => {
+      assert.match(err.message, /data\/nope\.parquet.*HTTP 404 — the file does not exist at this revision/);
+      assert.match(err.message, new RegExp(`${endpoint}/datasets/${REPO}/resolve/${REV}/data/nope\\.parquet`));
+      return true;
+    });
+  });
+
+  it("downloads several files in order", async () => {
+    const other = "data/train-00001-of-00010.parquet";
+    hub.files[`/datasets/${REPO}/resolve/${REV}/${other}`] = { body: small, lfs: true };
+    const [a, b] = await hubDownloadFiles({ repoId: REPO, repoType: "dataset", revision: REV, endpoint, cacheDir, progress: false }, [SHARD, other]);
+    assert.deepEqual(await readFile(a), payload);
+    assert.deepEqual(await readFile(b), small);
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+});

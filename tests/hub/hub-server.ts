@@ -1,0 +1,107 @@
+import { createHash } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A file the fake Hub serves. */
+export interface FakeFile {
+  body: Buffer;
+  /** Served like an LFS file: the resolve URL redirects to a CDN path and announces X-Linked-Size / X-Linked-Etag. */
+  lfs?: boolean;
+  /** Announce this sha256 instead of the real one (checksum-mismatch tests). */
+  announcedSha256?: string;
+  /** Cut the connection after this many body bytes on the first N GETs. */
+  cutAfter?: number;
+  cutTimes?: number;
+}
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  range?: string;
+  authorization?: string;
+}
+
+/** A loopback HTTP server speaking the Hub's resolve protocol, recording every request it sees. */
+export class FakeHub {
+  readonly requests: SeenRequest[] = [];
+  /** Status to answer instead of serving (e.g. 401, 404), with an optional X-Error-Code. */
+  status?: { code: number; errorCode?: string };
+  requiredToken?: string;
+  private server: Server;
+  /** The CDN is a second server: another origin, as the real CDN is. */
+  private cdn: Server;
+  private cuts = new Map<string, number>();
+
+  constructor(readonly files: Record<string, FakeFile>) {
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.cdn = createServer((req, res) => this.handle(req, res));
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => this.cdn.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const server of [this.server, this.cdn]) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  gets(): SeenRequest[] {
+    return this.requests.filter((r) => r.method === "GET");
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = decodeURIComponent(req.url ?? "");
+    this.requests.push({ method: req.method ?? "", url, range: req.headers.range, authorization: req.headers.authorization });
+    if (this.status) {
+      res.writeHead(this.status.code, this.status.errorCode ? { "x-error-code": this.status.errorCode } : {});
+      res.end();
+      return;
+    }
+    if (this.requiredToken && req.headers.authorization !== `Bearer ${this.requiredToken}` && !url.startsWith("/cdn/")) {
+      res.writeHead(401);
+      res.end();
+      return;
+    }
+    const cdn = url.startsWith("/cdn/");
+    const key = cdn ? url.slice("/cdn".length) : url;
+    const file = this.files[key];
+    if (!file) {
+      res.writeHead(404, { "x-error-code": "EntryNotFound" });
+      res.end();
+      return;
+    }
+    const sha = file.announcedSha256 ?? createHash("sha256").update(file.body).digest("hex");
+    if (req.method === "HEAD") {
+      if (file.lfs) {
+        res.writeHead(302, {
+          location: `http://127.0.0.1:${(this.cdn.address() as AddressInfo).port}/cdn${key}`,
+          "x-linked-size": String(file.body.length),
+          "x-linked-etag": `"${sha}"`,
+        });
+      } else {
+        res.writeHead(200, { "content-length": String(file.body.length), etag: `"${sha.slice(0, 40)}"` });
+      }
+      res.end();
+      return;
+    }
+    let start = 0;
+    const range = req.headers.range?.match(/^bytes=(\d+)-$/);
+    if (range) start = Number(range[1]);
+    const body = file.body.subarray(start);
+    const headers: Record<string, string> = { "content-length": String(body.length) };
+    if (range) headers["content-range"] = `bytes ${start}-${file.body.length - 1}/${file.body.length}`;
+    res.writeHead(range ? 206 : 200, headers);
+    const cutsSoFar = this.cuts.get(key) ?? 0;
+    if (file.cutAfter !== undefined && cutsSoFar < (file.cutTimes ?? 1)) {
+      this.cuts.set(key, cutsSoFar + 1);
+      res.write(body.subarray(0, file.cutAfter), () => res.socket?.destroy());
+      return;
+    }
+    res.end(body);
+  }
+}
