@@ -149,10 +149,15 @@ async function fetchInto(
       done(null, chunk);
     },
   });
+  const sink = createWriteStream(partial, { flags: append ? "a" : "w" });
+  // On a cut connection the next attempt reads the file size to resume from: wait until every write has landed.
+  const closed = new Promise<void>((resolve) => sink.once("close", () => resolve()));
   try {
     if (!res.body) throw new Error("empty response body");
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, createWriteStream(partial, { flags: append ? "a" : "w" }));
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, sink);
   } finally {
+    sink.destroy();
+    await closed;
     bar.stop();
   }
 }
