@@ -1,0 +1,151 @@
+/**
+ * A linear layer whose weight never trains (the base model under LoRA): y = x·W (+ b), with a custom
+ * gradient that returns dx = dy·Wᵀ and nothing for W.
+ *
+ * On onnxruntime-node the weight is an initializer of one ONNX model that holds both products behind an
+ * If node, so the weight lives once, in ORT's native memory (not the 4 GiB wasm heap), prepacked for MLAS:
+ *   forward  (back = false): Gemm(x, W, b)                 — transB set for the [out, in] layout
+ *   backward (back = true):  Gemm(dy, W) with transB flipped
+ * Activations cross between tfjs and ORT through dataSync / tf.tensor (one copy each way), so it works on
+ * every tfjs backend. Without onnxruntime-node it falls back to tf.matMul on the active backend.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { encodeModel, type Graph, type Initializer } from "./onnx-proto.js";
+import { OrtSession, ortAvailable, ortThreads } from "./ort.js";
+
+export type WeightLayout = "in,out" | "out,in";
+export type KernelEngine = "onnxruntime" | "tfjs";
+
+export interface FrozenLinearOptions {
+  /**
+   * "in,out" (default): weight is [in, out] and y = x·W. "out,in": weight is [out, in] (PyTorch's
+   * nn.Linear layout, or a tied embedding used as the LM head) and y = x·Wᵀ.
+   */
+  layout?: WeightLayout;
+  /** Optional frozen bias [out]. */
+  bias?: tf.Tensor1D | Float32Array;
+  /** "auto" (default) uses onnxruntime-node when it loads, else tfjs. */
+  engine?: "auto" | KernelEngine;
+  /** ORT intra-op threads (default: ortThreads(), i.e. 2 or OPENR1_ORT_THREADS). */
+  threads?: number;
+}
+
+/** Weight data given without a tfjs tensor, e.g. straight from a safetensors file. */
+export interface WeightData {
+  data: Float32Array;
+  shape: [number, number];
+}
+
+function floatData(t: tf.Tensor | Float32Array, what: string): Float32Array {
+  if (t instanceof Float32Array) return t;
+  if (t.dtype !== "float32") throw new Error(`FrozenLinear: ${what} must be float32, got ${t.dtype}`);
+  return t.dataSync() as Float32Array;
+}
+
+function productGraph(w: Initializer, bias: Initializer | undefined, transposed: boolean): Graph {
+  const branch = (name: string, transB: boolean, withBias: boolean, outDim: string): Graph => ({
+    name,
+    nodes: [{
+      opType: "Gemm",
+      inputs: withBias ? ["x", "W", "b"] : ["x", "W"],
+      outputs: [`${name}_y`],
+      attributes: { transB: transB ? 1 : 0 },
+    }],
+    inputs: [],
+    outputs: [{ name: `${name}_y`, elemType: 1, dims: ["rows", outDim] }],
+  });
+  return {
+    name: "frozen_linear",
+    nodes: [{
+      opType: "If",
+      inputs: ["back"],
+      outputs: ["y"],
+      attributes: {
+        then_branch: branch("backward", !transposed, false, "in"),
+        else_branch: branch("forward", transposed, bias !== undefined, "out"),
+      },
+    }],
+    inputs: [
+      // x is the layer input going forward and dy (width out) going backward.
+      { name: "x", elemType: 1, dims: ["rows", "width"] },
+      { name: "back", elemType: 9, dims: [] },
+    ],
+    outputs: [{ name: "y", elemType: 1, dims: ["rows", "cols"] }],
+    initializers: bias ? [w, bias] : [w],
+  };
+}
+
+export class FrozenLinear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly layout: WeightLayout;
+  readonly engine: KernelEngine;
+  private session?: OrtSession;
+  private weight?: tf.Tensor2D;
+  private bias?: tf.Tensor1D;
+  private readonly product: (x: tf.Tensor2D) => tf.Tensor2D;
+
+  /**
+   * Copies the weight (and bias) once; the caller may dispose its own tensors afterwards. With
+   * onnxruntime the copy lives in native memory, with tfjs as a kept tensor of the active backend.
+   */
+  constructor(weight: tf.Tensor2D | WeightData, options: FrozenLinearOptions = {}) {
+    const shape = weight instanceof tf.Tensor ? weight.shape : weight.shape;
+    if (shape.length !== 2) throw new Error(`FrozenLinear: weight must be 2-D, got shape [${shape}]`);
+    this.layout = options.layout ?? "in,out";
+    const transposed = this.layout === "out,in";
+    [this.inFeatures, this.outFeatures] = transposed ? [shape[1], shape[0]] : [shape[0], shape[1]];
+    if (options.bias && (options.bias instanceof Float32Array ? options.bias.length : options.bias.size) !== this.outFeatures) {
+      throw new Error(`FrozenLinear: bias must have ${this.outFeatures} elements (the output size)`);
+    }
+    const engine = options.engine ?? "auto";
+    if (engine === "onnxruntime" && !ortAvailable()) throw new Error("FrozenLinear: engine onnxruntime requested but onnxruntime-node is unavailable");
+    this.engine = engine === "tfjs" || !ortAvailable() ? "tfjs" : "onnxruntime";
+
+    if (this.engine === "onnxruntime") {
+      const w: Initializer = { name: "W", dims: [...shape], data: weight instanceof tf.Tensor ? floatData(weight, "weight") : weight.data };
+      const b = options.bias ? { name: "b", dims: [this.outFeatures], data: floatData(options.bias, "bias") } : undefined;
+      this.session = new OrtSession(encodeModel({ graph: productGraph(w, b, transposed), opsets: { "": 17 } }), options.threads ?? ortThreads());
+      this.product = this.ortProduct();
+    } else {
+      this.weight = tf.keep(weight instanceof tf.Tensor ? weight.clone() : tf.tensor2d(weight.data, shape));
+      if (options.bias) this.bias = tf.keep(options.bias instanceof Float32Array ? tf.tensor1d(options.bias) : options.bias.clone());
+      this.product = (x) => tf.tidy(() => {
+        const y = tf.matMul(x, this.weight!, false, transposed);
+        return this.bias ? tf.add(y, this.bias) : y;
+      });
+    }
+  }
+
+  private ortProduct(): (x: tf.Tensor2D) => tf.Tensor2D {
+    const session = this.session!;
+    const run = (x: tf.Tensor2D, back: boolean, cols: number): tf.Tensor2D => {
+      const rows = x.shape[0];
+      const y = session.run({ x: session.float(floatData(x, "input"), [rows, x.shape[1]]), back: session.bool(back) }, "y");
+      return tf.tensor2d(y.data, [rows, cols]);
+    };
+    return tf.customGrad((x: tf.Tensor) => ({
+      value: run(x as tf.Tensor2D, false, this.outFeatures),
+      gradFunc: (dy: tf.Tensor) => run(dy as tf.Tensor2D, true, this.inFeatures),
+    })) as (x: tf.Tensor2D) => tf.Tensor2D;
+  }
+
+  /** y = x·W (+ b) over the last axis: x is [..., in], y is [..., out]. Differentiable in x only. */
+  apply<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
+    const { inFeatures, outFeatures } = this;
+    if (x.shape[x.rank - 1] !== inFeatures) {
+      throw new Error(`FrozenLinear: input's last dimension is ${x.shape[x.rank - 1]}, expected ${inFeatures}`);
+    }
+    if (x.rank === 2) return this.product(x as tf.Tensor2D) as tf.Tensor<R>;
+    return tf.tidy(() => {
+      const y = this.product(tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D);
+      return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]) as tf.Tensor<R>;
+    });
+  }
+
+  dispose(): void {
+    this.session?.dispose();
+    this.weight?.dispose();
+    this.bias?.dispose();
+  }
+}

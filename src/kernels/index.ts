@@ -1,0 +1,2 @@
+export { FrozenLinear, type FrozenLinearOptions, type WeightData, type WeightLayout, type KernelEngine } from "./frozen-linear.js";
+export { ortAvailable, ortUnavailableReason, ortThreads, setOrtThreads, OrtSession } from "./ort.js";

@@ -1,0 +1,115 @@
+/**
+ * Synchronous access to onnxruntime-node (installed with @huggingface/transformers; it bundles the CPU
+ * build of ONNX Runtime, whose MLAS matmul is 4-8x faster than tfjs-wasm's on this kind of machine).
+ *
+ * The public `InferenceSession.run` returns a Promise, but only because it defers the call with
+ * setImmediate: the native binding underneath (`dist/binding.js`, "a simple synchronized inference
+ * session object wrap") loads and runs synchronously. tfjs kernels and customGrad functions are
+ * synchronous, so the kernels talk to the binding directly.
+ */
+import { createRequire } from "node:module";
+
+export interface OrtTensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+
+interface TensorCtor {
+  new (type: "float32", data: Float32Array, dims: readonly number[]): OrtTensor;
+  new (type: "bool", data: boolean[], dims: readonly number[]): OrtTensor;
+}
+
+interface NativeSession {
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
+  run(feeds: Record<string, OrtTensor>, fetches: Record<string, OrtTensor | null>, options: object): Record<string, OrtTensor>;
+  dispose(): void;
+}
+
+interface Ort {
+  binding: { InferenceSession: new () => NativeSession };
+  Tensor: TensorCtor;
+}
+
+let ort: Ort | null | undefined;
+let unavailableReason = "";
+
+function load(): Ort | null {
+  if (ort !== undefined) return ort;
+  if (process.env.OPENR1_ORT === "0") {
+    unavailableReason = "disabled by OPENR1_ORT=0";
+    return (ort = null);
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const { binding, initOrt } = require("onnxruntime-node/dist/binding.js");
+    const { Tensor } = require("onnxruntime-common");
+    initOrt();
+    ort = { binding, Tensor };
+  } catch (e) {
+    unavailableReason = `onnxruntime-node could not be loaded: ${(e as Error).message.split("\n")[0]}`;
+    ort = null;
+  }
+  return ort;
+}
+
+/** Whether onnxruntime-node's native binding loads here (OPENR1_ORT=0 turns it off). */
+export function ortAvailable(): boolean {
+  return load() !== null;
+}
+
+/** Why ortAvailable() is false ("" when it is true). */
+export function ortUnavailableReason(): string {
+  load();
+  return unavailableReason;
+}
+
+let defaultThreads = Number(process.env.OPENR1_ORT_THREADS ?? 2);
+
+/** Intra-op threads for sessions created from now on (default 2, or OPENR1_ORT_THREADS). */
+export function setOrtThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`ORT threads must be a positive integer, got ${threads}`);
+  defaultThreads = threads;
+}
+
+export function ortThreads(): number {
+  return defaultThreads;
+}
+
+/** A loaded ONNX model, run synchronously on the CPU execution provider. */
+export class OrtSession {
+  private readonly native: NativeSession;
+  private readonly ort: Ort;
+
+  constructor(model: Uint8Array, threads = defaultThreads) {
+    const o = load();
+    if (!o) throw new Error(`OrtSession: ${unavailableReason}`);
+    this.ort = o;
+    this.native = new o.binding.InferenceSession();
+    this.native.loadModel(model.buffer, model.byteOffset, model.byteLength, {
+      executionProviders: ["cpu"],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+      // Hundreds of sessions share two cores with tfjs: idle workers must sleep, not spin.
+      extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+    });
+  }
+
+  float(data: Float32Array, dims: readonly number[]): OrtTensor {
+    return new this.ort.Tensor("float32", data, dims);
+  }
+
+  bool(value: boolean): OrtTensor {
+    return new this.ort.Tensor("bool", [value], []);
+  }
+
+  /** Runs the model and returns the named output. */
+  run(feeds: Record<string, OrtTensor>, output: string): OrtTensor {
+    return this.native.run(feeds, { [output]: null }, {})[output];
+  }
+
+  dispose(): void {
+    this.native.dispose();
+  }
+}

@@ -1,0 +1,149 @@
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import * as tf from "@tensorflow/tfjs";
+import { selectBackend } from "../../src/backend.js";
+import { FrozenLinear, ortAvailable, type KernelEngine, type WeightLayout } from "../../src/kernels/index.js";
+
+before(async () => {
+  await selectBackend();
+});
+
+/** Deterministic uniform(-1, 1) values (mulberry32), so failures reproduce. */
+function random(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** Float64 reference of a[m,k]·b[k,n], with b read transposed ([n,k]) when bT. */
+function matmul64(a: Float32Array, b: Float32Array, m: number, k: number, n: number, bT: boolean): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p] * (bT ? b[j * k + p] : b[p * n + j]);
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])));
+  assert.ok(worst <= tol, `${what}: worst relative error ${worst} > ${tol}`);
+}
+
+const engines: KernelEngine[] = ortAvailable() ? ["onnxruntime", "tfjs"] : ["tfjs"];
+
+test("onnxruntime-node loads here (the fast path is exercised, not only the fallback)", () => {
+  assert.ok(ortAvailable());
+});
+
+for (const engine of engines) {
+  test(`${engine}: known values with a bias`, () => {
+    const w = tf.tensor2d([[1, 2, 3], [4, 5, 6]]); // [in 2, out 3]
+    const lin = new FrozenLinear(w, { engine, bias: new Float32Array([0.5, -1, 2]) });
+    w.dispose();
+    assert.equal(lin.engine, engine);
+    assert.deepEqual([lin.inFeatures, lin.outFeatures], [2, 3]);
+    const y = tf.tidy(() => lin.apply(tf.tensor2d([[1, 1], [2, -1]])).arraySync());
+    assert.deepEqual(y, [[5.5, 6, 11], [-1.5, -2, 2]]);
+    lin.dispose();
+  });
+
+  for (const layout of ["in,out", "out,in"] as WeightLayout[]) {
+    test(`${engine}, layout ${layout}: forward and input gradient match a float64 reference; no tensors leak`, () => {
+      const [rows, inF, outF] = [37, 64, 48];
+      const wData = random(inF * outF, 1);
+      const bData = random(outF, 2);
+      const xData = random(rows * inF, 3);
+      const rData = random(rows * outF, 4); // loss = sum(y * r), so dL/dy = r
+      const lin = new FrozenLinear({ data: wData, shape: layout === "in,out" ? [inF, outF] : [outF, inF] }, { engine, layout, bias: bData });
+      const transposed = layout === "out,in";
+      const yRef = matmul64(xData, wData, rows, inF, outF, transposed).map((v, i) => v + bData[i % outF]);
+      // dx = r·Wᵀ: with W stored [in,out] that is r[rows,out]·(W read as [in,out] transposed).
+      const dxRef = transposed ? matmul64(rData, wData, rows, outF, inF, false) : matmul64(rData, wData, rows, outF, inF, true);
+
+      const before = tf.memory().numTensors;
+      const [y, dx] = tf.tidy(() => {
+        const x = tf.tensor2d(xData, [rows, inF]);
+        const r = tf.tensor2d(rData, [rows, outF]);
+        const y = lin.apply(x).dataSync();
+        const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(lin.apply(xx as tf.Tensor2D), r)))(x).dataSync();
+        return [y, dx];
+      });
+      assert.equal(tf.memory().numTensors, before);
+      assertClose(y, yRef, 1e-5, "forward");
+      assertClose(dx, dxRef, 1e-5, "gradient");
+      lin.dispose();
+    });
+  }
+
+  test(`${engine}: batch·seq rows ([batch, seq, in] input) and gradients flowing to an upstream variable`, () => {
+    const [batch, seq, inF, outF] = [2, 5, 16, 24];
+    const wData = random(inF * outF, 5);
+    const lin = new FrozenLinear({ data: wData, shape: [inF, outF] }, { engine });
+    const v = tf.variable(tf.tensor3d(random(batch * seq * inF, 6), [batch, seq, inF]));
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => {
+      const y = lin.apply(tf.mul(v, 2));
+      assert.deepEqual(y.shape, [batch, seq, outF]);
+      return tf.sum(y);
+    });
+    // d/dv sum((2v)·W) = 2 · rowsum(W) broadcast over every row.
+    const rowSum = Array.from({ length: inF }, (_, i) => wData.slice(i * outF, (i + 1) * outF).reduce((a, b) => a + b, 0));
+    const expected = Array.from({ length: batch * seq * inF }, (_, i) => 2 * rowSum[i % inF]);
+    assertClose(grads[v.name].dataSync(), expected, 1e-5, "variable gradient");
+    assert.deepEqual(Object.keys(grads), [v.name]);
+    value.dispose();
+    tf.dispose(grads);
+    assert.equal(tf.memory().numTensors, before);
+    v.dispose();
+    lin.dispose();
+  });
+
+  test(`${engine}: agrees with tf.matMul on the active backend`, () => {
+    const [rows, inF, outF] = [128, 96, 80];
+    const w = tf.tensor2d(random(inF * outF, 7), [inF, outF]);
+    const x = tf.tensor2d(random(rows * inF, 8), [rows, inF]);
+    const lin = new FrozenLinear(w, { engine });
+    const [ours, ref] = tf.tidy(() => [lin.apply(x).dataSync(), tf.matMul(x, w).dataSync()]);
+    assertClose(ours, ref, 1e-5, "vs tf.matMul");
+    tf.dispose([w, x]);
+    lin.dispose();
+  });
+}
+
+test("bad input names the problem", () => {
+  const lin = new FrozenLinear({ data: new Float32Array(6), shape: [2, 3] });
+  assert.throws(() => tf.tidy(() => lin.apply(tf.zeros([4, 3]))), /last dimension is 3, expected 2/);
+  assert.throws(() => new FrozenLinear({ data: new Float32Array(6), shape: [2, 3] }, { bias: new Float32Array(2) }), /bias must have 3 elements/);
+  lin.dispose();
+});
+
+test("without onnxruntime (OPENR1_ORT=0) it falls back to tfjs and stays correct", () => {
+  const index = fileURLToPath(new URL("../../src/kernels/index.ts", import.meta.url));
+  const script = `
+    import * as tf from "@tensorflow/tfjs";
+    import { FrozenLinear, ortAvailable, ortUnavailableReason } from ${JSON.stringify(index)};
+    const lin = new FrozenLinear(tf.tensor2d([[1, 2], [3, 4]]));
+    const y = lin.apply(tf.tensor2d([[1, 1]])).arraySync();
+    console.log(JSON.stringify({ available: ortAvailable(), reason: ortUnavailableReason(), engine: lin.engine, y }));
+  `;
+  const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    env: { ...process.env, OPENR1_ORT: "0" },
+    encoding: "utf8",
+  });
+  const result = JSON.parse(out.trim().split("\n").pop()!);
+  assert.deepEqual(result, { available: false, reason: "disabled by OPENR1_ORT=0", engine: "tfjs", y: [[4, 6]] });
+});
