@@ -13,6 +13,8 @@ export interface TrainerState {
  */
 export interface TrainerCallback {
   onTrainBegin?(config: Record<string, unknown>, state: TrainerState): void | Promise<void>;
+  /** After every optimizer step (progress bars, live charts): `loss`, `learning_rate`, `grad_norm`, `tokens_per_second`. */
+  onStepEnd?(logs: Record<string, number>, state: TrainerState): void | Promise<void>;
   onLog?(logs: Record<string, number>, state: TrainerState): void | Promise<void>;
   onEvaluate?(metrics: Record<string, number>, state: TrainerState): void | Promise<void>;
   onSave?(checkpointDir: string, state: TrainerState): void | Promise<void>;

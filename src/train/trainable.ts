@@ -14,9 +14,11 @@ export interface TrainableModel {
   /**
    * Sum (not mean) of the next-token negative log-likelihood over positions whose shifted label is not
    * -100 (Hugging Face's shift: logits[t] predict labels[t+1]). The trainer divides by the number of
-   * target tokens across the whole accumulated batch. `training` turns LoRA dropout on.
+   * target tokens across the whole accumulated batch. `training` turns LoRA dropout on; `seed`, when given,
+   * seeds its masks (the trainer derives one per micro-batch from its seed and step, so a resumed run draws
+   * the same masks as an uninterrupted one).
    */
-  sumLoss(batch: Batch, opts: { training: boolean }): tf.Scalar;
+  sumLoss(batch: Batch, opts: { training: boolean; seed?: number }): tf.Scalar;
 }
 
 /** Number of target tokens in a batch under Hugging Face's shift (labels[:, 1:] != -100). */
