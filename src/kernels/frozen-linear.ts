@@ -111,7 +111,7 @@ export class FrozenLinear {
       this.weight = tf.keep(weight instanceof tf.Tensor ? weight.clone() : tf.tensor2d(weight.data, shape));
       if (options.bias) this.bias = tf.keep(options.bias instanceof Float32Array ? tf.tensor1d(options.bias) : options.bias.clone());
       this.product = (x) => tf.tidy(() => {
-        const y = tf.matMul(x, this.weight!, false, transposed);
+        const y: tf.Tensor2D = tf.matMul(x, this.weight!, false, transposed);
         return this.bias ? tf.add(y, this.bias) : y;
       });
     }
@@ -124,10 +124,11 @@ export class FrozenLinear {
       const y = session.run({ x: session.float(floatData(x, "input"), [rows, x.shape[1]]), back: session.bool(back) }, "y");
       return tf.tensor2d(y.data, [rows, cols]);
     };
-    return tf.customGrad((x: tf.Tensor) => ({
-      value: run(x as tf.Tensor2D, false, this.outFeatures),
+    const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+      value: run(inputs[0] as tf.Tensor2D, false, this.outFeatures),
       gradFunc: (dy: tf.Tensor) => run(dy as tf.Tensor2D, true, this.inFeatures),
-    })) as (x: tf.Tensor2D) => tf.Tensor2D;
+    }));
+    return (x) => f(x) as tf.Tensor2D;
   }
 
   /** y = x·W (+ b) over the last axis: x is [..., in], y is [..., out]. Differentiable in x only. */
@@ -139,7 +140,7 @@ export class FrozenLinear {
     if (x.rank === 2) return this.product(x as tf.Tensor2D) as tf.Tensor<R>;
     return tf.tidy(() => {
       const y = this.product(tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D);
-      return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]) as tf.Tensor<R>;
+      return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]) as unknown as tf.Tensor<R>;
     });
   }
 
