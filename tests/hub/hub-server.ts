@@ -27,6 +27,8 @@ export class FakeHub {
   /** Status to answer instead of serving (e.g. 401, 404), with an optional X-Error-Code. */
   status?: { code: number; errorCode?: string };
   requiredToken?: string;
+  /** Called as each request arrives, before it is answered. */
+  onRequest?: (req: SeenRequest) => void;
   private server: Server;
   /** The CDN is a second server: another origin, as the real CDN is. */
   private cdn: Server;
@@ -56,7 +58,9 @@ export class FakeHub {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = decodeURIComponent(req.url ?? "");
-    this.requests.push({ method: req.method ?? "", url, range: req.headers.range, authorization: req.headers.authorization });
+    const seen = { method: req.method ?? "", url, range: req.headers.range, authorization: req.headers.authorization };
+    this.requests.push(seen);
+    this.onRequest?.(seen);
     if (this.status) {
       res.writeHead(this.status.code, this.status.errorCode ? { "x-error-code": this.status.errorCode } : {});
       res.end();
@@ -99,7 +103,8 @@ export class FakeHub {
     const cutsSoFar = this.cuts.get(key) ?? 0;
     if (file.cutAfter !== undefined && cutsSoFar < (file.cutTimes ?? 1)) {
       this.cuts.set(key, cutsSoFar + 1);
-      res.write(body.subarray(0, file.cutAfter), () => res.socket?.destroy());
+      // Part of the body, a pause for the client to take it in, then a premature end of the connection.
+      res.write(body.subarray(0, file.cutAfter), () => setTimeout(() => res.socket?.end(), 50));
       return;
     }
     res.end(body);
