@@ -1,0 +1,166 @@
+import * as tf from "@tensorflow/tfjs";
+
+/*
+ * Matrix products laid out for the fast path of the wasm backend: a plain 2-D matMul with no transpose
+ * flags runs ~12x faster there than the transposed or batched variants autodiff would otherwise produce,
+ * so the gradients below transpose explicitly (an O(n·m) copy) and multiply untransposed.
+ */
+
+/** x [n, in] @ wt [in, out] where wt is frozen: the gradient flows to x only, through the fast path. */
+export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
+  const f = tf.customGrad((xx: tf.Tensor) => ({
+    value: tf.matMul(xx as tf.Tensor2D, wt),
+    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(wt, (dy as tf.Tensor2D).transpose()).transpose()),
+  }));
+  return f(x) as tf.Tensor2D;
+}
+
+/** a [n, k] @ b [k, m] with gradients to both, each computed as an untransposed 2-D matMul. */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  const f = tf.customGrad((aa: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([aa, bb]);
+    return {
+      value: tf.matMul(aa as tf.Tensor2D, bb as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sb] = saved as tf.Tensor2D[];
+        const g = dy as tf.Tensor2D;
+        return [
+          tf.tidy(() => tf.matMul(sb, g.transpose()).transpose()),
+          tf.tidy(() => tf.matMul(sa.transpose(), g)),
+        ];
+      },
+    };
+  });
+  return f(a, b) as tf.Tensor2D;
+}
+
+/** Batched a [n, p, k] @ b [n, k, m] as n 2-D products (batched matMul is the slow path on wasm). */
+export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const n = a.shape[0];
+  if (n === 1) return matMul2d(a.squeeze([0]), b.squeeze([0])).expandDims(0) as tf.Tensor3D;
+  const as = tf.unstack(a) as tf.Tensor2D[];
+  const bs = tf.unstack(b) as tf.Tensor2D[];
+  return tf.stack(as.map((ai, i) => matMul2d(ai, bs[i]))) as tf.Tensor3D;
+}
+
+/** Qwen2RMSNorm: x · rsqrt(mean(x²) + eps) · weight, over the last axis. */
+export function rmsNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, eps: number): T {
+  return tf.tidy(() => {
+    const variance = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, eps))), weight) as T;
+  });
+}
+
+/** rotate_half: concat(-x2, x1) over the last axis. */
+function rotateHalf(x: tf.Tensor4D): tf.Tensor4D {
+  const [x1, x2] = tf.split(x, 2, -1);
+  return tf.concat([tf.neg(x2), x1], -1) as tf.Tensor4D;
+}
+
+/** Applies rotary embeddings to x [B, heads, L, d] with cos/sin [B, 1, L, d]. */
+export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+  return tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin));
+}
+
+/**
+ * cos/sin tables [B, 1, L, d] for the given position ids, computed in float32 the way transformers'
+ * Qwen2RotaryEmbedding does (inv_freq = 1/θ^(2i/d), angle = pos·inv_freq, emb = cat(freqs, freqs)).
+ */
+export function ropeTables(positionIds: number[][], headDim: number, theta: number): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+  const half = headDim / 2;
+  const invFreq = new Float32Array(half);
+  for (let i = 0; i < half; i++) invFreq[i] = Math.fround(1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim))));
+  const B = positionIds.length, L = positionIds[0].length;
+  const cos = new Float32Array(B * L * headDim);
+  const sin = new Float32Array(B * L * headDim);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < L; t++) {
+      const p = positionIds[b][t];
+      const base = (b * L + t) * headDim;
+      for (let i = 0; i < half; i++) {
+        const a = Math.fround(p * invFreq[i]);
+        cos[base + i] = cos[base + half + i] = Math.cos(a);
+        sin[base + i] = sin[base + half + i] = Math.sin(a);
+      }
+    }
+  }
+  return { cos: tf.tensor4d(cos, [B, 1, L, headDim]), sin: tf.tensor4d(sin, [B, 1, L, headDim]) };
+}
+
+/** Position ids as Hugging Face generate() derives them: cumsum(mask) - 1, with padding set to 1. */
+export function positionIdsFromMask(mask: number[][]): number[][] {
+  return mask.map((row) => {
+    let c = 0;
+    return row.map((m) => {
+      c += m;
+      return m === 0 ? 1 : c - 1;
+    });
+  });
+}
+
+const MASKED = -1e9;
+
+/**
+ * The additive attention mask [B, 1, 1, Lq, T] for queries at the last Lq of T positions: a key is visible
+ * if it is not padding and not in the future.
+ */
+export function attentionBias(mask: number[][], queryLen: number): tf.Tensor {
+  const B = mask.length, T = mask[0].length, past = T - queryLen;
+  const out = new Float32Array(B * queryLen * T);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < queryLen; i++) {
+      const row = (b * queryLen + i) * T;
+      for (let j = 0; j < T; j++) if (j > past + i || mask[b][j] === 0) out[row + j] = MASKED;
+    }
+  }
+  return tf.tensor(out, [B, 1, 1, queryLen, T]);
+}
+
+/**
+ * Sum over the selected rows of h [N, H] of the cross-entropy of softmax(h @ headT) against `targets`,
+ * without materialising the [N, vocab] logits or their gradient at once: both passes go through chunks
+ * of rows (the backward recomputes each chunk's logits). `rows[i]` is the row of h whose target is
+ * `targets[i]`. headT [H, V] is frozen. Returns a scalar that is differentiable w.r.t. h.
+ */
+export function chunkedCrossEntropySum(
+  h: tf.Tensor2D,
+  headT: tf.Tensor2D,
+  rows: number[],
+  targets: number[],
+  chunkRows = Math.max(1, Math.floor(2 ** 24 / headT.shape[1])),
+): tf.Scalar {
+  const N = h.shape[0], V = headT.shape[1];
+  const chunks: [number, number][] = [];
+  for (let s = 0; s < rows.length; s += chunkRows) chunks.push([s, Math.min(rows.length, s + chunkRows)]);
+  const f = tf.customGrad((hh: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([hh]);
+    const value = tf.tidy(() => {
+      let total: tf.Tensor = tf.scalar(0);
+      for (const [s, e] of chunks) {
+        const logits = tf.matMul(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D, headT);
+        const lse = tf.logSumExp(logits, 1);
+        const picked = tf.gather(logits.reshape([-1]), targets.slice(s, e).map((t, i) => i * V + t));
+        total = tf.add(total, tf.sum(tf.sub(lse, picked)));
+      }
+      return total as tf.Scalar;
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const parts: tf.Tensor2D[] = [];
+          for (const [s, e] of chunks) {
+            const logits = tf.matMul(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D, headT);
+            const g = tf.mul(tf.sub(tf.softmax(logits), tf.oneHot(targets.slice(s, e), V)), dy) as tf.Tensor2D;
+            parts.push(tf.matMul(headT, g.transpose()).transpose());
+          }
+          // Scatter the selected rows back into [N, H] with a forward gather (zero row for the others).
+          const selected = tf.concat([...parts, tf.zeros([1, h.shape[1]])]);
+          const where = new Array<number>(N).fill(rows.length);
+          rows.forEach((r, i) => (where[r] = i));
+          return tf.gather(selected, where);
+        }),
+    };
+  });
+  return f(h) as tf.Scalar;
+}
