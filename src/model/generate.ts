@@ -1,0 +1,99 @@
+import * as tf from "@tensorflow/tfjs";
+import { KVCache, type Qwen2Model } from "./qwen2.js";
+import { argmax, sampleToken, seededRandom } from "./sampling.js";
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Rows stop when they produce one of these (default: the config's eos_token_id). Empty: never. */
+  eosTokenIds?: number[];
+  /** Written after a row has finished, and used for left padding (default: the first EOS id, else 0). */
+  padTokenId?: number;
+  /** Sample instead of greedy decoding. */
+  doSample?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  /** Seed of the sampling RNG (default 0): the same seed gives the same tokens. */
+  seed?: number;
+  /** Rows stop when their decoded new text contains one of these; needs `decode`. */
+  stopStrings?: string[];
+  decode?: (ids: number[]) => string;
+  /** Called for every new token of a running row, as it is produced. */
+  onToken?: (event: { row: number; token: number; step: number }) => void;
+  /** Called with each step's next-token logits [B][vocab] (before sampling), e.g. for log-probs. */
+  onLogits?: (step: number, logits: Float32Array[]) => void;
+}
+
+export type FinishReason = "eos" | "stop" | "length";
+
+export interface GenerateResult {
+  /** Prompt (left-padded) plus generated tokens, padded with padTokenId after a row finishes. */
+  sequences: number[][];
+  /** Each row's new tokens up to and including its EOS token. */
+  newTokens: number[][];
+  finishReasons: FinishReason[];
+}
+
+/** Left-pads token-id rows to a batch, as Hugging Face tokenizers do with padding_side="left". */
+export function leftPad(prompts: number[][], padTokenId: number): { inputIds: number[][]; attentionMask: number[][] } {
+  const L = Math.max(...prompts.map((p) => p.length));
+  return {
+    inputIds: prompts.map((p) => [...new Array<number>(L - p.length).fill(padTokenId), ...p]),
+    attentionMask: prompts.map((p) => [...new Array<number>(L - p.length).fill(0), ...new Array<number>(p.length).fill(1)]),
+  };
+}
+
+/** Logits of the last position of each row, [B][vocab], without computing the others'. */
+function lastLogits(model: Qwen2Model, hidden: tf.Tensor2D, B: number, L: number): Float32Array[] {
+  const logits = tf.tidy(() => model.logitsFromHidden(tf.gather(hidden, Array.from({ length: B }, (_, b) => b * L + L - 1)) as tf.Tensor2D));
+  const flat = logits.dataSync() as Float32Array;
+  logits.dispose();
+  const V = model.config.vocabSize;
+  return Array.from({ length: B }, (_, b) => flat.slice(b * V, (b + 1) * V));
+}
+
+/**
+ * Autoregressive generation with a KV cache (prefill once, then one token per step), batched over
+ * left-padded prompts, like transformers' generate(): greedy or seeded sampling; rows stop on EOS ids,
+ * stop strings or max_new_tokens.
+ */
+export function generate(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): GenerateResult {
+  const cfgEos = model.config.eosTokenId;
+  const eos = opts.eosTokenIds ?? (cfgEos === null ? [] : Array.isArray(cfgEos) ? cfgEos : [cfgEos]);
+  const pad = opts.padTokenId ?? eos[0] ?? 0;
+  if (opts.stopStrings?.length && !opts.decode) throw new Error("generate: stopStrings need a decode function");
+  const B = input.inputIds.length;
+  const mask = (input.attentionMask ?? input.inputIds.map((r) => r.map(() => 1))).map((r) => [...r]);
+  const sequences = input.inputIds.map((r) => [...r]);
+  const newTokens: number[][] = input.inputIds.map(() => []);
+  const finishReasons: (FinishReason | null)[] = new Array(B).fill(null);
+  const random = seededRandom(opts.seed ?? 0);
+  const cache = new KVCache();
+  try {
+    let stepIds = input.inputIds;
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      const hidden = model.hiddenStates({ inputIds: stepIds, attentionMask: mask }, { cache });
+      const logits = lastLogits(model, hidden, B, stepIds[0].length);
+      hidden.dispose();
+      opts.onLogits?.(step, logits);
+      const next = logits.map((row, b) => {
+        if (finishReasons[b] !== null) return pad;
+        return opts.doSample ? sampleToken(row, opts, random) : argmax(row);
+      });
+      for (let b = 0; b < B; b++) {
+        sequences[b].push(next[b]);
+        mask[b].push(1);
+        if (finishReasons[b] !== null) continue;
+        newTokens[b].push(next[b]);
+        opts.onToken?.({ row: b, token: next[b], step });
+        if (eos.includes(next[b])) finishReasons[b] = "eos";
+        else if (opts.stopStrings?.length && opts.stopStrings.some((s) => opts.decode!(newTokens[b]).includes(s))) finishReasons[b] = "stop";
+      }
+      if (finishReasons.every((r) => r !== null)) break;
+      stepIds = next.map((t) => [t]);
+    }
+  } finally {
+    cache.dispose();
+  }
+  return { sequences, newTokens, finishReasons: finishReasons.map((r) => r ?? "length") };
+}

@@ -1,0 +1,89 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { selectBackend } from "../../src/backend.js";
+import { Qwen2Model } from "../../src/model/qwen2.js";
+import { generate, leftPad } from "../../src/model/generate.js";
+import { sampleToken, seededRandom } from "../../src/model/sampling.js";
+import { GOLDEN_DIR, VARIANTS, readGolden } from "./golden.js";
+
+await selectBackend();
+
+for (const variant of VARIANTS) {
+  test(`${variant}: 10 greedy tokens and every KV-cache step's logits match transformers generate()`, async () => {
+    const g = readGolden(variant);
+    const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, variant, "model"));
+    const base = tf.memory().numTensors;
+    const steps: Float32Array[][] = [];
+    const out = generate(model, { inputIds: g.inputs.input_ids, attentionMask: g.inputs.attention_mask }, {
+      maxNewTokens: 10,
+      eosTokenIds: [],
+      onLogits: (_, l) => steps.push(l),
+    });
+    assert.equal(tf.memory().numTensors, base, "no tensors leaked by generate");
+    assert.deepEqual(out.newTokens, g.generate.new_tokens);
+    assert.deepEqual(out.sequences, g.generate.sequences);
+    let maxDiff = 0;
+    steps.forEach((rows, s) => rows.forEach((row, b) => row.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - g.generate.step_logits[s][b][i]))))));
+    assert.ok(maxDiff < 1e-4, `step logits max diff ${maxDiff}`);
+    model.dispose();
+  });
+}
+
+test("KV-cache steps equal the full forward over the whole sequence", async () => {
+  const g = readGolden("tiny-tied");
+  const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
+  const steps: Float32Array[][] = [];
+  const out = generate(model, { inputIds: g.inputs.input_ids, attentionMask: g.inputs.attention_mask }, {
+    maxNewTokens: 5, eosTokenIds: [], onLogits: (_, l) => steps.push(l),
+  });
+  const mask = out.sequences.map((r, b) => r.map((_, t) => (t < 12 ? g.inputs.attention_mask[b][t] : 1)));
+  const full = model.forward({ inputIds: out.sequences, attentionMask: mask });
+  const arr = (await full.array()) as number[][][];
+  full.dispose();
+  let maxDiff = 0;
+  steps.forEach((rows, s) => rows.forEach((row, b) => row.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - arr[b][11 + s][i]))))));
+  assert.ok(maxDiff < 1e-4, `cached vs full max diff ${maxDiff}`);
+  model.dispose();
+});
+
+test("generation stops on EOS, on stop strings and at max_new_tokens; streams tokens; sampling is seeded", async () => {
+  const g = readGolden("tiny-tied");
+  const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
+  const prompts = g.inputs.input_ids.map((r, b) => r.filter((_, t) => g.inputs.attention_mask[b][t] === 1));
+  const batch = leftPad(prompts, 255);
+  assert.deepEqual(batch.inputIds, g.inputs.input_ids);
+  assert.deepEqual(batch.attentionMask, g.inputs.attention_mask);
+  // Row 0's greedy tokens are known from the golden run: make its third token the EOS.
+  const eosTok = g.generate.new_tokens[0][2];
+  const streamed: number[][] = [[], []];
+  const out = generate(model, batch, { maxNewTokens: 10, eosTokenIds: [eosTok], padTokenId: 255, onToken: (e) => streamed[e.row].push(e.token) });
+  assert.deepEqual(out.newTokens[0], g.generate.new_tokens[0].slice(0, g.generate.new_tokens[0].indexOf(eosTok) + 1));
+  assert.equal(out.finishReasons[0], "eos");
+  assert.deepEqual(streamed, out.newTokens);
+  if (!g.generate.new_tokens[1].includes(eosTok)) assert.equal(out.finishReasons[1], "length");
+
+  const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(65 + (i % 26))).join("");
+  const stopAt = decode(g.generate.new_tokens[1].slice(3, 5));
+  const s = generate(model, batch, { maxNewTokens: 10, eosTokenIds: [], stopStrings: [stopAt], decode });
+  assert.ok(decode(s.newTokens[1]).includes(stopAt) && s.newTokens[1].length <= 5);
+  assert.equal(s.finishReasons[1], "stop");
+
+  const a = generate(model, batch, { maxNewTokens: 6, eosTokenIds: [], doSample: true, temperature: 1.5, topK: 50, topP: 0.9, seed: 7 });
+  const b = generate(model, batch, { maxNewTokens: 6, eosTokenIds: [], doSample: true, temperature: 1.5, topK: 50, topP: 0.9, seed: 7 });
+  assert.deepEqual(a.newTokens, b.newTokens);
+  model.dispose();
+});
+
+test("top-k and top-p keep the tokens transformers' warpers keep", () => {
+  const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)];
+  const seen = new Set<number>();
+  const rnd = seededRandom(1);
+  for (let i = 0; i < 400; i++) seen.add(sampleToken(logits, { topP: 0.7 }, rnd));
+  assert.deepEqual([...seen].sort(), [0, 1]); // 0.5 < 0.7, 0.5 + 0.3 reaches it
+  seen.clear();
+  for (let i = 0; i < 400; i++) seen.add(sampleToken(logits, { topK: 3 }, rnd));
+  assert.deepEqual([...seen].sort(), [0, 1, 2]);
+  assert.equal(sampleToken(logits, { topK: 1 }, rnd), 0);
+});
