@@ -1,1 +1,9 @@
-export {};
+export * from "./trainable.js";
+export * from "./callbacks.js";
+export * from "./format.js";
+export * from "./batching.js";
+export * from "./schedule.js";
+export * from "./optimizer.js";
+export * from "./gradients.js";
+export * from "./checkpoint.js";
+export * from "./trainer.js";

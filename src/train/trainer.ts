@@ -1,0 +1,335 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { collate, countInputTokens, epochBatches, evalBatches } from "./batching.js";
+import type { TrainerCallback, TrainerState } from "./callbacks.js";
+import {
+  cleanPartialCheckpoints,
+  latestCheckpoint,
+  loadCheckpoint,
+  pruneCheckpoints,
+  saveTrainerTensors,
+  writeCheckpointAtomic,
+  writeTrainerState,
+  type TrainerStateFile,
+} from "./checkpoint.js";
+import type { TokenizedExample } from "./format.js";
+import { accumulateGradients, clipByGlobalNorm } from "./gradients.js";
+import { AdamW } from "./optimizer.js";
+import { hashInts } from "./rng.js";
+import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
+import type { Batch, TrainableModel } from "./trainable.js";
+
+export interface TrainerConfig {
+  /** Checkpoints (checkpoint-<step>/) and final outputs (adapter/, merged/) go here. */
+  outputDir: string;
+  seed: number;
+  /** Examples per micro-batch. */
+  batchSize: number;
+  /** Micro-batches per optimizer step. */
+  gradientAccumulation: number;
+  learningRate: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Warmup steps = ceil(warmupRatio · total steps), as transformers. */
+  warmupRatio: number;
+  schedule: ScheduleKind;
+  /** Cosine floor as a fraction of the peak learning rate. */
+  minLrRatio: number;
+  /** Clip gradients to this global norm; Infinity turns clipping off (the norm is still reported). */
+  maxGradNorm: number;
+  epochs: number;
+  /** Overrides epochs when set. */
+  maxSteps: number | null;
+  logEvery: number;
+  /** Validation loss every N steps and at the end; 0: only at the end (when there is a validation set). */
+  evalEvery: number;
+  evalBatchSize: number;
+  /** Checkpoint every K steps and at the end; 0: never. */
+  saveEvery: number;
+  keepCheckpoints: number;
+  padToMultipleOf: number;
+}
+
+export const DEFAULT_TRAINER_CONFIG: Omit<TrainerConfig, "outputDir"> = {
+  seed: 42,
+  batchSize: 2,
+  gradientAccumulation: 1,
+  learningRate: 2e-4,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  warmupRatio: 0.1,
+  schedule: "cosine",
+  minLrRatio: 0.1,
+  maxGradNorm: 1,
+  epochs: 1,
+  maxSteps: null,
+  logEvery: 10,
+  evalEvery: 0,
+  evalBatchSize: 4,
+  saveEvery: 0,
+  keepCheckpoints: 2,
+  padToMultipleOf: 1,
+};
+
+/** Model-specific writers of the final outputs (the model stage provides them). */
+export interface TrainerOutputs {
+  /** Writes the adapter in PEFT's format (adapter_config.json + adapter_model.safetensors) into `dir`. */
+  saveAdapter?(dir: string): void | Promise<void>;
+  /** Writes the merged model in HF layout (config.json, generation_config.json, model.safetensors) into `dir`. */
+  saveMerged?(dir: string): void | Promise<void>;
+  /** Its files are copied next to the merged model. */
+  tokenizer?: { saveTo(dir: string): unknown };
+}
+
+export interface TrainOptions {
+  model: TrainableModel;
+  train: TokenizedExample[];
+  validation?: TokenizedExample[];
+  padTokenId: number;
+  config: Partial<TrainerConfig> & { outputDir: string };
+  callbacks?: TrainerCallback[];
+  outputs?: TrainerOutputs;
+  /** A checkpoint folder, or "latest" (the newest complete checkpoint in outputDir). */
+  resumeFrom?: string;
+  /** Stops after the current step (as an interruption would: no final outputs). */
+  signal?: AbortSignal;
+}
+
+export interface StepRecord {
+  step: number;
+  loss: number;
+  learningRate: number;
+  gradNorm: number;
+  numTargetTokens: number;
+  numInputTokens: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  globalStep: number;
+  maxSteps: number;
+  /** The steps run by this call (after the resumed step when resuming). */
+  steps: StepRecord[];
+  evals: { step: number; evalLoss: number }[];
+  lastCheckpoint?: string;
+  adapterDir?: string;
+  mergedDir?: string;
+  status: "completed" | "aborted";
+}
+
+/** Thrown when the loss or the gradient norm is NaN/Inf; no update was applied and no checkpoint written. */
+export class TrainingDivergedError extends Error {
+  constructor(readonly step: number, readonly value: number, readonly lastCheckpoint: string | undefined) {
+    super(
+      `Training stopped at step ${step}: the loss or gradient norm is ${value}. No update was applied. ` +
+        (lastCheckpoint
+          ? `The last good checkpoint is ${lastCheckpoint}; resume from it with a lower learning rate or stronger clipping.`
+          : "No checkpoint had been written yet.") ,
+    );
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/** Token-weighted validation loss: total NLL over all target tokens / their number. */
+export function evaluateLoss(model: TrainableModel, examples: TokenizedExample[], padTokenId: number, batchSize: number): number {
+  let sum = 0;
+  let tokens = 0;
+  for (const idx of evalBatches(examples.map((e) => e.inputIds.length), batchSize)) {
+    const batch = collate(idx.map((i) => examples[i]!), padTokenId);
+    const loss = tf.tidy(() => model.sumLoss(batch, { training: false }));
+    sum += loss.dataSync()[0]!;
+    loss.dispose();
+    tokens += idx.reduce((n, i) => n + examples[i]!.labels.slice(1).filter((l) => l !== -100).length, 0);
+  }
+  return sum / tokens;
+}
+
+function resolveConfig(config: TrainOptions["config"]): TrainerConfig {
+  const cfg = { ...DEFAULT_TRAINER_CONFIG, ...config };
+  for (const k of ["batchSize", "gradientAccumulation", "logEvery", "keepCheckpoints", "evalBatchSize", "padToMultipleOf"] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`Trainer config: ${k} must be a positive integer (got ${cfg[k]})`);
+  }
+  if (cfg.maxSteps !== null && (!Number.isInteger(cfg.maxSteps) || cfg.maxSteps < 1)) throw new Error(`Trainer config: maxSteps must be a positive integer or null`);
+  if (!(cfg.learningRate > 0)) throw new Error(`Trainer config: learningRate must be > 0`);
+  return cfg;
+}
+
+/**
+ * Fine-tunes the model's trainable variables: AdamW, warmup + cosine/linear schedule, gradient accumulation
+ * with token-count normalisation, clipping, validation, logging through callbacks, atomic checkpoints with
+ * exact resume, and the final adapter / merged model.
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const cfg = resolveConfig(opts.config);
+  const { model, padTokenId } = opts;
+  const data = opts.train;
+  if (data.length === 0) throw new Error("No training examples (after formatting and length filtering)");
+  const validation = opts.validation ?? [];
+  const callbacks = opts.callbacks ?? [];
+  const lengths = data.map((e) => e.inputIds.length);
+  const microPerEpoch = Math.ceil(data.length / cfg.batchSize);
+  const maxSteps = cfg.maxSteps ?? Math.max(1, Math.ceil((cfg.epochs * microPerEpoch) / cfg.gradientAccumulation));
+  const schedule: ScheduleConfig = {
+    kind: cfg.schedule,
+    learningRate: cfg.learningRate,
+    warmupSteps: warmupStepsFromRatio(cfg.warmupRatio, maxSteps),
+    totalSteps: maxSteps,
+    minLrRatio: cfg.minLrRatio,
+  };
+  const params = model.trainableVariables();
+  if (params.size === 0) throw new Error("The model has no trainable variables");
+  const optimizer = new AdamW(params, { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
+
+  let globalStep = 0;
+  let microBatchCursor = 0;
+  let numTokens = 0;
+  let logHistory: Record<string, number>[] = [];
+  let lastCheckpoint: string | undefined;
+  mkdirSync(cfg.outputDir, { recursive: true });
+  cleanPartialCheckpoints(cfg.outputDir);
+
+  if (opts.resumeFrom) {
+    const dir = opts.resumeFrom === "latest" ? latestCheckpoint(cfg.outputDir)?.dir : opts.resumeFrom;
+    if (!dir) throw new Error(`Cannot resume: no complete checkpoint in ${cfg.outputDir}`);
+    const ckpt = loadCheckpoint(dir);
+    const s = ckpt.state;
+    if (s.maxSteps !== maxSteps || s.seed !== cfg.seed) {
+      throw new Error(`${dir}: made with maxSteps ${s.maxSteps} and seed ${s.seed}, but this run has maxSteps ${maxSteps} and seed ${cfg.seed}; an exact resume needs the same`);
+    }
+    for (const [name, v] of params) {
+      const data = ckpt.params.get(name);
+      if (!data || data.length !== v.size) throw new Error(`${dir}: weight ${name} is missing or has the wrong size`);
+      tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
+    }
+    optimizer.setState({ step: s.optimizer.step, expAvg: ckpt.expAvg, expAvgSq: ckpt.expAvgSq });
+    globalStep = s.globalStep;
+    microBatchCursor = s.microBatchCursor;
+    numTokens = s.numTokens;
+    logHistory = s.logHistory;
+    lastCheckpoint = dir;
+  }
+
+  let cachedEpoch = -1;
+  let cachedBatches: number[][] = [];
+  const microBatch = (cursor: number): Batch => {
+    const epoch = Math.floor(cursor / microPerEpoch);
+    if (epoch !== cachedEpoch) {
+      cachedBatches = epochBatches(lengths, cfg.batchSize, cfg.seed, epoch);
+      cachedEpoch = epoch;
+    }
+    return collate(cachedBatches[cursor % microPerEpoch]!.map((i) => data[i]!), padTokenId, cfg.padToMultipleOf);
+  };
+  const state = (): TrainerState => ({ globalStep, maxSteps, epoch: microBatchCursor / microPerEpoch });
+
+  const runConfig = { ...cfg, maxSteps, warmupSteps: schedule.warmupSteps, numExamples: data.length, numValidation: validation.length, trainableTensors: params.size };
+  for (const cb of callbacks) await cb.onTrainBegin?.(runConfig, state());
+
+  const saveCheckpoint = async () => {
+    const trainerState: TrainerStateFile = {
+      globalStep, maxSteps, epoch: microBatchCursor / microPerEpoch, microBatchCursor, seed: cfg.seed, numTokens, schedule,
+      optimizer: { step: optimizer.step, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay },
+      logHistory,
+    };
+    lastCheckpoint = await writeCheckpointAtomic(cfg.outputDir, globalStep, async (tmp) => {
+      await opts.outputs?.saveAdapter?.(tmp);
+      saveTrainerTensors(tmp, params, optimizer);
+      writeTrainerState(tmp, trainerState);
+    });
+    pruneCheckpoints(cfg.outputDir, cfg.keepCheckpoints);
+    for (const cb of callbacks) await cb.onSave?.(lastCheckpoint, state());
+  };
+  const evals: TrainResult["evals"] = [];
+  const evaluate = async () => {
+    const evalLoss = evaluateLoss(model, validation, padTokenId, cfg.evalBatchSize);
+    evals.push({ step: globalStep, evalLoss });
+    logHistory.push({ step: globalStep, eval_loss: evalLoss });
+    for (const cb of callbacks) await cb.onEvaluate?.({ eval_loss: evalLoss }, state());
+  };
+
+  const steps: StepRecord[] = [];
+  let window: StepRecord[] = [];
+  const started = performance.now();
+  let status: TrainResult["status"] = "completed";
+  while (globalStep < maxSteps) {
+    const t0 = performance.now();
+    const batches: Batch[] = [];
+    const seeds: number[] = [];
+    for (let k = 0; k < cfg.gradientAccumulation; k++) {
+      batches.push(microBatch(microBatchCursor + k));
+      seeds.push(hashInts(cfg.seed, 0xd409, globalStep, k));
+    }
+    const { loss, grads, numTargetTokens } = accumulateGradients(model, batches, { training: true, seeds });
+    const gradNorm = clipByGlobalNorm(grads, cfg.maxGradNorm);
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      tf.dispose([...grads.values()]);
+      optimizer.dispose();
+      throw new TrainingDivergedError(globalStep + 1, Number.isFinite(loss) ? gradNorm : loss, lastCheckpoint);
+    }
+    const learningRate = learningRateAt(globalStep, schedule);
+    optimizer.apply(grads, learningRate);
+    tf.dispose([...grads.values()]);
+
+    globalStep++;
+    microBatchCursor += cfg.gradientAccumulation;
+    const numInputTokens = batches.reduce((n, b) => n + countInputTokens(b), 0);
+    numTokens += numInputTokens;
+    const record: StepRecord = { step: globalStep, loss, learningRate, gradNorm, numTargetTokens, numInputTokens, seconds: (performance.now() - t0) / 1000 };
+    steps.push(record);
+    window.push(record);
+    const stepLogs = { loss, learning_rate: learningRate, grad_norm: gradNorm, tokens_per_second: numInputTokens / record.seconds };
+    for (const cb of callbacks) await cb.onStepEnd?.(stepLogs, state());
+
+    if (globalStep % cfg.logEvery === 0 || globalStep === maxSteps) {
+      const seconds = window.reduce((s, r) => s + r.seconds, 0);
+      const logs = {
+        loss: window.reduce((s, r) => s + r.loss, 0) / window.length,
+        learning_rate: learningRate,
+        grad_norm: gradNorm,
+        epoch: microBatchCursor / microPerEpoch,
+        tokens_per_second: window.reduce((s, r) => s + r.numInputTokens, 0) / seconds,
+        num_tokens: numTokens,
+      };
+      logHistory.push({ step: globalStep, ...logs });
+      window = [];
+      for (const cb of callbacks) await cb.onLog?.(logs, state());
+    }
+    const last = globalStep === maxSteps;
+    if (validation.length > 0 && ((cfg.evalEvery > 0 && globalStep % cfg.evalEvery === 0) || last)) await evaluate();
+    if (cfg.saveEvery > 0 && (globalStep % cfg.saveEvery === 0 || last)) await saveCheckpoint();
+    if (opts.signal?.aborted && !last) {
+      status = "aborted";
+      break;
+    }
+  }
+  optimizer.dispose();
+
+  const result: TrainResult = { globalStep, maxSteps, steps, evals, lastCheckpoint, status };
+  if (status === "completed") {
+    if (opts.outputs?.saveAdapter) {
+      result.adapterDir = join(cfg.outputDir, "adapter");
+      mkdirSync(result.adapterDir, { recursive: true });
+      await opts.outputs.saveAdapter(result.adapterDir);
+    }
+    if (opts.outputs?.saveMerged) {
+      result.mergedDir = join(cfg.outputDir, "merged");
+      mkdirSync(result.mergedDir, { recursive: true });
+      await opts.outputs.saveMerged(result.mergedDir);
+      opts.outputs.tokenizer?.saveTo(result.mergedDir);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const summary: Record<string, number> = {
+    train_loss: steps.length ? steps.reduce((s, r) => s + r.loss, 0) / steps.length : NaN,
+    train_runtime: seconds,
+    train_tokens_per_second: steps.reduce((n, r) => n + r.numInputTokens, 0) / seconds,
+    global_step: globalStep,
+  };
+  if (evals.length) summary.eval_loss = evals.at(-1)!.evalLoss;
+  for (const cb of callbacks) await cb.onTrainEnd?.(summary, state());
+  return result;
+}
