@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
 import { applyRope, attentionBias, bmm, chunkedCrossEntropySum, frozenMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
@@ -42,14 +44,25 @@ export class Qwen2Model {
   /** Adapters keyed by `${layer}.${linear}`, e.g. "0.q_proj". */
   readonly adapters = new Map<string, LinearAdapter>();
 
-  constructor(readonly config: Qwen2Config, readonly weights: Qwen2Weights) {}
+  constructor(
+    readonly config: Qwen2Config,
+    readonly weights: Qwen2Weights,
+    /** generation_config.json as loaded, if the directory had one (written back when saving). */
+    readonly generationConfig: Record<string, unknown> | null = null,
+  ) {}
 
   /** Loads a model from a local directory in Hugging Face layout (config.json + safetensors). */
   static async fromDirectory(dir: string): Promise<Qwen2Model> {
     const config = await readQwen2Config(dir);
     const ckpt = await SafetensorsCheckpoint.openDir(dir);
+    let generationConfig: Record<string, unknown> | null = null;
     try {
-      return new Qwen2Model(config, await loadQwen2Weights(ckpt, config, `${dir} (${ckpt.describe()})`));
+      generationConfig = JSON.parse(await readFile(join(dir, "generation_config.json"), "utf8"));
+    } catch {
+      // optional file
+    }
+    try {
+      return new Qwen2Model(config, await loadQwen2Weights(ckpt, config, `${dir} (${ckpt.describe()})`), generationConfig);
     } finally {
       await ckpt.close();
     }
