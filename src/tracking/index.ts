@@ -1,1 +1,15 @@
-export {};
+export * from "./types.js";
+export { readRun, readTable, readHistory, latestRunDir, isTableRef, mergeHistoryLines, type RunData, type HistoryRow } from "./readRun.js";
+export { createTracker, resolveTrackingMode, newRunId, runUrl, DEFAULT_PROJECT, DEFAULT_BASE_URL, type TrackerOptions } from "./tracker.js";
+export { syncRun, type SyncOptions, type SyncResult } from "./sync.js";
+export { WandbClient, WandbRequestError, toWandbConfig, type WandbClientSettings, type RemoteRunRef, type FileStreamPayload } from "./wandbClient.js";
+export {
+  WandbCallback,
+  rewriteLogs,
+  evaluationTable,
+  EVAL_SAMPLE_COLUMNS,
+  type RunDescription,
+  type EvaluationSample,
+  type EvaluationSummary,
+} from "./wandbCallback.js";
+export { simulateTrainingRun, type SyntheticRunOptions } from "./syntheticRun.js";

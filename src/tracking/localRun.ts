@@ -1,0 +1,71 @@
+import { createHash } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { RunMeta, Table, TableRef } from "./types.js";
+
+/** Writes a file whole or not at all (temp file + rename), so a crash never leaves half a JSON file. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
+  renameSync(tmp, path);
+}
+
+/** File name for a table logged under `key` at `step`: W&B keys hold slashes, file names cannot. */
+export function tableFileName(key: string, step: number, sha256: string): string {
+  return `${key.replace(/[^A-Za-z0-9_.-]+/g, "_")}_${step}_${sha256.slice(0, 20)}.table.json`;
+}
+
+/**
+ * The local copy of a run: run.json, config.json, history.jsonl (one line per `log` call, each with
+ * `_step`), summary.json and tables/*.table.json. History lines are written with write(2) as they come,
+ * so everything logged survives a crash of the process; the JSON files are replaced atomically.
+ */
+export class LocalRunWriter {
+  private historyFd: number;
+
+  constructor(readonly dir: string, private meta: RunMeta) {
+    mkdirSync(join(dir, "tables"), { recursive: true });
+    this.historyFd = openSync(join(dir, "history.jsonl"), "a");
+    this.writeMeta({});
+    this.writeConfig({});
+    this.writeSummary({});
+  }
+
+  writeMeta(update: Partial<RunMeta>): void {
+    this.meta = { ...this.meta, ...update };
+    writeJsonAtomic(join(this.dir, "run.json"), this.meta);
+  }
+
+  writeConfig(config: Record<string, unknown>): void {
+    writeJsonAtomic(join(this.dir, "config.json"), config);
+  }
+
+  writeSummary(summary: Record<string, unknown>): void {
+    writeJsonAtomic(join(this.dir, "summary.json"), summary);
+  }
+
+  appendHistory(row: Record<string, unknown>): void {
+    writeSync(this.historyFd, JSON.stringify(row) + "\n");
+  }
+
+  /** Writes the table file and returns the reference to log in its place. */
+  writeTable(key: string, step: number, table: Table): TableRef {
+    const body = JSON.stringify({ columns: table.columns, data: table.data });
+    const sha256 = createHash("sha256").update(body).digest("hex");
+    const path = `tables/${tableFileName(key, step, sha256)}`;
+    writeFileSync(join(this.dir, path), body);
+    return {
+      _type: "table-file",
+      path,
+      sha256,
+      size: Buffer.byteLength(body),
+      ncols: table.columns.length,
+      nrows: table.data.length,
+    };
+  }
+
+  close(): void {
+    fsyncSync(this.historyFd);
+    closeSync(this.historyFd);
+  }
+}

@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { writeJsonAtomic } from "./localRun.js";
+import { isTableRef, readRun } from "./readRun.js";
+import { RemoteUploader } from "./remoteUploader.js";
+import { DEFAULT_BASE_URL, runUrl, toRemoteRow } from "./tracker.js";
+import type { RunMeta } from "./types.js";
+import { WandbClient } from "./wandbClient.js";
+
+export interface SyncOptions {
+  /** Default: WANDB_API_KEY. */
+  apiKey?: string;
+  /** Default: the run's, else WANDB_BASE_URL, else https://api.wandb.ai. */
+  baseUrl?: string;
+  /** Default: the run's, else WANDB_ENTITY, else the key's default entity. */
+  entity?: string;
+  /** Default: the run's. */
+  project?: string;
+  requestTimeoutMs?: number;
+  retries?: number;
+  /** The most the whole upload may take (default 120 s). */
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+export interface SyncResult {
+  url: string;
+  rows: number;
+  tables: number;
+}
+
+/**
+ * Uploads a run directory to W&B under its own run id: config, every history row at its offset (so
+ * syncing again, or after a partial online upload, overwrites rather than duplicates), tables, summary
+ * and `complete`. Records the outcome in run.json.
+ */
+export async function syncRun(runDir: string, options: SyncOptions = {}): Promise<SyncResult> {
+  const env = options.env ?? process.env;
+  const run = readRun(runDir);
+  const apiKey = options.apiKey ?? env.WANDB_API_KEY;
+  if (!apiKey) throw new Error(`${run.dir}: cannot sync without an API key (set WANDB_API_KEY)`);
+  const baseUrl = (options.baseUrl ?? run.meta.remote.baseUrl ?? env.WANDB_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const project = options.project ?? run.meta.project;
+  const abort = new AbortController();
+  const client = new WandbClient({
+    apiKey,
+    baseUrl,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    retries: options.retries ?? 3,
+    signal: abort.signal,
+  });
+  let failure: string | undefined;
+  const uploader = new RemoteUploader(
+    client,
+    abort,
+    {
+      project,
+      entity: options.entity ?? run.meta.entity ?? env.WANDB_ENTITY,
+      id: run.meta.id,
+      displayName: run.meta.name,
+      flushIntervalMs: 1_000,
+      onError: (m) => (failure = m),
+    },
+    run.config,
+  );
+  const lastValues = Object.assign({}, ...run.history) as Record<string, unknown>;
+  const tablePaths = new Set<string>();
+  for (const value of [...run.history.flatMap((r) => Object.values(r)), ...Object.values(run.summary)]) {
+    if (!isTableRef(value) || tablePaths.has(value.path)) continue;
+    tablePaths.add(value.path);
+    uploader.addFile(`media/table/${basename(value.path)}`, readFileSync(join(run.dir, value.path), "utf8"));
+  }
+  for (const row of run.history) uploader.pushRow(toRemoteRow(row));
+  uploader.setSummary(toRemoteRow({ ...lastValues, ...run.summary }));
+  const { state, error } = await uploader.finish(run.meta.exitCode ?? 0, options.timeoutMs ?? 120_000);
+  const url = uploader.ref ? runUrl(baseUrl, uploader.ref.entity, project, run.meta.id) : "";
+  const meta: RunMeta = {
+    ...run.meta,
+    entity: uploader.ref?.entity ?? run.meta.entity,
+    remote: { state, baseUrl, url: url || undefined, error: failure ?? error },
+  };
+  writeJsonAtomic(join(run.dir, "run.json"), meta);
+  if (state !== "uploaded") throw new Error(`${run.dir}: sync to ${baseUrl} failed: ${failure ?? error}`);
+  return { url, rows: run.history.length, tables: tablePaths.size };
+}

@@ -1,0 +1,146 @@
+import type { TrainerCallback, TrainerState } from "../train/callbacks.js";
+import type { Table, Tracker } from "./types.js";
+
+/** What transformers' WandbCallback puts in the run config besides the training arguments. */
+export interface RunDescription {
+  /** The model's config (Qwen2 config.json fields); merged at the top level, as transformers does. */
+  modelConfig?: Record<string, unknown>;
+  /** The LoRA config; stored as `peft_config: {default: …}`, as transformers does for a PEFT model. */
+  loraConfig?: Record<string, unknown>;
+  /** Dataset and split info (name, sizes, filters); stored under `dataset`. */
+  dataset?: Record<string, unknown>;
+  /** Stored as `model/num_parameters`. */
+  numParameters?: number;
+  /** Trainable (LoRA) parameters; stored as `model/num_trainable_parameters`. */
+  numTrainableParameters?: number;
+}
+
+/** One evaluated problem, as the sample table shows it. */
+export interface EvaluationSample {
+  problem: string;
+  problemType?: string;
+  gold: string;
+  prediction: string;
+  /** The answer extracted from the prediction (empty when none was found). */
+  extracted: string;
+  correct: boolean;
+  /** Score of the reasoning steps (open-r1's reasoning_steps reward), when computed. */
+  stepScore?: number;
+  /** Each reward's value for this sample; becomes a `reward/<name>` column. */
+  rewards?: Record<string, number>;
+  /** Length of the generated response in tokens. */
+  responseLength?: number;
+}
+
+/** Aggregate evaluation results. */
+export interface EvaluationSummary {
+  accuracy: number;
+  /** Mean of each reward over the samples, by reward name (e.g. accuracy, format, reasoning_steps). */
+  rewardMeans?: Record<string, number>;
+  accuracyByProblemType?: Record<string, number>;
+  /** Anything else numeric (e.g. mean response length), logged as eval/<name>. */
+  metrics?: Record<string, number>;
+}
+
+// transformers' WandbCallback moves these end-of-training values to the summary instead of the history.
+const SINGLE_VALUE_SCALARS = new Set(["train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"]);
+
+/** transformers' rewrite_logs: eval_x → eval/x, test_x → test/x, anything else → train/x. */
+export function rewriteLogs(logs: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(logs)) {
+    if (k.startsWith("eval_")) out[`eval/${k.slice(5)}`] = v;
+    else if (k.startsWith("test_")) out[`test/${k.slice(5)}`] = v;
+    else out[`train/${k}`] = v;
+  }
+  return out;
+}
+
+export const EVAL_SAMPLE_COLUMNS = ["problem", "problem_type", "gold", "prediction", "extracted", "correct", "step_score", "response_length"];
+
+/**
+ * The trainer's W&B integration, logging what transformers' WandbCallback logs under the same names, with
+ * `train/global_step` as the step. Every hook only writes the local copy and queues the upload, so it
+ * returns at once. The pipeline calls `logEvaluation` after evaluating and `finish` at the very end.
+ */
+export class WandbCallback implements TrainerCallback {
+  private globalStep = 0;
+
+  constructor(readonly tracker: Tracker, private readonly description: RunDescription = {}) {}
+
+  onTrainBegin(config: Record<string, unknown>, state: TrainerState): void {
+    const d = this.description;
+    this.globalStep = state.globalStep;
+    this.tracker.updateConfig({
+      ...(d.loraConfig ? { peft_config: { default: d.loraConfig } } : {}),
+      ...d.modelConfig,
+      ...config,
+      ...(d.dataset ? { dataset: d.dataset } : {}),
+      ...(d.numParameters !== undefined ? { "model/num_parameters": d.numParameters } : {}),
+      ...(d.numTrainableParameters !== undefined ? { "model/num_trainable_parameters": d.numTrainableParameters } : {}),
+    });
+  }
+
+  onLog(logs: Record<string, number>, state: TrainerState): void {
+    const history: Record<string, number> = {};
+    const summary: Record<string, number> = {};
+    for (const [k, v] of Object.entries(logs)) (SINGLE_VALUE_SCALARS.has(k) ? summary : history)[k] = v;
+    if (Object.keys(summary).length > 0) this.tracker.setSummary(summary);
+    if (Object.keys(history).length > 0) this.logAt(rewriteLogs(history), state);
+  }
+
+  onEvaluate(metrics: Record<string, number>, state: TrainerState): void {
+    this.logAt(rewriteLogs(metrics), state);
+  }
+
+  onSave(checkpointDir: string, state: TrainerState): void {
+    this.tracker.setSummary({ "train/last_checkpoint": checkpointDir, "train/last_checkpoint_step": state.globalStep });
+  }
+
+  onTrainEnd(summary: Record<string, number>, state: TrainerState): void {
+    this.globalStep = state.globalStep;
+    this.tracker.setSummary({ ...summary, "train/global_step": state.globalStep });
+  }
+
+  /**
+   * Logs evaluation results at the last training step: `eval/accuracy`, `eval/rewards/<name>` (means),
+   * `eval/accuracy/<problem_type>`, `eval/<metric>`, the `eval/samples` table and the same values in the summary.
+   */
+  logEvaluation(summary: EvaluationSummary, samples: EvaluationSample[], step = this.globalStep): void {
+    const values: Record<string, number> = { "eval/accuracy": summary.accuracy, "eval/num_samples": samples.length };
+    for (const [k, v] of Object.entries(summary.rewardMeans ?? {})) values[`eval/rewards/${k}`] = v;
+    for (const [k, v] of Object.entries(summary.accuracyByProblemType ?? {})) values[`eval/accuracy/${k}`] = v;
+    for (const [k, v] of Object.entries(summary.metrics ?? {})) values[`eval/${k}`] = v;
+    this.tracker.log({ ...values, "train/global_step": step }, step);
+    this.tracker.logTable("eval/samples", evaluationTable(samples), step);
+    this.tracker.setSummary(values);
+  }
+
+  finish(options?: { exitCode?: number; timeoutMs?: number }) {
+    return this.tracker.finish(options);
+  }
+
+  private logAt(values: Record<string, number>, state: TrainerState): void {
+    this.globalStep = state.globalStep;
+    this.tracker.log({ ...values, "train/global_step": state.globalStep }, state.globalStep);
+  }
+}
+
+/** The `eval/samples` table: fixed columns, then one `reward/<name>` column per reward seen. */
+export function evaluationTable(samples: EvaluationSample[]): Table {
+  const rewardNames = [...new Set(samples.flatMap((s) => Object.keys(s.rewards ?? {})))];
+  return {
+    columns: [...EVAL_SAMPLE_COLUMNS, ...rewardNames.map((r) => `reward/${r}`)],
+    data: samples.map((s) => [
+      s.problem,
+      s.problemType ?? "",
+      s.gold,
+      s.prediction,
+      s.extracted,
+      s.correct,
+      s.stepScore ?? null,
+      s.responseLength ?? null,
+      ...rewardNames.map((r) => s.rewards?.[r] ?? null),
+    ]),
+  };
+}

@@ -1,0 +1,85 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, appendFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTracker, readRun, readTable, latestRunDir, resolveTrackingMode, isTableRef } from "../../src/tracking/index.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "openr1-tracking-"));
+
+test("without an API key the default is offline; WANDB_MODE / WANDB_DISABLED / the option override it", () => {
+  assert.equal(resolveTrackingMode({ env: {} }).mode, "offline");
+  assert.equal(resolveTrackingMode({ env: { WANDB_API_KEY: "k" } }).mode, "online");
+  assert.equal(resolveTrackingMode({ env: { WANDB_API_KEY: "k", WANDB_MODE: "offline" } }).mode, "offline");
+  assert.equal(resolveTrackingMode({ env: { WANDB_API_KEY: "k", WANDB_MODE: "dryrun" } }).mode, "offline");
+  assert.equal(resolveTrackingMode({ env: { WANDB_API_KEY: "k", WANDB_MODE: "disabled" } }).mode, "disabled");
+  assert.equal(resolveTrackingMode({ env: { WANDB_DISABLED: "true" } }).mode, "disabled");
+  assert.equal(resolveTrackingMode({ env: { WANDB_MODE: "online" } }).mode, "offline", "online needs a key");
+  assert.equal(resolveTrackingMode({ mode: "disabled", env: { WANDB_API_KEY: "k" } }).mode, "disabled");
+  assert.throws(() => resolveTrackingMode({ env: { WANDB_MODE: "sometimes" } }), /WANDB_MODE="sometimes"/);
+});
+
+test("disabled writes nothing", async () => {
+  const runsDir = tmp();
+  const t = createTracker({ mode: "disabled", runsDir, env: {} });
+  t.log({ a: 1 });
+  t.setSummary({ b: 2 });
+  assert.equal(t.runDir, undefined);
+  assert.deepEqual(await t.finish(), { remote: "none" });
+  assert.deepEqual(readdirSync(runsDir), []);
+});
+
+test("offline: config, history rows with _step, summary and tables in plain files", async () => {
+  const runsDir = tmp();
+  const t = createTracker({ runsDir, env: { WANDB_PROJECT: "proj" }, config: { lr: 1e-4 } });
+  assert.equal(t.mode, "offline");
+  t.updateConfig({ lora: { r: 8 } });
+  t.log({ "train/loss": 2.5 }, 5);
+  t.log({ "eval/loss": 2.7 }, 5); // same step: merges into one row
+  t.log({ "train/loss": 2.0 }, 10);
+  t.log({ "train/loss": 9.9 }, 7); // lower than the current step: dropped, as in W&B
+  t.log({ x: 1 }); // no step: the next one
+  t.logTable("eval/samples", { columns: ["q", "ok"], data: [["1+1", true], ["2+2", false]] }, 11);
+  t.setSummary({ "eval/accuracy": 0.5 });
+
+  // Everything logged is on disk before finish: a crash here loses nothing.
+  const lines = readFileSync(join(t.runDir!, "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l._step), [5, 5, 10, 11, 11]);
+
+  const result = await t.finish();
+  assert.equal(result.remote, "none");
+  const run = readRun(t.runDir!);
+  assert.equal(run.meta.project, "proj");
+  assert.equal(run.meta.state, "finished");
+  assert.deepEqual(run.config, { lr: 1e-4, lora: { r: 8 } });
+  assert.deepEqual(run.history.map((r) => r._step), [5, 10, 11]);
+  assert.equal(run.history[0]["train/loss"], 2.5);
+  assert.equal(run.history[0]["eval/loss"], 2.7);
+  assert.equal(run.history[2].x, 1);
+  assert.equal(run.summary["train/loss"], 2.0, "summary keeps each key's last value");
+  assert.equal(run.summary["eval/accuracy"], 0.5);
+  assert.equal(typeof run.summary._runtime, "number");
+  const ref = run.history[2]["eval/samples"];
+  assert.ok(isTableRef(ref));
+  assert.equal(ref.nrows, 2);
+  assert.deepEqual(readTable(run.dir, ref), { columns: ["q", "ok"], data: [["1+1", true], ["2+2", false]] });
+  assert.equal(latestRunDir(runsDir), run.dir);
+});
+
+test("a history line cut short by a crash is skipped and reported, the rows before it are kept", async () => {
+  const t = createTracker({ runsDir: tmp(), env: {} });
+  t.log({ a: 1 }, 0);
+  t.log({ a: 2 }, 1);
+  appendFileSync(join(t.runDir!, "history.jsonl"), '{"a": 3, "_st');
+  const run = readRun(t.runDir!);
+  assert.deepEqual(run.history.map((r) => r.a), [1, 2]);
+  assert.match(run.warnings[0], /history\.jsonl:3: skipped/);
+  await t.finish();
+});
+
+test("a folder that is not a run is named in the error", () => {
+  const dir = tmp();
+  assert.throws(() => readRun(dir), new RegExp(`${dir}: not a run directory`));
+  assert.throws(() => latestRunDir(dir), /no run directories/);
+  assert.ok(!existsSync(join(dir, "run.json")));
+});
