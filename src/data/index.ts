@@ -1,1 +1,27 @@
-export {};
+// The data stage: OpenR1-Math-220k from the Hub, disk or the embedded sample to clean, split, inspected examples.
+export type { MathExample, DatasetSplit } from "./types.js";
+export * from "../hub/index.js";
+export { DatasetError } from "./errors.js";
+export { OPENR1_COLUMNS, REQUIRED_COLUMNS, parseCoreRow } from "./schema.js";
+export type { OpenR1Row, OpenR1CoreRow, OpenR1Column, ChatMessage } from "./schema.js";
+export { readParquetRows, parquetColumns } from "./parquet.js";
+export type { ReadOptions } from "./parquet.js";
+export { readJsonlRows } from "./jsonl.js";
+export { OPENR1_REPO, OPENR1_REVISION, EMBEDDED_SAMPLE, openr1Files, dataSourceFrom, describeSource, readSourceRows } from "./source.js";
+export type { OpenR1Config, DataSource, SourceRow } from "./source.js";
+export { normalizeProblem } from "./normalize.js";
+export { Preprocessor, DEFAULT_FILTERS, firstVerifiedReasoning, toMathExample, formatFilterReport } from "./preprocess.js";
+export type { FilterOptions, FilterReport } from "./preprocess.js";
+export { splitExamples } from "./split.js";
+export type { SplitOptions } from "./split.js";
+export { loadMathExamples, loadEmbeddedSample, prepareDataset } from "./load.js";
+export type { LoadOptions, LoadedDataset, PreparedDataset } from "./load.js";
+export { exampleRecords, examplesDataFrame, countBy, lengthStats, quantile, textLengths, summarizeExamples } from "./inspect.js";
+export type { ExampleRecord, CategoryKey, CategoryCount, TextField, LengthStats, DatasetSummary } from "./inspect.js";
+export { lengthHistogramFigure, categoryBarFigure, splitCategoryFigure } from "./figures.js";
+export type { PlotlyFigure } from "./figures.js";
+export { showPlotly, plotlyHtml } from "./notebook-plot.js";
+export type { HtmlDisplay } from "./notebook-plot.js";
+export { writeOpenR1Parquet, OPENR1_PARQUET_SCHEMA } from "./write-parquet.js";
+export { sampleRowFromRewardKit, guessProblemType, guessQuestionType } from "./sample-rows.js";
+export type { RewardKitRow } from "./sample-rows.js";

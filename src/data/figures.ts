@@ -1,0 +1,52 @@
+import { countBy, textLengths, type CategoryKey, type TextField } from "./inspect.js";
+import type { DatasetSplit, MathExample } from "./types.js";
+
+/** A plotly figure as plotly.js takes it (`Plotly.newPlot(div, data, layout)`). */
+export interface PlotlyFigure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+const LABELS: Record<CategoryKey, string> = { problemType: "problem type", questionType: "question type", source: "source" };
+
+/** Overlaid histograms of the character lengths of the chosen texts. */
+export function lengthHistogramFigure(examples: readonly MathExample[], fields: TextField[] = ["problem", "solution", "reasoning"], bins = 30): PlotlyFigure {
+  return {
+    data: fields.map((field) => ({ type: "histogram", name: field, x: textLengths(examples, field), nbinsx: bins, opacity: 0.6 })),
+    layout: {
+      title: { text: `Text lengths (${examples.length} examples)` },
+      barmode: "overlay",
+      xaxis: { title: { text: "characters" } },
+      yaxis: { title: { text: "examples" } },
+    },
+  };
+}
+
+/** Bars of how many examples have each value of a category. */
+export function categoryBarFigure(examples: readonly MathExample[], key: CategoryKey): PlotlyFigure {
+  const counts = countBy(examples, key);
+  return {
+    data: [{ type: "bar", x: counts.map((c) => c.value), y: counts.map((c) => c.count) }],
+    layout: { title: { text: `Examples by ${LABELS[key]}` }, xaxis: { title: { text: LABELS[key] } }, yaxis: { title: { text: "examples" } } },
+  };
+}
+
+/** Share of each category value in train and in validation, side by side (stratification shows as equal bars). */
+export function splitCategoryFigure(split: DatasetSplit, key: CategoryKey): PlotlyFigure {
+  const values = countBy([...split.train, ...split.validation], key).map((c) => c.value);
+  const share = (side: MathExample[]) => {
+    const counts = new Map(countBy(side, key).map((c) => [c.value, c.count]));
+    return values.map((v) => (side.length === 0 ? 0 : (counts.get(v) ?? 0) / side.length));
+  };
+  return {
+    data: [
+      { type: "bar", name: `train (${split.train.length})`, x: values, y: share(split.train) },
+      { type: "bar", name: `validation (${split.validation.length})`, x: values, y: share(split.validation) },
+    ],
+    layout: {
+      title: { text: `Share of each ${LABELS[key]} in train and validation` },
+      barmode: "group",
+      yaxis: { title: { text: "share of the split" }, tickformat: ".0%" },
+    },
+  };
+}

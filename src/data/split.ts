@@ -1,0 +1,94 @@
+import type { DatasetSplit, MathExample } from "./types.js";
+import { normalizeProblem, sha256Hex } from "./normalize.js";
+
+export interface SplitOptions {
+  /** Validation size: a count (≥ 1) or a fraction of the examples (< 1). */
+  validation: number;
+  seed?: number;
+  /** Keep each problem_type's share the same on both sides. */
+  stratify?: boolean;
+}
+
+interface Group {
+  key: number;
+  members: MathExample[];
+}
+
+/** A uniform number in [0, 1) from the seed and the normalised problem: the same problem always lands the same way. */
+function hashUnit(seed: number, problemKey: string): number {
+  return parseInt(sha256Hex(`${seed}\u0000${problemKey}`).slice(0, 13), 16) / 2 ** 52;
+}
+
+/** Examples grouped by normalised problem text, so that a problem never sits on both sides. */
+function groupByProblem(examples: readonly MathExample[], seed: number): Group[] {
+  const groups = new Map<string, Group>();
+  for (const example of examples) {
+    const key = normalizeProblem(example.problem);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { key: hashUnit(seed, key), members: [] }));
+    group.members.push(example);
+  }
+  return [...groups.values()].sort((a, b) => a.key - b.key);
+}
+
+/** Takes groups in hash order until `target` examples are in validation. */
+function takeSmallest(groups: Group[], target: number, validation: Set<Group>): void {
+  let taken = 0;
+  for (const group of groups) {
+    if (taken >= target) break;
+    validation.add(group);
+    taken += group.members.length;
+  }
+}
+
+/** Validation count per stratum, proportional to its size (largest remainders), summing to `total`. */
+function allocate(sizes: number[], total: number): number[] {
+  const n = sizes.reduce((a, b) => a + b, 0);
+  const exact = sizes.map((s) => (s * total) / n);
+  const counts = exact.map(Math.floor);
+  const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0, left = total - counts.reduce((a, b) => a + b, 0); k < left; k++) counts[order[k][1]]++;
+  return counts;
+}
+
+/**
+ * Seeded, hash-based train/validation split. Each problem is placed by a hash of (seed, normalised problem),
+ * not by its position, so duplicates share a side and the split is stable as rows are added: with a fraction
+ * and no stratification a row's side never changes; with a count (or stratified) the validation set is the
+ * rows with the smallest hashes, so new rows can only push validation rows into train, never the reverse.
+ */
+export function splitExamples(examples: readonly MathExample[], options: SplitOptions): DatasetSplit {
+  const { validation: size, seed = 42, stratify = false } = options;
+  if (!(size > 0)) throw new RangeError(`validation size must be a count ≥ 1 or a fraction in (0, 1), got ${size}`);
+  const isFraction = size < 1;
+  if (!isFraction && !Number.isInteger(size)) throw new RangeError(`validation count must be an integer, got ${size}`);
+  const groups = groupByProblem(examples, seed);
+  const validation = new Set<Group>();
+  if (isFraction && !stratify) {
+    for (const group of groups) if (group.key < size) validation.add(group);
+  } else {
+    const target = isFraction ? Math.round(size * examples.length) : Math.min(size, examples.length);
+    if (!stratify) {
+      takeSmallest(groups, target, validation);
+    } else {
+      const strata = new Map<string, Group[]>();
+      for (const group of groups) {
+        const type = group.members[0].problemType;
+        strata.set(type, [...(strata.get(type) ?? []), group]);
+      }
+      const names = [...strata.keys()].sort();
+      const sizes = names.map((name) => strata.get(name)!.reduce((n, g) => n + g.members.length, 0));
+      const counts = allocate(sizes, target);
+      names.forEach((name, i) => takeSmallest(strata.get(name)!, counts[i], validation));
+    }
+  }
+  const split: DatasetSplit = { train: [], validation: [] };
+  // Keep the input order on each side.
+  const side = new Map<MathExample, boolean>();
+  for (const group of groups) for (const m of group.members) side.set(m, validation.has(group));
+  for (const example of examples) (side.get(example) ? split.validation : split.train).push(example);
+  if (split.train.length === 0 && examples.length > 0) {
+    throw new RangeError(`validation size ${size} leaves no training examples (${examples.length} examples in all)`);
+  }
+  return split;
+}
