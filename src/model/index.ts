@@ -1,1 +1,32 @@
-export {};
+// Qwen2 in TensorFlow.js: loading Hugging Face checkpoints, forward, generation, LoRA.
+export { parseQwen2Config, readQwen2Config, expectedWeightShapes } from "./config.js";
+export type { Qwen2Config } from "./config.js";
+export { SafetensorsFile, SafetensorsCheckpoint, writeSafetensors } from "./safetensors.js";
+export type { SafetensorsDtype, TensorInfo, TensorToWrite } from "./safetensors.js";
+export { Qwen2Model, KVCache } from "./qwen2.js";
+export type { ForwardInput, ForwardOptions, LinearAdapter } from "./qwen2.js";
+export { positionIdsFromMask } from "./ops.js";
+export { generate, leftPad } from "./generate.js";
+export type { GenerateOptions, GenerateResult, FinishReason } from "./generate.js";
+export { sampleToken, seededRandom, argmax } from "./sampling.js";
+export type { SamplingOptions } from "./sampling.js";
+export { LoraModel, DEFAULT_LORA_CONFIG, resolveLoraConfig, loraScaling, peftTensorName, peftAdapterConfig, loraConfigFromPeft } from "./lora.js";
+export type { LoraConfig, TrainableParameterReport } from "./lora.js";
+export { countParameters } from "./params.js";
+export type { ModuleParameters } from "./params.js";
+export { saveQwen2Model } from "./save.js";
+export type { SaveModelOptions } from "./save.js";
+export { loadQwen2Model, resolveModelDir, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION } from "./load.js";
+export type { ModelSourceOptions } from "./load.js";
+export {
+  createRandomQwen2,
+  ensureRandomQwen2,
+  randomModelCacheDir,
+  SMALL_RANDOM_QWEN2,
+  QWEN25_05B_SHAPE,
+  QWEN25_ENDOFTEXT_ID,
+  QWEN25_IM_END_ID,
+} from "./random.js";
+export type { RandomQwen2Options } from "./random.js";
+export { LINEAR_NAMES } from "./weights.js";
+export type { LinearName } from "./weights.js";

@@ -8,8 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 
 /** x [n, in] @ wt [in, out] where wt is frozen: the gradient flows to x only, through the fast path. */
 export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((xx: tf.Tensor) => ({
-    value: tf.matMul(xx as tf.Tensor2D, wt),
+  const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: tf.matMul(inputs[0] as tf.Tensor2D, wt),
     gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(wt, (dy as tf.Tensor2D).transpose()).transpose()),
   }));
   return f(x) as tf.Tensor2D;
@@ -17,7 +17,8 @@ export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
 
 /** a [n, k] @ b [k, m] with gradients to both, each computed as an untransposed 2-D matMul. */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((aa: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [aa, bb, save] = inputs as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     save([aa, bb]);
     return {
       value: tf.matMul(aa as tf.Tensor2D, bb as tf.Tensor2D),
@@ -132,7 +133,8 @@ export function chunkedCrossEntropySum(
   const N = h.shape[0], V = headT.shape[1];
   const chunks: [number, number][] = [];
   for (let s = 0; s < rows.length; s += chunkRows) chunks.push([s, Math.min(rows.length, s + chunkRows)]);
-  const f = tf.customGrad((hh: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [hh, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
     save([hh]);
     const value = tf.tidy(() => {
       let total: tf.Tensor = tf.scalar(0);
@@ -145,7 +147,7 @@ export function chunkedCrossEntropySum(
       return total as tf.Scalar;
     });
     return {
-      value,
+      value: value as tf.Tensor,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const parts: tf.Tensor2D[] = [];
