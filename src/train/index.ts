@@ -7,3 +7,6 @@ export * from "./optimizer.js";
 export * from "./gradients.js";
 export * from "./checkpoint.js";
 export * from "./trainer.js";
+export * from "./progress.js";
+export * from "./live-display.js";
+export * from "./lora-outputs.js";
