@@ -1,1 +1,6 @@
-export {};
+export * from "./normalize.js";
+export * from "./value.js";
+export * from "./compare.js";
+export * from "./extract.js";
+export * from "./verify.js";
+export * from "./checker.js";

@@ -1,0 +1,210 @@
+/**
+ * The computer-algebra layer: scalar LaTeX is parsed, canonicalized and evaluated by the Cortex
+ * Compute Engine (MathJSON). Equivalence of two scalars is decided by (1) structural identity of the
+ * canonical forms, (2) exact/rounded numeric comparison when both are constants, (3) the CAS's own
+ * simplification of their difference, (4) a randomized identity test: both compiled and evaluated at
+ * several random points of their free variables (Schwartz–Zippel style; exact for polynomials with
+ * overwhelming probability, and the standard check for rational/radical expressions).
+ */
+import { ComputeEngine } from "@cortex-js/compute-engine";
+
+type Boxed = ReturnType<ComputeEngine["parse"]>;
+
+let engine: ComputeEngine | undefined;
+function ce(): ComputeEngine {
+  engine ??= new ComputeEngine();
+  return engine;
+}
+
+export interface Scalar {
+  expr: Boxed;
+  /** The source was a bare decimal literal (possibly a percentage): rounding applies to it. */
+  isFloat: boolean;
+  latex: string;
+}
+
+function hasError(json: unknown): boolean {
+  if (Array.isArray(json)) {
+    if (json[0] === "Error" || json[0] === "ErrorCode") return true;
+    return json.some(hasError);
+  }
+  return false;
+}
+
+const FLOAT_RE = /^-?(?:\d+\.\d*|\.\d+)(?:\\%)?$/;
+
+/** Parses a scalar LaTeX expression; null when the CAS reports a parse error. */
+export function parseScalar(latex: string): Scalar | null {
+  let src = latex.trim();
+  if (!src) return null;
+  let pct = false;
+  if (/\\%$/.test(src)) {
+    pct = true;
+    src = src.slice(0, -2).trim();
+  }
+  // x_{1}, V_2: one symbol each (the CAS would read them as indexing).
+  src = src.replace(/([A-Za-z])_\{?([A-Za-z0-9]+)\}?/g, "\\operatorname{$1_$2}");
+  try {
+    let expr = ce().parse(src);
+    if (!expr.isValid || hasError(expr.json)) return null;
+    if (pct) expr = ce().box(["Divide", expr, 100]);
+    return { expr, isFloat: FLOAT_RE.test(latex.trim()), latex };
+  } catch {
+    return null;
+  }
+}
+
+export function numberScalar(value: string, isPercent: boolean): Scalar {
+  let expr = ce().parse(value);
+  if (isPercent) expr = ce().box(["Divide", expr, 100]);
+  return { expr, isFloat: value.includes("."), latex: value };
+}
+
+export function freeVariables(s: Scalar): string[] {
+  return [...s.expr.freeVariables].sort();
+}
+
+export function renameVariables(s: Scalar, mapping: Record<string, string>): Scalar {
+  const subs: Record<string, Boxed> = {};
+  for (const [from, to] of Object.entries(mapping)) subs[from] = ce().symbol(to);
+  return { ...s, expr: s.expr.subs(subs) };
+}
+
+export function difference(a: Scalar, b: Scalar): Scalar {
+  return { expr: ce().box(["Subtract", a.expr, b.expr]), isFloat: false, latex: "" };
+}
+
+export function negate(a: Scalar): Scalar {
+  return { expr: ce().box(["Negate", a.expr]), isFloat: false, latex: "" };
+}
+
+export function add(a: Scalar, b: Scalar, sign: 1 | -1): Scalar {
+  return { expr: ce().box([sign === 1 ? "Add" : "Subtract", a.expr, b.expr]), isFloat: false, latex: "" };
+}
+
+type Evaluator = (vars: Record<string, number>) => number;
+
+function evaluator(s: Scalar): Evaluator | null {
+  try {
+    const f = s.expr.compile() as unknown as ((v: Record<string, number>) => unknown) | undefined;
+    if (typeof f === "function") {
+      return (vars) => {
+        const r = f(vars);
+        return typeof r === "number" ? r : Number.NaN;
+      };
+    }
+  } catch {
+    // fall through to substitution + numeric evaluation
+  }
+  return (vars) => {
+    const subs: Record<string, number> = { ...vars };
+    const n = s.expr.subs(subs).N();
+    const im = (n as unknown as { im?: number }).im ?? 0;
+    return im === 0 ? (n.re ?? Number.NaN) : Number.NaN;
+  };
+}
+
+/** The real value of a constant expression, or NaN. */
+export function numericValue(s: Scalar): number {
+  if (s.expr.freeVariables.length > 0) return Number.NaN;
+  const n = s.expr.N();
+  const im = (n as unknown as { im?: number }).im ?? 0;
+  return im === 0 ? (n.re ?? Number.NaN) : Number.NaN;
+}
+
+function roundTo(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function close(a: number, b: number, rel: number): boolean {
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
+  const scale = Math.max(Math.abs(a), Math.abs(b));
+  return Math.abs(a - b) <= rel * Math.max(scale, 1e-300) || Math.abs(a - b) < 1e-300;
+}
+
+// Deterministic pseudo-random points, so that a verdict never depends on the run.
+const POINTS: number[][] = (() => {
+  let seed = 0x9e3779b9;
+  const rnd = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return ((seed >>> 0) % 1_000_000) / 1_000_000;
+  };
+  return Array.from({ length: 4 }, () => Array.from({ length: 16 }, () => 0.35 + 1.9 * rnd()));
+})();
+
+function pointFor(vars: string[], k: number): Record<string, number> {
+  const p: Record<string, number> = {};
+  vars.forEach((v, i) => (p[v] = POINTS[k]![i % 16]! + 0.013 * Math.floor(i / 16)));
+  return p;
+}
+
+/**
+ * a / b is the same constant at every sampled point (and not 0 / ∞): `sign` restricts its sign.
+ * Used for equations (proportional sides describe the same solution set) and inequalities.
+ */
+export function proportional(a: Scalar, b: Scalar, sign: 1 | -1 | 0): boolean {
+  const vars = [...new Set([...a.expr.freeVariables, ...b.expr.freeVariables])].sort();
+  const fa = evaluator(a);
+  const fb = evaluator(b);
+  if (!fa || !fb) return false;
+  let ratio: number | undefined;
+  let usable = 0;
+  for (let k = 0; k < POINTS.length; k++) {
+    const p = pointFor(vars, k);
+    const va = fa(p);
+    const vb = fb(p);
+    if (!Number.isFinite(va) || !Number.isFinite(vb)) continue;
+    if (va === 0 && vb === 0) continue;
+    if (vb === 0 || va === 0) return false;
+    const r = va / vb;
+    if (ratio === undefined) ratio = r;
+    else if (!close(r, ratio, 1e-9)) return false;
+    usable++;
+  }
+  if (ratio === undefined || usable < 2) return false;
+  return sign === 0 || Math.sign(ratio) === sign;
+}
+
+export interface NumericOptions {
+  /** Decimal places both sides are rounded to when either is a float literal. */
+  precision: number;
+}
+
+/** Scalar equivalence (see the module comment for the strategy). */
+export function scalarsEqual(a: Scalar, b: Scalar, opts: NumericOptions): boolean {
+  if (a.expr.isSame(b.expr)) return true;
+  const va = a.expr.freeVariables;
+  const vb = b.expr.freeVariables;
+  if (va.length === 0 && vb.length === 0) {
+    const x = numericValue(a);
+    const y = numericValue(b);
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
+    if (a.isFloat || b.isFloat) {
+      if (roundTo(x, opts.precision) === roundTo(y, opts.precision)) return true;
+    }
+    return close(x, y, 1e-12);
+  }
+  try {
+    const d = difference(a, b).expr.simplify();
+    if (d.is(0)) return true;
+  } catch {
+    // the randomized test below decides
+  }
+  const vars = [...new Set([...va, ...vb])].sort();
+  const fa = evaluator(a);
+  const fb = evaluator(b);
+  if (!fa || !fb) return false;
+  let agreed = 0;
+  for (let k = 0; k < POINTS.length; k++) {
+    const p = pointFor(vars, k);
+    const x = fa(p);
+    const y = fb(p);
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    if (!close(x, y, 1e-9)) return false;
+    agreed++;
+  }
+  return agreed >= 2;
+}

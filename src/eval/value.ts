@@ -1,0 +1,237 @@
+/**
+ * The mathematical objects an answer can denote (latex2sympy2_extended's output types): scalars,
+ * plain symbols/words, finite sets, tuples, intervals and their unions, relation chains, set
+ * membership and matrices, parsed from normalized LaTeX.
+ */
+import { parseScalar, type Scalar } from "./cas.js";
+
+export type RelOp = "=" | "<" | ">" | "<=" | ">=" | "!=";
+
+export type Value =
+  | { kind: "scalar"; s: Scalar }
+  | { kind: "symbol"; name: string }
+  | { kind: "set"; items: Value[] }
+  | { kind: "tuple"; items: Value[] }
+  | { kind: "interval"; lo: Value; hi: Value; loOpen: boolean; hiOpen: boolean }
+  | { kind: "union"; items: Value[] }
+  | { kind: "relation"; ops: RelOp[]; terms: Value[] }
+  | { kind: "element"; x: Value; set: Value }
+  | { kind: "matrix"; rows: Value[][] };
+
+const OPEN = new Set(["(", "[", "{"]);
+const CLOSE = new Set([")", "]", "}"]);
+
+/** Splits `s` at depth-0 occurrences of `sep` (a regex matched at each position). */
+export function splitTop(s: string, sep: RegExp): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let last = 0;
+  const sticky = new RegExp(sep.source, "y");
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "\\") {
+      if (s.startsWith("\\begin", i)) depth++;
+      else if (s.startsWith("\\end", i)) depth--;
+      else if (s[i + 1] === "{" || s[i + 1] === "}") {
+        depth += s[i + 1] === "{" ? 1 : -1;
+        i++;
+        continue;
+      }
+    }
+    if (OPEN.has(c)) depth++;
+    else if (CLOSE.has(c)) depth--;
+    else if (depth === 0) {
+      sticky.lastIndex = i;
+      const m = sticky.exec(s);
+      if (m && m[0].length > 0) {
+        parts.push(s.slice(last, i));
+        last = i + m[0].length;
+        i = last - 1;
+      }
+    }
+  }
+  parts.push(s.slice(last));
+  return parts;
+}
+
+/** Index of the bracket closing the one opening at 0 (any bracket kind closes), or -1. */
+function matchingClose(s: string): number {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "\\" && (s[i + 1] === "{" || s[i + 1] === "}")) {
+      depth += s[i + 1] === "{" ? 1 : -1;
+      i++;
+      if (depth === 0) return i;
+      continue;
+    }
+    if (OPEN.has(c)) depth++;
+    else if (CLOSE.has(c)) {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
+}
+
+const REL_RE = /\\leqslant|\\geqslant|\\leq|\\geq|\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\lt|\\gt|\\neq|\\ne(?![a-zA-Z])|<=|>=|!=|=|<|>/;
+const REL_MAP: Record<string, RelOp> = {
+  "\\leqslant": "<=", "\\geqslant": ">=", "\\leq": "<=", "\\geq": ">=", "\\le": "<=", "\\ge": ">=",
+  "\\lt": "<", "\\gt": ">", "\\neq": "!=", "\\ne": "!=", "<=": "<=", ">=": ">=", "!=": "!=", "=": "=", "<": "<", ">": ">",
+};
+
+function splitRelations(s: string): { ops: RelOp[]; terms: string[] } {
+  const ops: RelOp[] = [];
+  const terms = splitTop(s, new RegExp(REL_RE.source)).map((t) => t);
+  // recover the operators in order
+  const re = new RegExp(REL_RE.source, "g");
+  if (terms.length > 1) {
+    let depthFree = s;
+    for (const t of terms.slice(0, -1)) {
+      depthFree = depthFree.slice(t.length);
+      re.lastIndex = 0;
+      const m = /^\s*(\\leqslant|\\geqslant|\\leq|\\geq|\\le|\\ge|\\lt|\\gt|\\neq|\\ne|<=|>=|!=|=|<|>)/.exec(depthFree)!;
+      ops.push(REL_MAP[m[1]!]!);
+      depthFree = depthFree.slice(m[0].length);
+    }
+  }
+  return { ops, terms };
+}
+
+function flattenSet(items: Value[]): Value[] {
+  return items.flatMap((v) => (v.kind === "set" ? v.items : [v]));
+}
+
+function parseMatrix(s: string): Value | null {
+  const m = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(?:\{[^{}]*\})?([\s\S]*)\\end\{\1\}$/.exec(s);
+  if (!m) return null;
+  const rows = m[2]!
+    .split(/\\\\/)
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0 && !/^\\hline$/.test(r));
+  const out: Value[][] = [];
+  for (const r of rows) {
+    const cells = r.split("&").map((c) => parseItem(c.trim()));
+    if (cells.some((c) => c === null)) return null;
+    out.push(cells as Value[]);
+  }
+  return out.length ? { kind: "matrix", rows: out } : null;
+}
+
+/** `A + B` of same-shape matrices, added elementwise. */
+function matrixSum(s: string): Value | null {
+  if (!s.includes("\\begin")) return null;
+  const terms = splitTop(s, /\+/);
+  if (terms.length < 2) return null;
+  const ms = terms.map((t) => parseMatrix(t.trim()));
+  if (ms.some((m) => m === null)) return null;
+  const mats = ms as Extract<Value, { kind: "matrix" }>[];
+  const shape = (m: Extract<Value, { kind: "matrix" }>) => m.rows.map((r) => r.length).join(",");
+  if (mats.some((m) => shape(m) !== shape(mats[0]!))) return null;
+  const rows = mats[0]!.rows.map((r, i) =>
+    r.map((_, j) => {
+      const cells = mats.map((m) => m.rows[i]![j]!);
+      if (cells.some((c) => c.kind !== "scalar")) return null;
+      return parseScalar(cells.map((c) => `(${(c as { s: { latex: string } }).s.latex})`).join("+"));
+    }),
+  );
+  if (rows.some((r) => r.some((c) => c === null))) return null;
+  return { kind: "matrix", rows: rows.map((r) => r.map((c) => ({ kind: "scalar", s: c! }) as Value)) };
+}
+
+function parseItem(raw: string): Value | null {
+  let s = raw.trim().replace(/^[.,;]+|[.,;]+$/g, "").trim();
+  if (!s) return null;
+  // A whole-item bracketed group: set, interval, tuple or plain parentheses.
+  if (s.startsWith("\\{") && s.endsWith("\\}") && matchingClose(s) === s.length - 1) {
+    const inner = s.slice(2, -2);
+    const items = splitTop(inner, /,|;/).map(parseItem);
+    if (items.some((v) => v === null)) return null;
+    return { kind: "set", items: flattenSet(items as Value[]) };
+  }
+  if (OPEN.has(s[0]!) && CLOSE.has(s[s.length - 1]!) && matchingClose(s) === s.length - 1) {
+    const open = s[0]!;
+    const close = s[s.length - 1]!;
+    const inner = s.slice(1, -1);
+    const elems = splitTop(inner, /,/);
+    if (open === "{" && close === "}") {
+      if (elems.length === 1) return parseValue(inner);
+      const items = elems.map(parseItem);
+      if (items.some((v) => v === null)) return null;
+      return { kind: "set", items: flattenSet(items as Value[]) };
+    }
+    if (elems.length === 1) {
+      if (open === "(" && close === ")") return parseValue(inner);
+      if (open === "[" && close === "]") return parseValue(inner);
+    } else {
+      const items = elems.map(parseItem);
+      if (items.some((v) => v === null)) return null;
+      if (elems.length === 2 && !(open === "(" && close === ")") && open !== "{") {
+        return { kind: "interval", lo: items[0]!, hi: items[1]!, loOpen: open === "(", hiOpen: close === ")" };
+      }
+      return { kind: "tuple", items: items as Value[] };
+    }
+  }
+  const matrix = parseMatrix(s) ?? matrixSum(s);
+  if (matrix) return matrix;
+  const unions = splitTop(s, /\\cup(?![a-zA-Z])/);
+  if (unions.length > 1) {
+    const items = unions.map(parseItem);
+    if (items.some((v) => v === null)) return null;
+    return { kind: "union", items: items as Value[] };
+  }
+  const membership = splitTop(s, /\\in(?![a-zA-Z])/);
+  if (membership.length === 2) {
+    const x = parseItem(membership[0]!);
+    const set = parseItem(membership[1]!);
+    return x && set ? { kind: "element", x, set } : null;
+  }
+  const { ops, terms } = splitRelations(s);
+  if (ops.length > 0) {
+    const parsed = terms.map(parseItem);
+    if (parsed.some((v) => v === null)) return null;
+    return { kind: "relation", ops, terms: parsed as Value[] };
+  }
+  const pm = splitTop(s, /\\pm(?![a-zA-Z])|\\mp(?![a-zA-Z])/);
+  if (pm.length === 2) {
+    const a = pm[0]!.trim();
+    const b = pm[1]!.trim();
+    const plus = parseScalar(a ? `${a}+${b}` : b);
+    const minus = parseScalar(a ? `${a}-(${b})` : `-(${b})`);
+    return plus && minus ? { kind: "set", items: [{ kind: "scalar", s: plus }, { kind: "scalar", s: minus }] } : null;
+  }
+  const ratio = splitTop(s, /:/);
+  if (ratio.length === 2 && ratio[0]!.trim() && ratio[1]!.trim()) {
+    const den = parseScalar(ratio[1]!);
+    if (!den || den.expr.is(0)) return null;
+    const sc = parseScalar(`\\frac{${ratio[0]}}{${ratio[1]}}`);
+    return sc ? { kind: "scalar", s: sc } : null;
+  }
+  if (/^[A-Za-z]{2,}$/.test(s) && !/^(?:pi|infty)$/.test(s)) return { kind: "symbol", name: s };
+  const sc = parseScalar(s);
+  return sc ? { kind: "scalar", s: sc } : null;
+}
+
+/** Parses a normalized answer. Comma/semicolon separated answers become a set (latex2sympy's FiniteSet). */
+export function parseValue(latex: string): Value | null {
+  const s = latex.trim();
+  if (!s) return null;
+  const parts = splitTop(s, /,|;|\s+(?:and|or)\s+/).filter((p) => p.trim().length > 0);
+  if (parts.length > 1) {
+    const items = parts.map(parseItem);
+    if (items.some((v) => v === null)) return null;
+    return { kind: "set", items: flattenSet(items as Value[]) };
+  }
+  return parseItem(s);
+}
+
+/** Like Math-Verify's parse_latex_cached: when a chained equation fails, retry its last part. */
+export function parseLatexValue(latex: string): Value | null {
+  const v = parseValue(latex);
+  if (v) return v;
+  if (!latex.includes(",") && !latex.includes(";")) {
+    const parts = latex.split(/(?<![\\<!>])=/);
+    if (parts.length > 2) return parseValue(parts[parts.length - 1]!);
+  }
+  return null;
+}
