@@ -1,0 +1,35 @@
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function cell(value: unknown, maxChars: number): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "boolean") return value ? "✓" : "✗";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  if (text.length <= maxChars) return escapeHtml(text);
+  return `<span title="${escapeHtml(text)}">${escapeHtml(text.slice(0, maxChars))}…</span>`;
+}
+
+/** An HTML table of `columns` × `data` (a W&B table), long cells cut to `maxChars` (full text on hover). */
+export function tableHtml(
+  table: { columns: string[]; data: unknown[][] },
+  options: { maxRows?: number; maxChars?: number; caption?: string } = {},
+): string {
+  const { maxRows = 50, maxChars = 240, caption } = options;
+  const rows = table.data.slice(0, maxRows);
+  const style = "text-align:left;vertical-align:top;white-space:pre-wrap;max-width:32em";
+  return (
+    `<table class="openr1-table">` +
+    (caption ? `<caption>${escapeHtml(caption)}</caption>` : "") +
+    `<thead><tr>${table.columns.map((c) => `<th style="${style}">${escapeHtml(c)}</th>`).join("")}</tr></thead>` +
+    `<tbody>${rows.map((r) => `<tr>${r.map((v) => `<td style="${style}">${cell(v, maxChars)}</td>`).join("")}</tr>`).join("")}</tbody>` +
+    `</table>` +
+    (table.data.length > rows.length ? `<p>${rows.length} of ${table.data.length} rows shown.</p>` : "")
+  );
+}
+
+/** A two-column HTML table of key → value (config, summary), nested objects as JSON. */
+export function keyValueHtml(values: Record<string, unknown>, options: { maxChars?: number } = {}): string {
+  return tableHtml({ columns: ["key", "value"], data: Object.entries(values).map(([k, v]) => [k, v]) }, { maxRows: Infinity, ...options });
+}
