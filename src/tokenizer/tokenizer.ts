@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as transformers from "@huggingface/transformers";
 import { assetPath } from "../assets.js";
 
-export interface ChatMessage {
+export interface ChatTurn {
   role: "system" | "user" | "assistant";
   content: string;
 }
@@ -89,7 +89,7 @@ export class Tokenizer {
   }
 
   /** The chat rendered as text by the tokenizer's Jinja chat template. */
-  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+  applyChatTemplate(messages: ChatTurn[], opts: { addGenerationPrompt?: boolean } = {}): string {
     if (!this.hasChatTemplate) throw new Error(`${join(this.dir, "tokenizer_config.json")}: no chat_template`);
     return this.hf.apply_chat_template(messages, {
       tokenize: false,
@@ -98,7 +98,7 @@ export class Tokenizer {
   }
 
   /** Token ids of the rendered chat; like transformers, the rendered text is encoded without adding special tokens. */
-  encodeChat(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): number[] {
+  encodeChat(messages: ChatTurn[], opts: { addGenerationPrompt?: boolean } = {}): number[] {
     return this.encode(this.applyChatTemplate(messages, opts), { addSpecialTokens: false });
   }
 

@@ -1,5 +1,5 @@
 import type { MathExample } from "../data/types.js";
-import type { ChatMessage, Tokenizer } from "../tokenizer/index.js";
+import type { ChatTurn, Tokenizer } from "../tokenizer/index.js";
 
 /** open-r1's system prompt (recipes' GRPO config_demo), the default system turn. */
 export const OPEN_R1_SYSTEM_PROMPT =
@@ -57,9 +57,9 @@ export interface FormatReport {
 type ChatTokenizer = Pick<Tokenizer, "applyChatTemplate" | "encode">;
 
 /** The prompt turns for a problem: system (optional) and user = problem + the math instruction. */
-export function promptMessages(problem: string, opts: PromptOptions = {}): ChatMessage[] {
+export function promptMessages(problem: string, opts: PromptOptions = {}): ChatTurn[] {
   const system = opts.systemPrompt === undefined ? OPEN_R1_SYSTEM_PROMPT : opts.systemPrompt;
-  const user: ChatMessage = { role: "user", content: `${problem}\n${MATH_INSTRUCTION}` };
+  const user: ChatTurn = { role: "user", content: `${problem}\n${MATH_INSTRUCTION}` };
   return system === null ? [user] : [{ role: "system", content: system }, user];
 }
 
@@ -74,7 +74,7 @@ export function targetText(example: MathExample, target: TargetSource = "solutio
  * "<|im_start|>assistant\n") and the completion (the rest of the full render: target, <|im_end|>, "\n") are
  * encoded separately and concatenated: the prompt tokens are then exactly those the model sees at inference.
  */
-export function tokenizeChat(tokenizer: ChatTokenizer, prompt: ChatMessage[], completion: string): { inputIds: number[]; promptLength: number } {
+export function tokenizeChat(tokenizer: ChatTokenizer, prompt: ChatTurn[], completion: string): { inputIds: number[]; promptLength: number } {
   const promptText = tokenizer.applyChatTemplate(prompt, { addGenerationPrompt: true });
   const fullText = tokenizer.applyChatTemplate([...prompt, { role: "assistant", content: completion }]);
   if (!fullText.startsWith(promptText)) {

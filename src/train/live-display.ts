@@ -1,9 +1,5 @@
+import type { HtmlDisplay } from "../data/notebook-plot.js";
 import type { TrainerCallback, TrainerState } from "./callbacks.js";
-
-/** What the live display writes to: tslab's `newDisplay()` (one output that each call overwrites). */
-export interface HtmlDisplay {
-  html(s: string): void;
-}
 
 interface Series {
   name: string;
@@ -51,7 +47,8 @@ export function lineChartSvg(title: string, series: Series[], opts: { width?: nu
 
 /**
  * Live training charts for notebooks: loss (train per step, validation) and learning rate, redrawn in place
- * after every step. `display` defaults to tslab's newDisplay() (loaded lazily: only notebooks need tslab).
+ * after every step, in one output that each redraw overwrites. `display` defaults to tslab's newDisplay()
+ * (loaded lazily: only notebooks need tslab).
  */
 export class LiveTrainingDisplay implements TrainerCallback {
   private readonly loss: [number, number][] = [];

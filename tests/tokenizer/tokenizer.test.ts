@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadTokenizer, Tokenizer, type ChatMessage } from "../../src/tokenizer/index.js";
+import { loadTokenizer, Tokenizer, type ChatTurn } from "../../src/tokenizer/index.js";
 
 // Expected ids and renders produced by HF `tokenizers` 0.23.2 + jinja2 with the same files (shared fixtures).
 const vectors = readFileSync(fileURLToPath(new URL("../fixtures/tokenizer/qwen2_5_tokenizer_vectors.jsonl", import.meta.url)), "utf8")
@@ -27,8 +27,8 @@ for (const [i, v] of vectors.entries()) {
   } else if (v.kind === "chat_template") {
     test(`chat template #${i} (generation prompt ${v.add_generation_prompt})`, () => {
       const opts = { addGenerationPrompt: v.add_generation_prompt as boolean };
-      assert.equal(tok.applyChatTemplate(v.messages as ChatMessage[], opts), v.text);
-      assert.deepEqual(tok.encodeChat(v.messages as ChatMessage[], opts), v.ids);
+      assert.equal(tok.applyChatTemplate(v.messages as ChatTurn[], opts), v.text);
+      assert.deepEqual(tok.encodeChat(v.messages as ChatTurn[], opts), v.ids);
     });
   }
 }
