@@ -4,3 +4,4 @@ export * from "./compare.js";
 export * from "./extract.js";
 export * from "./verify.js";
 export * from "./checker.js";
+export * from "./rewards.js";
