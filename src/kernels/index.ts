@@ -1,2 +1,3 @@
 export { FrozenLinear, type FrozenLinearOptions, type WeightData, type WeightLayout, type KernelEngine } from "./frozen-linear.js";
 export { ortAvailable, ortUnavailableReason, ortThreads, setOrtThreads, OrtSession } from "./ort.js";
+export { installOrtMatMul, uninstallOrtMatMul, ortMatMul, ortMatMulStats, type OrtMatMulOptions } from "./matmul.js";

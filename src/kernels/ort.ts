@@ -109,6 +109,11 @@ export class OrtSession {
     return this.native.run(feeds, { [output]: null }, {})[output];
   }
 
+  /** Runs the model with the output written into `target` (preallocated, of the output's exact shape). */
+  runInto(feeds: Record<string, OrtTensor>, output: string, target: OrtTensor): void {
+    this.native.run(feeds, { [output]: target }, {});
+  }
+
   dispose(): void {
     this.native.dispose();
   }
