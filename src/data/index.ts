@@ -23,5 +23,7 @@ export type { PlotlyFigure } from "./figures.js";
 export { showPlotly, plotlyHtml } from "./notebook-plot.js";
 export type { HtmlDisplay } from "./notebook-plot.js";
 export { writeOpenR1Parquet, OPENR1_PARQUET_SCHEMA } from "./write-parquet.js";
+export { writeSplit } from "./write-jsonl.js";
+export type { WrittenSplit } from "./write-jsonl.js";
 export { sampleRowFromRewardKit, guessProblemType, guessQuestionType } from "./sample-rows.js";
 export type { RewardKitRow } from "./sample-rows.js";
