@@ -2,12 +2,17 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { checkAnswer, type VerifyOptions } from "./verify.js";
+import { accuracyReward } from "./rewards.js";
 import type { CheckRequest, CheckSummary } from "./checker.js";
 
 const { port, flag } = workerData as { port: MessagePort; flag: Int32Array };
 
 function summarize(req: CheckRequest): CheckSummary {
   try {
+    if (req.kind === "accuracy") {
+      const reward = accuracyReward(req.pred, req.gold);
+      return { correct: reward === 1, timedOut: false, goldParsed: reward !== null, predParsed: false, goldExtracted: null, predExtracted: null, reward };
+    }
     const r = checkAnswer(req.gold, req.pred, req.options as Partial<VerifyOptions>);
     return {
       correct: r.correct,
@@ -28,7 +33,7 @@ port.on("message", (req: CheckRequest) => {
   Atomics.notify(flag, 0);
 });
 // Warm the CAS up, then report ready.
-summarize({ id: 0, gold: "$\\frac{1}{2}$", pred: "0.5", options: {} });
+summarize({ id: 0, kind: "verify", gold: "$\\frac{1}{2}$", pred: "0.5", options: {} });
 Atomics.store(flag, 1, 1);
 Atomics.notify(flag, 1);
 parentPort?.postMessage("ready");

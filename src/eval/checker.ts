@@ -10,6 +10,8 @@ import type { VerifyOptions } from "./verify.js";
 
 export interface CheckRequest {
   id: number;
+  /** "verify": Math-Verify on both sides; "accuracy": open-r1's accuracy_reward(pred, gold). */
+  kind: "verify" | "accuracy";
   gold: string;
   pred: string;
   options: Partial<VerifyOptions>;
@@ -23,6 +25,8 @@ export interface CheckSummary {
   /** The extracted (normalized) answer texts. */
   goldExtracted: string | null;
   predExtracted: string | null;
+  /** For "accuracy" requests: open-r1's reward (null: gold unparseable). */
+  reward?: number | null;
   error?: string;
 }
 
@@ -95,11 +99,20 @@ export class AnswerChecker {
     return this.checkStarted(gold, pred, options);
   }
 
+  /** open-r1's accuracy_reward under the time limit (null: unparseable gold, or timed out). */
+  accuracyStarted(completion: string, solution: string): CheckSummary {
+    return this.request("accuracy", solution, completion, {});
+  }
+
   /** The blocking part: the worker must be started (`await start()`). */
   checkStarted(gold: string, pred: string, options: Partial<VerifyOptions> = {}): CheckSummary {
+    return this.request("verify", gold, pred, options);
+  }
+
+  private request(kind: CheckRequest["kind"], gold: string, pred: string, options: Partial<VerifyOptions>): CheckSummary {
     if (!this.worker) throw new Error("answer checker: call start() first");
     const id = this.nextId++;
-    this.port!.postMessage({ id, gold, pred, options } satisfies CheckRequest);
+    this.port!.postMessage({ id, kind, gold, pred, options } satisfies CheckRequest);
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       const current = Atomics.load(this.flag, 0);

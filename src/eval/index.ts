@@ -5,3 +5,5 @@ export * from "./extract.js";
 export * from "./verify.js";
 export * from "./checker.js";
 export * from "./rewards.js";
+export * from "./run.js";
+export * from "./summary.js";

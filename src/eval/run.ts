@@ -1,0 +1,176 @@
+/**
+ * The evaluation run: generate for validation problems in batches, extract and verify the answers
+ * (each check under a time limit), score the rewards, and aggregate.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { MathExample } from "../data/types.js";
+import { AnswerChecker } from "./checker.js";
+import {
+  countReasoningSteps,
+  equationPresenceReward,
+  formatReward,
+  goldAsLatex,
+  reasoningStepsReward,
+  stepByStepReward,
+  tagCountReward,
+  type CorrectnessStatus,
+} from "./rewards.js";
+import { summarize, type EvalSummary } from "./summary.js";
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** 0 = greedy decoding. */
+  temperature: number;
+  topP: number;
+  seed: number;
+}
+
+export interface Generation {
+  text: string;
+  /** Generated tokens (without the prompt). */
+  numTokens: number;
+  /** "eos": end-of-sequence token; "stop": a stop string; "length": max_new_tokens reached (truncated). */
+  finishReason: "eos" | "stop" | "length";
+}
+
+/** What the evaluation needs from a model: completions for a batch of user prompts (chat template applied inside). */
+export interface Generator {
+  readonly name: string;
+  generate(prompts: string[], options: GenerateOptions): Promise<Generation[]>;
+}
+
+export const DEFAULT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}.";
+
+/** The user turn for a problem (OpenR1 / DeepSeek-R1 math prompt). */
+export function buildPrompt(example: MathExample, instruction = DEFAULT_INSTRUCTION): string {
+  return `${example.problem}\n${instruction}`;
+}
+
+export interface EvalConfig extends GenerateOptions {
+  batchSize: number;
+  /** Evaluate only the first N problems (all when undefined). */
+  limit?: number;
+  instruction: string;
+  /** Time limit for checking one answer. */
+  checkTimeoutMs: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const DEFAULT_EVAL_CONFIG: EvalConfig = {
+  maxNewTokens: 512,
+  temperature: 0,
+  topP: 1,
+  seed: 42,
+  batchSize: 4,
+  instruction: DEFAULT_INSTRUCTION,
+  checkTimeoutMs: 5000,
+};
+
+export interface SampleRewards {
+  /** 1 / 0, null when unscorable. */
+  correctness: number | null;
+  /** open-r1 accuracy_reward (null: gold unparseable). */
+  accuracy: number | null;
+  format: number;
+  tagCount: number;
+  reasoningSteps: number;
+  equations: number;
+  stepByStep: number;
+}
+
+export interface SampleResult {
+  id: string;
+  problem: string;
+  problemType: string;
+  gold: string;
+  prediction: string;
+  extracted: string | null;
+  status: CorrectnessStatus;
+  correct: boolean | null;
+  timedOut: boolean;
+  rewards: SampleRewards;
+  steps: number;
+  numTokens: number;
+  finishReason: Generation["finishReason"];
+  hasBoxed: boolean;
+  truncated: boolean;
+}
+
+export interface EvalResult {
+  samples: SampleResult[];
+  summary: EvalSummary;
+}
+
+/** Scores one generation against its example (the checker must be started). */
+export function scoreGeneration(example: MathExample, gen: Generation, checker: AnswerChecker): SampleResult {
+  const check = checker.checkStarted(goldAsLatex(example.answer), gen.text, { boxedPriority: 0 });
+  const status: CorrectnessStatus = check.timedOut ? "incorrect" : !check.goldParsed ? "unscorable" : check.correct ? "correct" : "incorrect";
+  const acc = checker.accuracyStarted(gen.text, goldAsLatex(example.answer));
+  const rewards: SampleRewards = {
+    correctness: status === "unscorable" ? null : status === "correct" ? 1 : 0,
+    accuracy: acc.timedOut ? 0 : (acc.reward ?? null),
+    format: formatReward(gen.text),
+    tagCount: tagCountReward(gen.text),
+    reasoningSteps: reasoningStepsReward(gen.text),
+    equations: equationPresenceReward(gen.text),
+    stepByStep: stepByStepReward(gen.text),
+  };
+  return {
+    id: example.id,
+    problem: example.problem,
+    problemType: example.problemType,
+    gold: example.answer,
+    prediction: gen.text,
+    extracted: check.predExtracted,
+    status,
+    correct: status === "unscorable" ? null : status === "correct",
+    timedOut: check.timedOut,
+    rewards,
+    steps: countReasoningSteps(gen.text),
+    numTokens: gen.numTokens,
+    finishReason: gen.finishReason,
+    hasBoxed: /\\boxed\s*\{/.test(gen.text),
+    truncated: gen.finishReason === "length",
+  };
+}
+
+/** Generates for `examples` in batches and scores every completion. */
+export async function evaluate(generator: Generator, examples: MathExample[], config: Partial<EvalConfig> = {}): Promise<EvalResult> {
+  const c = { ...DEFAULT_EVAL_CONFIG, ...config };
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer, got ${c.batchSize}`);
+  const chosen = c.limit === undefined ? examples : examples.slice(0, c.limit);
+  const checker = new AnswerChecker({ timeoutMs: c.checkTimeoutMs });
+  const samples: SampleResult[] = [];
+  const t0 = performance.now();
+  try {
+    await checker.start();
+    for (let i = 0; i < chosen.length; i += c.batchSize) {
+      const batch = chosen.slice(i, i + c.batchSize);
+      const gens = await generator.generate(
+        batch.map((e) => buildPrompt(e, c.instruction)),
+        { maxNewTokens: c.maxNewTokens, temperature: c.temperature, topP: c.topP, seed: c.seed + i },
+      );
+      if (gens.length !== batch.length) throw new Error(`evaluate: generator ${generator.name} returned ${gens.length} completions for ${batch.length} prompts`);
+      for (let j = 0; j < batch.length; j++) {
+        await checker.start(); // restarts the worker if a timeout killed it
+        samples.push(scoreGeneration(batch[j]!, gens[j]!, checker));
+      }
+      c.onProgress?.(samples.length, chosen.length);
+    }
+  } finally {
+    checker.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { samples, summary: summarize(generator.name, samples, seconds) };
+}
+
+/** Writes `<name>.samples.jsonl` and `<name>.summary.json` under `dir`; returns the two paths. */
+export function saveResults(dir: string, name: string, result: EvalResult): { samples: string; summary: string } {
+  mkdirSync(dir, { recursive: true });
+  const samples = join(dir, `${name}.samples.jsonl`);
+  const summary = join(dir, `${name}.summary.json`);
+  writeFileSync(samples, result.samples.map((s) => JSON.stringify(s)).join("\n") + (result.samples.length ? "\n" : ""));
+  writeFileSync(summary, JSON.stringify(result.summary, null, 2) + "\n");
+  return { samples, summary };
+}
