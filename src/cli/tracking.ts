@@ -32,7 +32,7 @@ export function registerTrackingCommands(program: Command): void {
     .action((runDir: string, opts: { project?: string; entity?: string; baseUrl?: string }) =>
       reporting(async () => {
         const result = await syncRun(runDir, opts);
-        console.log(`Synced ${result.rows} history rows and ${result.tables} tables: ${result.url}`);
+        console.log(`Synced ${result.rows} history rows and ${result.tables} table(s): ${result.url}`);
       }),
     );
 }

@@ -13,4 +13,4 @@ export {
   type EvaluationSummary,
 } from "./wandbCallback.js";
 export { simulateTrainingRun, type SyntheticRunOptions } from "./syntheticRun.js";
-export { formatRunReport, latestTable, tableColumn, summaryGroup } from "./report.js";
+export { formatRunReport, latestTable, tableColumn, summaryGroup, rewardColumns, runForReport } from "./report.js";

@@ -1,5 +1,32 @@
-import { isTableRef, readTable, type RunData } from "./readRun.js";
+import { existsSync } from "node:fs";
+import { isTableRef, latestRunDir, readTable, type RunData } from "./readRun.js";
+import { simulateTrainingRun } from "./syntheticRun.js";
 import type { Table } from "./types.js";
+
+/**
+ * The run a report shows: `runDir` when given, else the latest under `runsDir`; when there is none yet
+ * (before the pipeline has run), a synthetic offline run is recorded there so the report has something
+ * to show (`synthetic: true`).
+ */
+export async function runForReport(options: { runDir?: string; runsDir: string }): Promise<{ runDir: string; synthetic: boolean }> {
+  if (options.runDir) return { runDir: options.runDir, synthetic: false };
+  try {
+    return { runDir: latestRunDir(options.runsDir), synthetic: false };
+  } catch (e) {
+    if (existsSync(options.runsDir) && !/no run directories/.test((e as Error).message)) throw e;
+  }
+  const { runDir } = await simulateTrainingRun({ mode: "offline", runsDir: options.runsDir });
+  return { runDir: runDir!, synthetic: true };
+}
+
+/** The `reward/<name>` columns of a sample table, as {name: values}. */
+export function rewardColumns(table: Table): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  table.columns.forEach((c, i) => {
+    if (c.startsWith("reward/")) out[c.slice(7)] = table.data.map((r) => Number(r[i]));
+  });
+  return out;
+}
 
 /** The table last logged under `key` (the summary's reference, else the last history row's). */
 export function latestTable(run: RunData, key: string): Table | undefined {
