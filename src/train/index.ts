@@ -10,3 +10,4 @@ export * from "./trainer.js";
 export * from "./progress.js";
 export * from "./live-display.js";
 export * from "./lora-outputs.js";
+export * from "./job.js";

@@ -1,0 +1,69 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { DatasetSplit } from "../data/types.js";
+import { LoraModel, type LoraConfig, type TrainableParameterReport } from "../model/lora.js";
+import { resolveModelDir, type ModelSourceOptions } from "../model/load.js";
+import { Qwen2Model } from "../model/qwen2.js";
+import { ensureRandomQwen2, type RandomQwen2Options } from "../model/random.js";
+import { defaultTokenizerDir, loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
+import type { TrainerCallback } from "./callbacks.js";
+import { tokenizeExamples, type FormatOptions, type FormatReport } from "./format.js";
+import { loraOutputs } from "./lora-outputs.js";
+import { train, type TrainerConfig, type TrainResult } from "./trainer.js";
+
+/** The small random Qwen2 (real Qwen2.5 vocabulary) made on first use: the offline default model. */
+export const RANDOM_SMALL_MODEL = "random-small";
+
+export interface TrainJobOptions {
+  data: DatasetSplit;
+  /** "random-small", a local HF-layout directory, or a Hub repository id. */
+  model?: string;
+  modelOptions?: ModelSourceOptions;
+  randomModel?: RandomQwen2Options;
+  /** Default: the model directory's tokenizer when it has one, else the shipped Qwen2.5 tokenizer. */
+  tokenizerDir?: string;
+  lora?: Partial<LoraConfig>;
+  format: Omit<FormatOptions, "maxSeqLength"> & { maxSeqLength: number };
+  trainer: Partial<TrainerConfig> & { outputDir: string };
+  mergedDtype?: "bf16" | "f32";
+  resumeFrom?: string;
+  callbacks?: TrainerCallback[];
+  signal?: AbortSignal;
+  /** Called once the data is formatted and the model is ready, before the first step. */
+  onReady?(info: { train: FormatReport; validation: FormatReport; parameters: TrainableParameterReport; modelDir: string; tokenizerDir: string }): void;
+}
+
+export interface TrainJobResult extends TrainResult {
+  formatReport: { train: FormatReport; validation: FormatReport };
+  parameters: TrainableParameterReport;
+  /** The trained adapters, still attached to the base model (dispose when done). */
+  lora: LoraModel;
+  tokenizer: Tokenizer;
+  modelDir: string;
+}
+
+/** Model + tokenizer + formatting + LoRA + trainer: what `openr1 train` and the pipeline run. */
+export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
+  const source = opts.model ?? RANDOM_SMALL_MODEL;
+  const modelDir = source === RANDOM_SMALL_MODEL ? await ensureRandomQwen2(opts.randomModel) : await resolveModelDir(source, opts.modelOptions);
+  const base = await Qwen2Model.fromDirectory(modelDir);
+  const tokenizerDir = opts.tokenizerDir ?? (existsSync(join(modelDir, "tokenizer.json")) ? modelDir : defaultTokenizerDir());
+  const tokenizer = loadTokenizer(tokenizerDir);
+  const trainSet = tokenizeExamples(opts.data.train, tokenizer, opts.format);
+  const validationSet = tokenizeExamples(opts.data.validation, tokenizer, opts.format);
+  const lora = LoraModel.create(base, opts.lora, opts.trainer.seed ?? 42);
+  const parameters = lora.trainableParameters();
+  opts.onReady?.({ train: trainSet.report, validation: validationSet.report, parameters, modelDir, tokenizerDir });
+  const result = await train({
+    model: lora,
+    train: trainSet.examples,
+    validation: validationSet.examples,
+    padTokenId: tokenizer.padTokenId,
+    config: opts.trainer,
+    callbacks: opts.callbacks,
+    outputs: loraOutputs(lora, { tokenizer, mergedDtype: opts.mergedDtype, baseModelNameOrPath: source }),
+    resumeFrom: opts.resumeFrom,
+    signal: opts.signal,
+  });
+  return { ...result, formatReport: { train: trainSet.report, validation: validationSet.report }, parameters, lora, tokenizer, modelDir };
+}
