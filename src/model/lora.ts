@@ -48,6 +48,8 @@ export function peftTensorName(layer: number, linear: LinearName, which: "A" | "
   return `base_model.model.model.layers.${layer}.${linearModule(linear)}.${linear}.lora_${which}.weight`;
 }
 
+let nextVariableId = 0;
+
 /** y += scaling · B(A(dropout(x))) with A [r, in] and B [out, r] as in peft's lora.Linear. */
 class LoraLinear implements LinearAdapter {
   constructor(
@@ -87,8 +89,10 @@ export class LoraModel implements TrainableModel {
   private constructor(readonly base: Qwen2Model, readonly config: LoraConfig) {}
 
   private attach(layer: number, linear: LinearName, a: tf.Tensor2D, b: tf.Tensor2D): void {
-    const A = tf.variable(a, true, peftTensorName(layer, linear, "A"));
-    const B = tf.variable(b, true, peftTensorName(layer, linear, "B"));
+    // tfjs variable names are global: suffix them so several adapter sets can coexist.
+    const id = nextVariableId++;
+    const A = tf.variable(a, true, `${peftTensorName(layer, linear, "A")}#${id}`);
+    const B = tf.variable(b, true, `${peftTensorName(layer, linear, "B")}#${id}`);
     const l = new LoraLinear(A, B, loraScaling(this.config), this.config.dropout, () => this.seedCounter++);
     this.layers.set(`${layer}.${linear}`, l);
     this.base.adapters.set(`${layer}.${linear}`, l);
@@ -160,9 +164,10 @@ export class LoraModel implements TrainableModel {
 
   trainableVariables(): Map<string, tf.Variable> {
     const out = new Map<string, tf.Variable>();
-    for (const l of this.layers.values()) {
-      out.set(l.A.name, l.A);
-      out.set(l.B.name, l.B);
+    for (const [key, l] of this.layers) {
+      const [layer, linear] = key.split(".");
+      out.set(peftTensorName(Number(layer), linear as LinearName, "A"), l.A);
+      out.set(peftTensorName(Number(layer), linear as LinearName, "B"), l.B);
     }
     return out;
   }

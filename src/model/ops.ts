@@ -139,10 +139,15 @@ export function chunkedCrossEntropySum(
     const value = tf.tidy(() => {
       let total: tf.Tensor = tf.scalar(0);
       for (const [s, e] of chunks) {
-        const logits = tf.matMul(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D, headT);
-        const lse = tf.logSumExp(logits, 1);
-        const picked = tf.gather(logits.reshape([-1]), targets.slice(s, e).map((t, i) => i * V + t));
-        total = tf.add(total, tf.sum(tf.sub(lse, picked)));
+        // One tidy per chunk: only this chunk's [rows, vocab] logits are alive at a time.
+        const part = tf.tidy(() => {
+          const logits = tf.matMul(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D, headT);
+          const picked = tf.gather(logits.reshape([-1]), targets.slice(s, e).map((t, i) => i * V + t));
+          return tf.sum(tf.sub(tf.logSumExp(logits, 1), picked));
+        });
+        const next = tf.add(total, part);
+        tf.dispose([total, part]);
+        total = next;
       }
       return total as tf.Scalar;
     });
@@ -152,9 +157,13 @@ export function chunkedCrossEntropySum(
         tf.tidy(() => {
           const parts: tf.Tensor2D[] = [];
           for (const [s, e] of chunks) {
-            const logits = tf.matMul(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D, headT);
-            const g = tf.mul(tf.sub(tf.softmax(logits), tf.oneHot(targets.slice(s, e), V)), dy) as tf.Tensor2D;
-            parts.push(tf.matMul(headT, g.transpose()).transpose());
+            parts.push(tf.tidy(() => {
+              const logits = tf.matMul(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D, headT);
+              // (tf.oneHot with dtype float32 returns all zeros on the wasm backend: cast the int32 one.)
+              const onehot = tf.cast(tf.oneHot(targets.slice(s, e), V), "float32");
+              const g = tf.mul(tf.sub(tf.softmax(logits), onehot), dy) as tf.Tensor2D;
+              return tf.matMul(headT, g.transpose()).transpose() as tf.Tensor2D;
+            }));
           }
           // Scatter the selected rows back into [N, H] with a forward gather (zero row for the others).
           const selected = tf.concat([...parts, tf.zeros([1, h.shape[1]])]);

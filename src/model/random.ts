@@ -2,6 +2,10 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { parseQwen2Config } from "./config.js";
+import { Qwen2Model } from "./qwen2.js";
+import type { LayerWeights } from "./weights.js";
 import { writeJsonAtomic, writeSafetensors, type TensorToWrite } from "./safetensors.js";
 import { seededRandom } from "./sampling.js";
 
@@ -42,6 +46,35 @@ export const QWEN25_05B_SHAPE: Required<Omit<RandomQwen2Options, "dtype">> = {
   intermediate: 4864,
   vocab: 151936,
 };
+
+/** The config.json of a random model: Qwen2.5's layout and special tokens with the given sizes. */
+function randomConfigJson(o: Required<Omit<RandomQwen2Options, "dtype">>, dtype: "BF16" | "F32"): Record<string, unknown> {
+  return {
+    architectures: ["Qwen2ForCausalLM"],
+    attention_dropout: 0.0,
+    bos_token_id: QWEN25_ENDOFTEXT_ID,
+    eos_token_id: QWEN25_IM_END_ID,
+    hidden_act: "silu",
+    hidden_size: o.hidden,
+    initializer_range: 0.02,
+    intermediate_size: o.intermediate,
+    max_position_embeddings: 32768,
+    max_window_layers: o.layers,
+    model_type: "qwen2",
+    num_attention_heads: o.heads,
+    num_hidden_layers: o.layers,
+    num_key_value_heads: o.kvHeads,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000.0,
+    sliding_window: null,
+    tie_word_embeddings: true,
+    torch_dtype: dtype === "BF16" ? "bfloat16" : "float32",
+    transformers_version: "4.43.4",
+    use_cache: true,
+    use_sliding_window: false,
+    vocab_size: o.vocab,
+  };
+}
 
 /**
  * Writes a randomly initialised Qwen2-architecture model in Hugging Face layout (config.json,
@@ -91,31 +124,7 @@ export async function createRandomQwen2(dir: string, options: RandomQwen2Options
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await writeSafetensors(join(tmp, "model.safetensors"), tensors, { dtype });
-  await writeJsonAtomic(join(tmp, "config.json"), {
-    architectures: ["Qwen2ForCausalLM"],
-    attention_dropout: 0.0,
-    bos_token_id: QWEN25_ENDOFTEXT_ID,
-    eos_token_id: QWEN25_IM_END_ID,
-    hidden_act: "silu",
-    hidden_size: o.hidden,
-    initializer_range: 0.02,
-    intermediate_size: o.intermediate,
-    max_position_embeddings: 32768,
-    max_window_layers: o.layers,
-    model_type: "qwen2",
-    num_attention_heads: o.heads,
-    num_hidden_layers: o.layers,
-    num_key_value_heads: o.kvHeads,
-    rms_norm_eps: 1e-6,
-    rope_theta: 1000000.0,
-    sliding_window: null,
-    tie_word_embeddings: true,
-    torch_dtype: dtype === "BF16" ? "bfloat16" : "float32",
-    transformers_version: "4.43.4",
-    use_cache: true,
-    use_sliding_window: false,
-    vocab_size: o.vocab,
-  });
+  await writeJsonAtomic(join(tmp, "config.json"), randomConfigJson(o, dtype));
   await writeJsonAtomic(join(tmp, "generation_config.json"), {
     bos_token_id: QWEN25_ENDOFTEXT_ID,
     eos_token_id: [QWEN25_IM_END_ID, QWEN25_ENDOFTEXT_ID],
@@ -143,4 +152,34 @@ export async function ensureRandomQwen2(options: RandomQwen2Options = {}, cacheD
     await createRandomQwen2(dir, o);
   }
   return dir;
+}
+
+/**
+ * A random Qwen2 model built directly in memory (no files), for benchmarks at real sizes: the same
+ * config as createRandomQwen2, weights ~ N(0, 0.02) drawn by tfjs with seeds derived from `seed`.
+ */
+export function randomQwen2Model(options: RandomQwen2Options = {}): Qwen2Model {
+  const o = { ...SMALL_RANDOM_QWEN2, ...options };
+  const config = parseQwen2Config(randomConfigJson(o, "F32"), "random Qwen2 config");
+  let seed = o.seed * 1000;
+  const H = o.hidden, I = o.intermediate, kv = config.numKeyValueHeads * config.headDim;
+  const normal = (shape: [number, number]) => tf.randomNormal(shape, 0, 0.02, "float32", seed++) as tf.Tensor2D;
+  const embedT = normal([H, o.vocab]);
+  const layers: LayerWeights[] = Array.from({ length: o.layers }, () => ({
+    inputNorm: tf.ones([H]),
+    postAttentionNorm: tf.ones([H]),
+    qBias: tf.zeros([H]),
+    kBias: tf.zeros([kv]),
+    vBias: tf.zeros([kv]),
+    linears: {
+      q_proj: normal([H, H]),
+      k_proj: normal([H, kv]),
+      v_proj: normal([H, kv]),
+      o_proj: normal([H, H]),
+      gate_proj: normal([H, I]),
+      up_proj: normal([H, I]),
+      down_proj: normal([I, H]),
+    },
+  }));
+  return new Qwen2Model(config, { embedT, lmHeadT: embedT, norm: tf.ones([H]), layers });
 }

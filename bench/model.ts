@@ -1,0 +1,122 @@
+/**
+ * Qwen2 model throughput on the selected tfjs backend, for the Qwen2.5-0.5B shape (random weights, built in
+ * memory) and the small offline model: prefill tokens/s, decode tokens/s with the KV cache (batch 1 and 8),
+ * one LoRA training step's tokens/s (forward + backward w.r.t. the adapters; the optimizer update of the
+ * few adapter weights is not included), and the process's peak RSS.
+ *
+ * Run alone: node --import tsx bench/model.ts [--quick] [--only=small|0.5b]
+ */
+import { cpus } from "node:os";
+import * as tf from "@tensorflow/tfjs";
+import { selectBackend } from "../src/backend.js";
+import { generate } from "../src/model/generate.js";
+import { LoraModel } from "../src/model/lora.js";
+import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
+import type { Qwen2Model } from "../src/model/qwen2.js";
+
+export interface ModelBenchOptions {
+  quick?: boolean;
+  only?: "small" | "0.5b";
+}
+
+function tokens(B: number, L: number, seed: number): number[][] {
+  let s = seed;
+  return Array.from({ length: B }, () => Array.from({ length: L }, () => (s = (s * 1103515245 + 12345) % 2 ** 31) % 150000));
+}
+
+function seconds<T>(f: () => T): [T, number] {
+  const t = performance.now();
+  const r = f();
+  return [r, (performance.now() - t) / 1000];
+}
+
+const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+function benchOne(name: string, model: Qwen2Model, o: { prefill: number; prompt: number; decode: number; trainSeq: number[] }): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  const row = (r: Record<string, unknown>) => {
+    const full = { model: name, ...r, peakRssMiB: peakRssMiB(), wasmHeapMiB: Math.round(tf.memory().numBytes / 2 ** 20) };
+    rows.push(full);
+    console.log(JSON.stringify(full));
+  };
+  // Warm-up (kernel compilation, first-touch allocations).
+  tf.dispose(model.hiddenStates({ inputIds: tokens(1, 8, 1) }));
+
+  const [, tp] = seconds(() => {
+    const h = model.hiddenStates({ inputIds: tokens(1, o.prefill, 2) });
+    const last = tf.tidy(() => model.logitsFromHidden(h.slice([o.prefill - 1, 0], [1, -1])));
+    last.dataSync();
+    tf.dispose([h, last]);
+  });
+  row({ measure: "prefill", batch: 1, seq: o.prefill, seconds: +tp.toFixed(3), tokensPerSecond: +(o.prefill / tp).toFixed(1) });
+
+  for (const B of [1, 8]) {
+    const prompts = { inputIds: tokens(B, o.prompt, 3 + B) };
+    const times: number[] = [];
+    let last = performance.now();
+    generate(model, prompts, {
+      maxNewTokens: o.decode + 1,
+      eosTokenIds: [],
+      onToken: (e) => {
+        if (e.row !== B - 1) return;
+        const now = performance.now();
+        times.push(now - last);
+        last = now;
+      },
+    });
+    const decodeMs = times.slice(1).reduce((a, b) => a + b, 0); // the first token includes the prefill
+    row({ measure: "decode (KV cache)", batch: B, prompt: o.prompt, newTokens: o.decode, seconds: +(decodeMs / 1000).toFixed(3), tokensPerSecond: +((B * o.decode) / (decodeMs / 1000)).toFixed(1) });
+  }
+
+  const lora = LoraModel.create(model, { r: 16, alpha: 32, dropout: 0.05 });
+  const vars = [...lora.trainableVariables().values()];
+  for (const seq of o.trainSeq) {
+    const ids = tokens(1, seq, 9);
+    const batch = { inputIds: ids, attentionMask: ids.map((r) => r.map(() => 1)), labels: ids };
+    try {
+      const [, ts] = seconds(() => {
+        const { value, grads } = tf.variableGrads(() => lora.sumLoss(batch, { training: true, seed: 1 }), vars);
+        value.dataSync();
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      row({ measure: "LoRA train step (fwd+bwd, r=16, all 7 linears)", batch: 1, seq, seconds: +ts.toFixed(3), tokensPerSecond: +(seq / ts).toFixed(1) });
+    } catch (e) {
+      row({ measure: "LoRA train step", batch: 1, seq, error: (e as Error).message.split("\n")[0] });
+    }
+  }
+  lora.dispose();
+  return rows;
+}
+
+/** Runs the model benchmarks and returns one record per measurement (also printed as JSON lines). */
+export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Record<string, unknown>[]> {
+  const backend = await selectBackend();
+  const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, backend: backend.source, node: process.version };
+  console.log(JSON.stringify({ machine }));
+  const rows: Record<string, unknown>[] = [];
+  const q = opts.quick;
+  if (opts.only !== "0.5b") {
+    const small = randomQwen2Model(SMALL_RANDOM_QWEN2);
+    rows.push(...benchOne("small random (h64, 2 layers, vocab 151936)", small, { prefill: 256, prompt: 32, decode: q ? 8 : 32, trainSeq: [256, 512] }));
+    small.dispose();
+  }
+  if (opts.only !== "small") {
+    let big: Qwen2Model | undefined;
+    try {
+      big = randomQwen2Model(QWEN25_05B_SHAPE);
+      rows.push(...benchOne("Qwen2.5-0.5B shape (random, f32)", big, { prefill: q ? 64 : 256, prompt: 32, decode: q ? 4 : 16, trainSeq: q ? [256] : [256, 512] }));
+    } catch (e) {
+      const r = { model: "Qwen2.5-0.5B shape (random, f32)", error: (e as Error).message.split("\n")[0], peakRssMiB: peakRssMiB() };
+      console.log(JSON.stringify(r));
+      rows.push(r);
+    } finally {
+      big?.dispose();
+    }
+  }
+  return rows.map((r) => ({ ...machine, ...r }));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7) as ModelBenchOptions["only"];
+  await runModelBench({ quick: process.argv.includes("--quick"), only });
+}
