@@ -17,7 +17,7 @@ export type { SplitOptions } from "./split.js";
 export { loadMathExamples, loadEmbeddedSample, prepareDataset } from "./load.js";
 export type { LoadOptions, LoadedDataset, PreparedDataset } from "./load.js";
 export { exampleRecords, examplesDataFrame, countBy, lengthStats, quantile, textLengths, summarizeExamples } from "./inspect.js";
-export type { ExampleRecord, CategoryKey, CategoryCount, TextField, LengthStats, DatasetSummary } from "./inspect.js";
+export type { ExampleRecord, CategoryKey, CategoryCount, TextField, TextLengthStats, DatasetSummary } from "./inspect.js";
 export { lengthHistogramFigure, categoryBarFigure, splitCategoryFigure } from "./figures.js";
 export type { PlotlyFigure } from "./figures.js";
 export { showPlotly, plotlyHtml } from "./notebook-plot.js";

@@ -55,7 +55,7 @@ export function countBy(examples: readonly MathExample[], key: CategoryKey): Cat
 
 export type TextField = "problem" | "solution" | "reasoning";
 
-export interface LengthStats {
+export interface TextLengthStats {
   field: TextField;
   /** Examples that have this text (reasoning is optional). */
   count: number;
@@ -85,7 +85,7 @@ export function textLengths(examples: readonly MathExample[], field: TextField):
 }
 
 /** Character-length statistics of the problem, solution and reasoning texts. */
-export function lengthStats(examples: readonly MathExample[]): LengthStats[] {
+export function lengthStats(examples: readonly MathExample[]): TextLengthStats[] {
   return (["problem", "solution", "reasoning"] as const).map((field) => {
     const lengths = textLengths(examples, field).sort((a, b) => a - b);
     const n = lengths.length;
@@ -107,7 +107,7 @@ export interface DatasetSummary {
   byProblemType: CategoryCount[];
   byQuestionType: CategoryCount[];
   bySource: CategoryCount[];
-  lengths: LengthStats[];
+  lengths: TextLengthStats[];
 }
 
 export function summarizeExamples(examples: readonly MathExample[]): DatasetSummary {
