@@ -18,7 +18,7 @@ import {
 } from "./rewards.js";
 import { summarize, type EvalSummary } from "./summary.js";
 
-export interface GenerateOptions {
+export interface EvalSamplingOptions {
   maxNewTokens: number;
   /** 0 = greedy decoding. */
   temperature: number;
@@ -37,7 +37,7 @@ export interface Generation {
 /** What the evaluation needs from a model: completions for a batch of user prompts (chat template applied inside). */
 export interface Generator {
   readonly name: string;
-  generate(prompts: string[], options: GenerateOptions): Promise<Generation[]>;
+  generate(prompts: string[], options: EvalSamplingOptions): Promise<Generation[]>;
 }
 
 export const DEFAULT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}.";
@@ -47,7 +47,7 @@ export function buildPrompt(example: MathExample, instruction = DEFAULT_INSTRUCT
   return `${example.problem}\n${instruction}`;
 }
 
-export interface EvalConfig extends GenerateOptions {
+export interface EvalConfig extends EvalSamplingOptions {
   batchSize: number;
   /** Evaluate only the first N problems (all when undefined). */
   limit?: number;
