@@ -14,3 +14,4 @@ export {
 } from "./wandbCallback.js";
 export { simulateTrainingRun, type SyntheticRunOptions } from "./syntheticRun.js";
 export { formatRunReport, latestTable, tableColumn, summaryGroup, rewardColumns, runForReport } from "./report.js";
+export { fromEvalResult } from "./evalResult.js";

@@ -19,11 +19,11 @@ export async function runForReport(options: { runDir?: string; runsDir: string }
   return { runDir: runDir!, synthetic: true };
 }
 
-/** The `reward/<name>` columns of a sample table, as {name: values}. */
+/** The `reward/<name>` columns of a sample table, as {name: values}, leaving out samples without a value. */
 export function rewardColumns(table: Table): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   table.columns.forEach((c, i) => {
-    if (c.startsWith("reward/")) out[c.slice(7)] = table.data.map((r) => Number(r[i]));
+    if (c.startsWith("reward/")) out[c.slice(7)] = table.data.map((r) => r[i]).filter((v): v is number => typeof v === "number");
   });
   return out;
 }

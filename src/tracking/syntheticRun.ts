@@ -97,7 +97,7 @@ export async function simulateTrainingRun(options: SyntheticRunOptions = {}): Pr
   callback.logEvaluation(
     {
       accuracy: mean(evalSamples.map((s) => (s.correct ? 1 : 0))),
-      rewardMeans: { accuracy: mean(evalSamples.map((s) => s.rewards!.accuracy)), format: mean(evalSamples.map((s) => s.rewards!.format)) },
+      rewardMeans: { accuracy: mean(evalSamples.map((s) => Number(s.rewards!.accuracy))), format: mean(evalSamples.map((s) => Number(s.rewards!.format))) },
       accuracyByProblemType: byType,
       metrics: { mean_response_length: mean(evalSamples.map((s) => s.responseLength!)) },
     },

@@ -1,4 +1,6 @@
+import type { EvalResult } from "../eval/run.js";
 import type { TrainerCallback, TrainerState } from "../train/callbacks.js";
+import { fromEvalResult } from "./evalResult.js";
 import type { Table, Tracker } from "./types.js";
 
 /** What transformers' WandbCallback puts in the run config besides the training arguments. */
@@ -23,11 +25,12 @@ export interface EvaluationSample {
   prediction: string;
   /** The answer extracted from the prediction (empty when none was found). */
   extracted: string;
-  correct: boolean;
+  /** null: the gold answer could not be parsed, so the sample is not scored. */
+  correct: boolean | null;
   /** Score of the reasoning steps (open-r1's reasoning_steps reward), when computed. */
   stepScore?: number;
-  /** Each reward's value for this sample; becomes a `reward/<name>` column. */
-  rewards?: Record<string, number>;
+  /** Each reward's value for this sample (null: undefined for it); becomes a `reward/<name>` column. */
+  rewards?: Record<string, number | null>;
   /** Length of the generated response in tokens. */
   responseLength?: number;
 }
@@ -114,6 +117,12 @@ export class WandbCallback implements TrainerCallback {
     this.tracker.log({ ...values, "train/global_step": step }, step);
     this.tracker.logTable("eval/samples", evaluationTable(samples), step);
     this.tracker.setSummary(values);
+  }
+
+  /** `logEvaluation` for the evaluation stage's result (src/eval `EvalResult`). */
+  logEvalResult(result: EvalResult, step = this.globalStep): void {
+    const { summary, samples } = fromEvalResult(result);
+    this.logEvaluation(summary, samples, step);
   }
 
   finish(options?: { exitCode?: number; timeoutMs?: number }) {
