@@ -12,7 +12,7 @@ export { sampleToken, seededRandom, argmax } from "./sampling.js";
 export type { SamplingOptions } from "./sampling.js";
 export { LoraModel, DEFAULT_LORA_CONFIG, resolveLoraConfig, loraScaling, peftTensorName, peftAdapterConfig, loraConfigFromPeft } from "./lora.js";
 export type { LoraConfig, TrainableParameterReport } from "./lora.js";
-export { countParameters } from "./params.js";
+export { countParameters, parameterTableHtml } from "./params.js";
 export type { ModuleParameters } from "./params.js";
 export { saveQwen2Model } from "./save.js";
 export type { SaveModelOptions } from "./save.js";

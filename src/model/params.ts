@@ -26,3 +26,13 @@ export function countParameters(c: Qwen2Config): { modules: ModuleParameters[]; 
   ];
   return { modules, total: modules.reduce((s, m) => s + m.count * m.repeats, 0) };
 }
+
+/** The per-module counts as an HTML table (for notebooks). */
+export function parameterTableHtml(c: Qwen2Config): string {
+  const { modules, total } = countParameters(c);
+  const fmt = (n: number) => n.toLocaleString("en-US");
+  const rows = modules
+    .map((m) => `<tr><td>${m.module}</td><td>${m.shape}</td><td style="text-align:right">${fmt(m.count)}</td><td style="text-align:right">×${m.repeats}</td><td style="text-align:right">${fmt(m.count * m.repeats)}</td><td style="text-align:right">${((100 * m.count * m.repeats) / total).toFixed(2)}%</td></tr>`)
+    .join("");
+  return `<table><thead><tr><th>module</th><th>shape</th><th>params</th><th>repeats</th><th>total</th><th>share</th></tr></thead><tbody>${rows}<tr><td><b>total</b></td><td></td><td></td><td></td><td style="text-align:right"><b>${fmt(total)}</b></td><td></td></tr></tbody></table>`;
+}
