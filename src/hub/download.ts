@@ -4,6 +4,7 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { cachedFilePath, hubFileUrl, resolveHubSettings, type HubSettingsOptions, type RepoType } from "./config.js";
 import { byteProgress } from "./progress.js";
@@ -20,6 +21,8 @@ export interface HubFileRequest extends HubSettingsOptions {
   progress?: boolean;
   /** How many times a cut connection is resumed before giving up; default 5. */
   retries?: number;
+  /** Wait before retry k is k × this many milliseconds; default 1000. */
+  retryDelayMs?: number;
 }
 
 /** A download that failed for a reason the user can act on; the message names the file and the cause. */
@@ -86,7 +89,7 @@ async function resolveRemote(url: string, headers: Record<string, string>, what:
     try {
       res = await fetch(current, { method: "HEAD", redirect: "manual", headers: { ...headers, "accept-encoding": "identity" } });
     } catch (err) {
-      throw new HubDownloadError(`Cannot reach the Hub for ${what} (${current}): ${(err as Error).message}. Set HF_HUB_OFFLINE=1 to use the cache only.`);
+      throw new HubDownloadError(`Cannot reach the Hub for ${what} (${current}): ${describeError(err)}. Set HF_HUB_OFFLINE=1 to use the cache only.`);
     }
     const linkedSize = res.headers.get("x-linked-size");
     const contentLength = res.headers.get("content-length");
@@ -111,6 +114,13 @@ async function resolveRemote(url: string, headers: Record<string, string>, what:
     return { downloadUrl: current, ...meta };
   }
   throw new HubDownloadError(`Cannot download ${what}: too many redirects from ${url}`);
+}
+
+/** fetch reports network failures as "fetch failed" with the reason in `cause`. */
+function describeError(err: unknown): string {
+  const e = err as Error & { cause?: { message?: string; code?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return cause ? `${e.message} (${cause})` : e.message;
 }
 
 async function sha256OfFile(path: string): Promise<string> {
@@ -206,10 +216,11 @@ export async function hubDownload(req: HubFileRequest): Promise<string> {
       if (err instanceof HubDownloadError) throw err;
       if (attempt >= retries) {
         throw new HubDownloadError(
-          `Download of ${what} failed after ${retries + 1} attempts: ${(err as Error).message}. ` +
+          `Download of ${what} failed after ${retries + 1} attempts: ${describeError(err)}. ` +
             `The partial file ${partial} is kept; run again to resume.`,
         );
       }
+      await sleep((attempt + 1) * (req.retryDelayMs ?? 1000));
     }
   }
   if (remote.sha256 !== undefined) {

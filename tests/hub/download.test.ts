@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -64,7 +66,7 @@ describe("hubDownload against a loopback Hub", () => {
     hub.files[`/Qwen/Qwen2.5-0.5B/resolve/main/config.json`] = { body: small };
   });
 
-  const shard = () => ({ repoId: REPO, repoType: "dataset" as const, revision: REV, filename: SHARD, endpoint, cacheDir, progress: false });
+  const shard = () => ({ repoId: REPO, repoType: "dataset" as const, revision: REV, filename: SHARD, endpoint, cacheDir, progress: false, retryDelayMs: 0 });
 
   it("downloads an LFS file through the CDN redirect, checks it, and serves the second call from the cache", async () => {
     const path = await hubDownload(shard());
@@ -165,10 +167,21 @@ describe("hubDownload against a loopback Hub", () => {
     });
   });
 
+  it("names the endpoint and the network error when the Hub cannot be reached", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await assert.rejects(
+      hubDownload({ ...shard(), endpoint: `http://127.0.0.1:${port}` }),
+      new RegExp(`Cannot reach the Hub for data/train-00000-of-00010\\.parquet .*127\\.0\\.0\\.1:${port}.*ECONNREFUSED.*HF_HUB_OFFLINE`),
+    );
+  });
+
   it("downloads several files in order", async () => {
     const other = "data/train-00001-of-00010.parquet";
     hub.files[`/datasets/${REPO}/resolve/${REV}/${other}`] = { body: small, lfs: true };
-    const [a, b] = await hubDownloadFiles({ repoId: REPO, repoType: "dataset", revision: REV, endpoint, cacheDir, progress: false }, [SHARD, other]);
+    const [a, b] = await hubDownloadFiles({ repoId: REPO, repoType: "dataset", revision: REV, endpoint, cacheDir, progress: false, retryDelayMs: 0 }, [SHARD, other]);
     assert.deepEqual(await readFile(a), payload);
     assert.deepEqual(await readFile(b), small);
     await rm(cacheDir, { recursive: true, force: true });
