@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/backend.js";
-import { FrozenLinear, ortAvailable, OrtSession } from "../src/kernels/index.js";
+import { FrozenLinear, installOrtMatMul, ortAvailable, OrtSession, uninstallOrtMatMul } from "../src/kernels/index.js";
 
 export interface KernelShape {
   name: string;
@@ -94,17 +94,26 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
     const x = tf.tensor2d(randomData(s.rows * s.in), [s.rows, s.in]);
     const dy = tf.tensor2d(randomData(s.rows * s.out), [s.rows, s.out]);
 
+    const w = tf.tensor2d(wData, wShape);
+    const t = s.layout === "out,in";
     if (flop / 1e9 <= tfjsMaxGflop) {
-      const w = tf.tensor2d(wData, wShape);
-      const t = s.layout === "out,in";
       const fwd = best(repeats, () => tf.matMul(x, w, false, t));
       record({ shape: s.name, direction: "forward", engine: `tfjs-${backend.name}`, ms: fwd, gflops: flop / fwd / 1e6 });
       const bwd = best(repeats, () => tf.matMul(dy, w, false, !t));
       record({ shape: s.name, direction: "backward", engine: `tfjs-${backend.name}`, ms: bwd, gflops: flop / bwd / 1e6 });
-      w.dispose();
     } else {
       log(`${s.name.padEnd(44)} tfjs-${backend.name} skipped (${(flop / 1e9).toFixed(0)} GFLOP: minutes on its transposed path)`);
     }
+    if (ortAvailable()) {
+      // tf.matMul itself routed to ORT (installOrtMatMul): the weight is an input, not a prepacked initializer.
+      installOrtMatMul();
+      const fwd = best(repeats, () => tf.matMul(x, w, false, t));
+      record({ shape: s.name, direction: "forward", engine: "tf.matMul→ORT", ms: fwd, gflops: flop / fwd / 1e6 });
+      const bwd = best(repeats, () => tf.matMul(dy, w, false, !t));
+      record({ shape: s.name, direction: "backward", engine: "tf.matMul→ORT", ms: bwd, gflops: flop / bwd / 1e6 });
+      uninstallOrtMatMul();
+    }
+    w.dispose();
 
     if (ortAvailable()) {
       for (const n of threads) {

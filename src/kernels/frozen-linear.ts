@@ -6,10 +6,12 @@
  * If node, so the weight lives once, in ORT's native memory (not the 4 GiB wasm heap), prepacked for MLAS:
  *   forward  (back = false): Gemm(x, W, b)                 — transB set for the [out, in] layout
  *   backward (back = true):  Gemm(dy, W) with transB flipped
- * Activations cross between tfjs and ORT through dataSync / tf.tensor (one copy each way), so it works on
- * every tfjs backend. Without onnxruntime-node it falls back to tf.matMul on the active backend.
+ * The product runs as a tfjs kernel ("OrtFrozenLinear") on the wasm and cpu backends — on wasm ORT reads
+ * and writes the wasm heap in place — and through dataSync / tf.tensor on any other backend. Without
+ * onnxruntime-node it falls back to tf.matMul on the active backend.
  */
 import * as tf from "@tensorflow/tfjs";
+import { BRIDGED_BACKENDS, runBridged } from "./bridge.js";
 import { encodeModel, type Graph, type Initializer } from "./onnx-proto.js";
 import { OrtSession, ortAvailable, ortThreads } from "./ort.js";
 
@@ -75,12 +77,42 @@ function productGraph(w: Initializer, bias: Initializer | undefined, transposed:
   };
 }
 
+const KERNEL = "OrtFrozenLinear";
+const live = new Map<number, { session: OrtSession; inFeatures: number; outFeatures: number }>();
+let nextId = 0;
+
+function registerKernel(): void {
+  for (const backendName of BRIDGED_BACKENDS) {
+    if (tf.getKernel(KERNEL, backendName)) continue;
+    tf.registerKernel({
+      kernelName: KERNEL,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const x = inputs.x as tf.TensorInfo;
+        const { id, back } = attrs as unknown as { id: number; back: boolean };
+        const layer = live.get(id);
+        if (!layer) throw new Error("FrozenLinear: used after dispose()");
+        const dims = [x.shape[0], back ? layer.inFeatures : layer.outFeatures];
+        return runBridged(backendName, backend as tf.KernelBackend, {
+          session: layer.session,
+          inputs: { x: { info: x, dims: x.shape } },
+          feeds: { back: layer.session.bool(back) },
+          output: "y",
+          outShape: dims,
+          outDims: dims,
+        });
+      },
+    });
+  }
+}
+
 export class FrozenLinear {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly layout: WeightLayout;
   readonly engine: KernelEngine;
   private session?: OrtSession;
+  private readonly id = nextId++;
   private weight?: tf.Tensor2D;
   private bias?: tf.Tensor1D;
   private readonly product: (x: tf.Tensor2D) => tf.Tensor2D;
@@ -119,7 +151,10 @@ export class FrozenLinear {
 
   private ortProduct(): (x: tf.Tensor2D) => tf.Tensor2D {
     const session = this.session!;
+    registerKernel();
+    live.set(this.id, { session, inFeatures: this.inFeatures, outFeatures: this.outFeatures });
     const run = (x: tf.Tensor2D, back: boolean, cols: number): tf.Tensor2D => {
+      if (tf.getKernel(KERNEL, tf.getBackend())) return tf.engine().runKernel(KERNEL, { x }, { id: this.id, back });
       const rows = x.shape[0];
       const y = session.run({ x: session.float(floatData(x, "input"), [rows, x.shape[1]]), back: session.bool(back) }, "y");
       return tf.tensor2d(y.data, [rows, cols]);
@@ -145,6 +180,7 @@ export class FrozenLinear {
   }
 
   dispose(): void {
+    live.delete(this.id);
     this.session?.dispose();
     this.weight?.dispose();
     this.bias?.dispose();

@@ -3,12 +3,12 @@
  * products to MLAS through com.microsoft FusedMatMul (which takes transA / transB itself, so the
  * transposed and batched products autodiff produces — ~2 GFLOP/s on tfjs-wasm — run at full speed).
  *
- * On wasm the kernel passes views of the wasm heap to ORT for both inputs and the output: ORT reads the
- * operands and writes the product in place, with no copy. Products smaller than `minFlop`, non-float32
+ * On wasm ORT reads the operands from and writes the product into the wasm heap, with no copy. Products smaller than `minFlop`, non-float32
  * ones and batch shapes ORT would broadcast differently go to the backend's own kernel.
  */
 import * as tf from "@tensorflow/tfjs";
 import { encodeModel } from "./onnx-proto.js";
+import { BRIDGED_BACKENDS, runBridged } from "./bridge.js";
 import { OrtSession, ortAvailable, ortThreads } from "./ort.js";
 
 const sessions = new Map<string, OrtSession>();
@@ -93,14 +93,6 @@ export function ortMatMul(
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
-interface AnyBackend {
-  readSync(dataId: object): Float32Array;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
 
 const originals = new Map<string, tf.KernelConfig>();
 let minFlop = 0;
@@ -121,19 +113,13 @@ function kernelFor(backendName: string, original: tf.KernelConfig): tf.KernelFun
       return original.kernelFunc(args);
     }
     stats.ort++;
-    const s = session(transposeA, transposeB);
-    if (backendName === "wasm") {
-      const backend = args.backend as unknown as WasmBackend;
-      const out = backend.makeOutput(g.outShape, "float32");
-      // Views are taken after makeOutput, which may grow (and so detach) the heap.
-      s.runInto(
-        { a: s.float(backend.typedArrayFromHeap(a), g.a3), b: s.float(backend.typedArrayFromHeap(b), g.b3) },
-        "y", s.float(backend.typedArrayFromHeap(out), g.out3));
-      return out;
-    }
-    const backend = args.backend as unknown as AnyBackend;
-    const y = s.run({ a: s.float(backend.readSync(a.dataId), g.a3), b: s.float(backend.readSync(b.dataId), g.b3) }, "y");
-    return backend.makeTensorInfo(g.outShape, "float32", y.data);
+    return runBridged(backendName, args.backend as tf.KernelBackend, {
+      session: session(transposeA, transposeB),
+      inputs: { a: { info: a, dims: g.a3 }, b: { info: b, dims: g.b3 } },
+      output: "y",
+      outShape: g.outShape,
+      outDims: g.out3,
+    });
   };
 }
 
@@ -152,7 +138,7 @@ export function installOrtMatMul(options: OrtMatMulOptions = {}): string[] {
   if (!ortAvailable()) return [];
   minFlop = options.minFlop ?? 2e5;
   const installed: string[] = [];
-  for (const backendName of options.backends ?? ["wasm", "cpu"]) {
+  for (const backendName of options.backends ?? BRIDGED_BACKENDS) {
     if (!originals.has(backendName)) {
       const original = tf.getKernel("BatchMatMul", backendName);
       if (!original) continue;

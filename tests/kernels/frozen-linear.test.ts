@@ -43,6 +43,34 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   assert.ok(worst <= tol, `${what}: worst relative error ${worst} > ${tol}`);
 }
 
+/** Forward and input gradient of a random layer vs a float64 reference, with a numTensors check. */
+function checkAgainstReference(engine: KernelEngine, layout: WeightLayout, afterCreate = () => {}): void {
+  const [rows, inF, outF] = [37, 64, 48];
+  const wData = random(inF * outF, 1);
+  const bData = random(outF, 2);
+  const xData = random(rows * inF, 3);
+  const rData = random(rows * outF, 4); // loss = sum(y * r), so dL/dy = r
+  const transposed = layout === "out,in";
+  const lin = new FrozenLinear({ data: wData, shape: transposed ? [outF, inF] : [inF, outF] }, { engine, layout, bias: bData });
+  afterCreate();
+  const yRef = matmul64(xData, wData, rows, inF, outF, transposed).map((v, i) => v + bData[i % outF]);
+  // dx = r·Wᵀ, W read as stored.
+  const dxRef = matmul64(rData, wData, rows, outF, inF, !transposed);
+
+  const before = tf.memory().numTensors;
+  const { y, dx } = tf.tidy(() => {
+    const x = tf.tensor2d(xData, [rows, inF]);
+    const r = tf.tensor2d(rData, [rows, outF]);
+    const y = lin.apply(x).dataSync();
+    const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(lin.apply(xx as tf.Tensor2D), r)))(x).dataSync();
+    return { y, dx };
+  });
+  assert.equal(tf.memory().numTensors, before);
+  assertClose(y, yRef, 1e-5, "forward");
+  assertClose(dx, dxRef, 1e-5, "gradient");
+  lin.dispose();
+}
+
 const engines: KernelEngine[] = ortAvailable() ? ["onnxruntime", "tfjs"] : ["tfjs"];
 
 test("onnxruntime-node loads here (the fast path is exercised, not only the fallback)", () => {
@@ -63,29 +91,7 @@ for (const engine of engines) {
 
   for (const layout of ["in,out", "out,in"] as WeightLayout[]) {
     test(`${engine}, layout ${layout}: forward and input gradient match a float64 reference; no tensors leak`, () => {
-      const [rows, inF, outF] = [37, 64, 48];
-      const wData = random(inF * outF, 1);
-      const bData = random(outF, 2);
-      const xData = random(rows * inF, 3);
-      const rData = random(rows * outF, 4); // loss = sum(y * r), so dL/dy = r
-      const lin = new FrozenLinear({ data: wData, shape: layout === "in,out" ? [inF, outF] : [outF, inF] }, { engine, layout, bias: bData });
-      const transposed = layout === "out,in";
-      const yRef = matmul64(xData, wData, rows, inF, outF, transposed).map((v, i) => v + bData[i % outF]);
-      // dx = r·Wᵀ: with W stored [in,out] that is r[rows,out]·(W read as [in,out] transposed).
-      const dxRef = transposed ? matmul64(rData, wData, rows, outF, inF, false) : matmul64(rData, wData, rows, outF, inF, true);
-
-      const before = tf.memory().numTensors;
-      const [y, dx] = tf.tidy(() => {
-        const x = tf.tensor2d(xData, [rows, inF]);
-        const r = tf.tensor2d(rData, [rows, outF]);
-        const y = lin.apply(x).dataSync();
-        const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(lin.apply(xx as tf.Tensor2D), r)))(x).dataSync();
-        return [y, dx];
-      });
-      assert.equal(tf.memory().numTensors, before);
-      assertClose(y, yRef, 1e-5, "forward");
-      assertClose(dx, dxRef, 1e-5, "gradient");
-      lin.dispose();
+      checkAgainstReference(engine, layout);
     });
   }
 
@@ -123,6 +129,21 @@ for (const engine of engines) {
     lin.dispose();
   });
 }
+
+test("onnxruntime on the cpu backend, and through dataSync on a backend without the kernel", async () => {
+  if (!ortAvailable()) return;
+  const active = tf.getBackend();
+  await tf.setBackend("cpu");
+  try {
+    checkAgainstReference("onnxruntime", "in,out");
+  } finally {
+    await tf.setBackend(active);
+  }
+  checkAgainstReference("onnxruntime", "out,in", () => tf.unregisterKernel("OrtFrozenLinear", active));
+  assert.equal(tf.getKernel("OrtFrozenLinear", active), undefined);
+  new FrozenLinear({ data: new Float32Array(4), shape: [2, 2] }).dispose(); // a new layer registers it again
+  assert.ok(tf.getKernel("OrtFrozenLinear", active));
+});
 
 test("bad input names the problem", () => {
   const lin = new FrozenLinear({ data: new Float32Array(6), shape: [2, 3] });

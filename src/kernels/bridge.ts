@@ -1,0 +1,48 @@
+/**
+ * Runs an ORT session as a tfjs kernel: inputs are tfjs TensorInfos of the kernel's backend, the output
+ * is a new TensorInfo of that backend. On wasm, ORT reads and writes views of the wasm heap (no copy);
+ * on cpu (or any backend with readSync / makeTensorInfo) data crosses once each way.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { OrtSession, OrtTensor } from "./ort.js";
+
+/** The backends kernels are registered for. */
+export const BRIDGED_BACKENDS = ["wasm", "cpu"];
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+interface DataBackend {
+  readSync(dataId: object): Float32Array;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+
+export interface BridgedRun {
+  session: OrtSession;
+  /** Tensor inputs: the tfjs tensor and the dims ORT sees (same element count). */
+  inputs: Record<string, { info: tf.TensorInfo; dims: number[] }>;
+  /** Other feeds (flags). */
+  feeds?: Record<string, OrtTensor>;
+  output: string;
+  /** The tfjs output shape and the dims ORT produces (same element count). */
+  outShape: number[];
+  outDims: number[];
+}
+
+export function runBridged(backendName: string, backend: tf.KernelBackend, run: BridgedRun): tf.TensorInfo {
+  const { session: s } = run;
+  const feeds: Record<string, OrtTensor> = { ...run.feeds };
+  if (backendName === "wasm") {
+    const wasm = backend as unknown as WasmBackend;
+    const out = wasm.makeOutput(run.outShape, "float32");
+    // Views are taken after makeOutput, which may grow (and so detach) the heap.
+    for (const [name, { info, dims }] of Object.entries(run.inputs)) feeds[name] = s.float(wasm.typedArrayFromHeap(info), dims);
+    s.runInto(feeds, run.output, s.float(wasm.typedArrayFromHeap(out), run.outDims));
+    return out;
+  }
+  const data = backend as unknown as DataBackend;
+  for (const [name, { info, dims }] of Object.entries(run.inputs)) feeds[name] = s.float(data.readSync(info.dataId), dims);
+  return data.makeTensorInfo(run.outShape, "float32", s.run(feeds, run.output).data);
+}
