@@ -7,3 +7,4 @@ export * from "./checker.js";
 export * from "./rewards.js";
 export * from "./run.js";
 export * from "./summary.js";
+export * from "./score-file.js";

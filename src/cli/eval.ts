@@ -1,0 +1,173 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import type { MathExample } from "../data/types.js";
+import {
+  compareSummaries,
+  DEFAULT_EVAL_CONFIG,
+  evaluate,
+  saveResults,
+  scoreFile,
+  type EvalConfig,
+  type EvalResult,
+  type Generator,
+  type MatchType,
+} from "../eval/index.js";
+
+/** How `evaluate` turns a model directory (+ optional LoRA adapter) into a Generator; supplied by the lead's wiring. */
+export type GeneratorFactory = (spec: { model: string; adapter?: string; label: string }) => Promise<Generator>;
+
+export interface EvalCommandDeps {
+  loadGenerator?: GeneratorFactory;
+  /** Where result lines go (default: stdout). */
+  print?: (line: string) => void;
+}
+
+function int(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+function num(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+/** Reads a validation jsonl written by `openr1 data` (one MathExample per line). */
+export function readExamples(file: string): MathExample[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return text
+    .split("\n")
+    .map((l, i) => ({ l, i }))
+    .filter(({ l }) => l.trim())
+    .map(({ l, i }) => {
+      let o: Record<string, unknown>;
+      try {
+        o = JSON.parse(l) as Record<string, unknown>;
+      } catch (e) {
+        throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
+      }
+      for (const k of ["problem", "answer"]) {
+        if (typeof o[k] !== "string") throw new Error(`${file}:${i + 1}: "${k}" must be a string (is this a MathExample jsonl from \`openr1 data\`?)`);
+      }
+      return {
+        id: String(o.id ?? i + 1),
+        problem: o.problem as string,
+        solution: String(o.solution ?? ""),
+        answer: o.answer as string,
+        problemType: String(o.problemType ?? "unknown"),
+        questionType: String(o.questionType ?? ""),
+        source: String(o.source ?? ""),
+      };
+    });
+}
+
+interface ScoreOptions {
+  matchTypes?: string;
+  precision?: string;
+  strict: boolean;
+  allowSetRelationComp?: boolean;
+  timeoutMs: string;
+}
+
+interface EvaluateOptions {
+  model: string;
+  adapter?: string;
+  baseModel?: string;
+  data: string;
+  limit?: string;
+  batchSize: string;
+  maxNewTokens: string;
+  temperature: string;
+  topP: string;
+  seed: string;
+  timeoutMs: string;
+  out: string;
+}
+
+/** `score FILE.jsonl` (no model needed) and `evaluate` (generate + score; needs a Generator factory). */
+export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {}): void {
+  const print = deps.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
+  program
+    .command("score")
+    .description(
+      "Score a jsonl of {gold, pred[, match_types, precision, strict, allow_set_relation_comp]} with Math-Verify semantics: one JSON line per input, then a summary line",
+    )
+    .argument("<file>", "jsonl file, one object per line")
+    .option("--match-types <list>", 'default extraction targets for lines without match_types ("latex,expr")')
+    .option("--precision <digits>", "default rounding digits for lines without precision (6)")
+    .option("--no-strict", "default strict=false for lines without strict")
+    .option("--allow-set-relation-comp", "default allow_set_relation_comp=true for lines without it")
+    .option("--timeout-ms <ms>", "time limit per comparison", "5000")
+    .action(async (file: string, o: ScoreOptions) => {
+      const defaults: { match_types?: MatchType[]; precision?: number; strict?: boolean; allow_set_relation_comp?: boolean } = {};
+      if (o.matchTypes !== undefined) {
+        const types = o.matchTypes.split(",").map((t) => t.trim());
+        if (!types.length || types.some((t) => t !== "latex" && t !== "expr")) throw new Error(`--match-types must list "latex" and/or "expr", got "${o.matchTypes}"`);
+        defaults.match_types = types as MatchType[];
+      }
+      if (o.precision !== undefined) defaults.precision = int("precision", o.precision, 0);
+      if (!o.strict) defaults.strict = false;
+      if (o.allowSetRelationComp) defaults.allow_set_relation_comp = true;
+      const summary = await scoreFile(file, (line) => print(JSON.stringify(line)), {
+        timeoutMs: int("timeout-ms", o.timeoutMs, 1),
+        defaults,
+      });
+      print(JSON.stringify(summary));
+    });
+
+  program
+    .command("evaluate")
+    .description("Generate for validation problems, verify the answers and score the rewards; with --base-model, base vs fine-tuned side by side")
+    .requiredOption("--model <dir>", "model directory (HF layout) to evaluate")
+    .option("--adapter <dir>", "LoRA adapter (PEFT layout) applied to --model")
+    .option("--base-model <dir>", "also evaluate this model and print both side by side")
+    .requiredOption("--data <file>", "validation jsonl written by `openr1 data`")
+    .option("--limit <n>", "evaluate the first N problems")
+    .option("--batch-size <n>", "prompts per generate call", String(DEFAULT_EVAL_CONFIG.batchSize))
+    .option("--max-new-tokens <n>", "generation budget per problem", String(DEFAULT_EVAL_CONFIG.maxNewTokens))
+    .option("--temperature <t>", "0 = greedy", String(DEFAULT_EVAL_CONFIG.temperature))
+    .option("--top-p <p>", "nucleus sampling mass", String(DEFAULT_EVAL_CONFIG.topP))
+    .option("--seed <n>", "sampling seed", String(DEFAULT_EVAL_CONFIG.seed))
+    .option("--timeout-ms <ms>", "time limit per answer check", String(DEFAULT_EVAL_CONFIG.checkTimeoutMs))
+    .option("--out <dir>", "where samples jsonl + summary json go", "runs/eval")
+    .action(async (o: EvaluateOptions) => {
+      if (!deps.loadGenerator) throw new Error("evaluate: no model generator is wired into this CLI build");
+      const examples = readExamples(o.data);
+      const config: Partial<EvalConfig> = {
+        limit: o.limit === undefined ? undefined : int("limit", o.limit, 1),
+        batchSize: int("batch-size", o.batchSize, 1),
+        maxNewTokens: int("max-new-tokens", o.maxNewTokens, 1),
+        temperature: num("temperature", o.temperature, 0),
+        topP: num("top-p", o.topP, 0),
+        seed: int("seed", o.seed, 0),
+        checkTimeoutMs: int("timeout-ms", o.timeoutMs, 1),
+      };
+      const run = async (label: string, model: string, adapter?: string): Promise<EvalResult> => {
+        const generator = await deps.loadGenerator!({ model, adapter, label });
+        const total = config.limit === undefined ? examples.length : Math.min(config.limit, examples.length);
+        const bar = new SingleBar({ format: `${label} |{bar}| {value}/{total} problems | {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
+        bar.start(total, 0);
+        try {
+          const result = await evaluate(generator, examples, { ...config, onProgress: (done) => bar.update(done) });
+          const paths = saveResults(o.out, label, result);
+          process.stderr.write(`\n${label}: accuracy ${(100 * result.summary.accuracy).toFixed(1)}% → ${paths.summary}\n`);
+          return result;
+        } finally {
+          bar.stop();
+        }
+      };
+      const tuned = await run("tuned", o.model, o.adapter);
+      if (o.baseModel) {
+        const base = await run("base", o.baseModel);
+        for (const row of compareSummaries(base.summary, tuned.summary)) print(JSON.stringify(row));
+      }
+    });
+}
