@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { cachedFilePath, hubFileUrl, resolveHubSettings, type HubSettingsOptions, type RepoType } from "./config.js";
+import { withFileLock } from "./lock.js";
 import { byteProgress } from "./progress.js";
 
 export interface HubFileRequest extends HubSettingsOptions {
@@ -199,41 +200,45 @@ export async function hubDownload(req: HubFileRequest): Promise<string> {
   const getHeaders = sameOrigin ? authHeaders : {};
 
   await mkdir(dirname(dest), { recursive: true });
-  const partial = `${dest}.incomplete`;
-  const showProgress = req.progress ?? process.stderr.isTTY === true;
-  const retries = req.retries ?? 5;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fetchInto(remote, partial, getHeaders, what, showProgress, hasToken);
-      const got = (await fileSize(partial)) ?? 0;
-      if (remote.size === undefined || got === remote.size) break;
-      if (got > remote.size) {
-        await rm(partial, { force: true });
-        throw new HubDownloadError(`Downloaded ${what} is ${got} bytes, larger than the ${remote.size} the Hub announced; removed it.`);
+  return withFileLock(`${dest}.lock`, async () => {
+    // Another process may have finished it while this one waited for the lock.
+    if ((await fileSize(dest)) !== undefined) return dest;
+    const partial = `${dest}.incomplete`;
+    const showProgress = req.progress ?? process.stderr.isTTY === true;
+    const retries = req.retries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fetchInto(remote, partial, getHeaders, what, showProgress, hasToken);
+        const got = (await fileSize(partial)) ?? 0;
+        if (remote.size === undefined || got === remote.size) break;
+        if (got > remote.size) {
+          await rm(partial, { force: true });
+          throw new HubDownloadError(`Downloaded ${what} is ${got} bytes, larger than the ${remote.size} the Hub announced; removed it.`);
+        }
+        throw new Error(`connection closed after ${got} of ${remote.size} bytes`);
+      } catch (err) {
+        if (err instanceof HubDownloadError) throw err;
+        if (attempt >= retries) {
+          throw new HubDownloadError(
+            `Download of ${what} failed after ${retries + 1} attempts: ${describeError(err)}. ` +
+              `The partial file ${partial} is kept; run again to resume.`,
+          );
+        }
+        await sleep((attempt + 1) * (req.retryDelayMs ?? 1000));
       }
-      throw new Error(`connection closed after ${got} of ${remote.size} bytes`);
-    } catch (err) {
-      if (err instanceof HubDownloadError) throw err;
-      if (attempt >= retries) {
+    }
+    if (remote.sha256 !== undefined) {
+      const actual = await sha256OfFile(partial);
+      if (actual !== remote.sha256) {
+        await rm(partial, { force: true });
         throw new HubDownloadError(
-          `Download of ${what} failed after ${retries + 1} attempts: ${describeError(err)}. ` +
-            `The partial file ${partial} is kept; run again to resume.`,
+          `Checksum mismatch for ${what}: sha256 ${actual}, the Hub announced ${remote.sha256}. The corrupt download was removed; run again.`,
         );
       }
-      await sleep((attempt + 1) * (req.retryDelayMs ?? 1000));
     }
-  }
-  if (remote.sha256 !== undefined) {
-    const actual = await sha256OfFile(partial);
-    if (actual !== remote.sha256) {
-      await rm(partial, { force: true });
-      throw new HubDownloadError(
-        `Checksum mismatch for ${what}: sha256 ${actual}, the Hub announced ${remote.sha256}. The corrupt download was removed; run again.`,
-      );
-    }
-  }
-  await rename(partial, dest);
-  return dest;
+    await rename(partial, dest);
+    return dest;
+  });
 }
 
 /** Downloads several files of one repository (one after the other) and returns their local paths in order. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:http";
@@ -176,6 +177,21 @@ describe("hubDownload against a loopback Hub", () => {
       hubDownload({ ...shard(), endpoint: `http://127.0.0.1:${port}` }),
       new RegExp(`Cannot reach the Hub for data/train-00000-of-00010\\.parquet .*127\\.0\\.0\\.1:${port}.*ECONNREFUSED.*HF_HUB_OFFLINE`),
     );
+  });
+
+  it("concurrent downloads of one file take turns on a lock: one GET, both get the file", async () => {
+    const [a, b] = await Promise.all([hubDownload(shard()), hubDownload(shard())]);
+    assert.equal(a, b);
+    assert.deepEqual(await readFile(a), payload);
+    assert.equal(hub.gets().length, 1);
+    await assert.rejects(stat(`${a}.lock`));
+  });
+
+  it("takes over a lock left by a process that died", async () => {
+    const dest = cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD);
+    await mkdir(dirname(dest), { recursive: true });
+    await writeFile(`${dest}.lock`, String(spawnSync("true").pid));
+    assert.equal(await hubDownload(shard()), dest);
   });
 
   it("downloads several files in order", async () => {
