@@ -72,7 +72,9 @@ export async function syncRun(runDir: string, options: SyncOptions = {}): Promis
   }
   for (const row of run.history) uploader.pushRow(toRemoteRow(row));
   uploader.setSummary(toRemoteRow({ ...lastValues, ...run.summary }));
-  const { state, error } = await uploader.finish(run.meta.exitCode ?? 0, options.timeoutMs ?? 120_000);
+  // A run that never finished (its process died) is sent as failed, so W&B does not show it as a clean finish.
+  const exitCode = run.meta.state === "finished" ? (run.meta.exitCode ?? 0) : 1;
+  const { state, error } = await uploader.finish(exitCode, options.timeoutMs ?? 120_000);
   const url = uploader.ref ? runUrl(baseUrl, uploader.ref.entity, project, run.meta.id) : "";
   const meta: RunMeta = {
     ...run.meta,
