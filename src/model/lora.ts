@@ -57,12 +57,15 @@ class LoraLinear implements LinearAdapter {
     readonly B: tf.Variable,
     private readonly scaling: number,
     private readonly dropout: number,
-    private readonly nextSeed: () => number,
   ) {}
 
-  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  variables(): tf.Variable[] {
+    return [this.A, this.B];
+  }
+
+  apply(x: tf.Tensor2D, training: boolean, seed?: number): tf.Tensor2D {
     return tf.tidy(() => {
-      const xin = training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, this.nextSeed()) as tf.Tensor2D) : x;
+      const xin = training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, seed) as tf.Tensor2D) : x;
       const xa = matMul2d(xin, (this.A as tf.Tensor2D).transpose());
       return matMul2d(xa, (this.B as tf.Tensor2D).transpose()).mul(this.scaling) as tf.Tensor2D;
     });
@@ -93,7 +96,7 @@ export class LoraModel implements TrainableModel {
     const id = nextVariableId++;
     const A = tf.variable(a, true, `${peftTensorName(layer, linear, "A")}#${id}`);
     const B = tf.variable(b, true, `${peftTensorName(layer, linear, "B")}#${id}`);
-    const l = new LoraLinear(A, B, loraScaling(this.config), this.config.dropout, () => this.seedCounter++);
+    const l = new LoraLinear(A, B, loraScaling(this.config), this.config.dropout);
     this.layers.set(`${layer}.${linear}`, l);
     this.base.adapters.set(`${layer}.${linear}`, l);
   }
@@ -173,9 +176,8 @@ export class LoraModel implements TrainableModel {
   }
 
   sumLoss(batch: Batch, opts: { training: boolean; seed?: number }): tf.Scalar {
-    // Each forward draws one mask per adapter: seed·count keeps different seeds' masks apart.
-    if (opts.seed !== undefined) this.seedCounter = opts.seed * this.layers.size;
-    return this.base.sumLoss(batch, { training: opts.training }).sum;
+    const dropoutSeed = opts.seed ?? this.seedCounter++;
+    return this.base.sumLoss(batch, { training: opts.training, dropoutSeed }).sum;
   }
 
   /** Counts like peft's print_trainable_parameters (a tied head is counted once). */

@@ -4,11 +4,22 @@ import * as tf from "@tensorflow/tfjs";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
 import { applyRope, attentionBias, bmm, chunkedCrossEntropySum, frozenMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
-import { loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
+import { LINEAR_NAMES, loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
 
 /** Something added to a frozen linear's output (a LoRA adapter): x [n, in] -> [n, out]. */
 export interface LinearAdapter {
-  apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D;
+  /** `seed` seeds the dropout mask when training. */
+  apply(x: tf.Tensor2D, training: boolean, seed?: number): tf.Tensor2D;
+  /** The trainable variables the output depends on. */
+  variables(): tf.Variable[];
+}
+
+interface LayerStep {
+  B: number;
+  L: number;
+  past: number;
+  training: boolean;
+  dropoutSeed?: number;
 }
 
 /** Keys and values of past positions, per layer, [B, kvHeads, T, headDim] (after rotary embeddings). */
@@ -37,6 +48,10 @@ export interface ForwardOptions {
   cache?: KVCache;
   /** Turns adapter dropout on. */
   training?: boolean;
+  /** Seeds the adapters' dropout masks (with training). */
+  dropoutSeed?: number;
+  /** Recompute each layer in the backward pass instead of keeping its activations (default: when training). */
+  recompute?: boolean;
 }
 
 /** Qwen2ForCausalLM in TensorFlow.js: frozen float32 weights plus optional adapters on the linears. */
@@ -68,11 +83,15 @@ export class Qwen2Model {
     }
   }
 
-  private linear(layer: number, name: LinearName, x: tf.Tensor2D, training: boolean, bias?: tf.Tensor1D): tf.Tensor2D {
+  private linear(layer: number, name: LinearName, x: tf.Tensor2D, training: boolean, dropoutSeed: number | undefined, bias?: tf.Tensor1D): tf.Tensor2D {
     let y = frozenMatMul(x, this.weights.layers[layer].linears[name]);
     if (bias) y = tf.add(y, bias);
     const adapter = this.adapters.get(`${layer}.${name}`);
-    if (adapter) y = tf.add(y, adapter.apply(x, training));
+    if (adapter) {
+      // A seed per (call, layer, linear): a recomputed layer draws the same dropout masks.
+      const seed = dropoutSeed === undefined ? undefined : (dropoutSeed * this.config.numHiddenLayers + layer) * 7 + LINEAR_NAMES.indexOf(name);
+      y = tf.add(y, adapter.apply(x, training, seed));
+    }
     return y;
   }
 
@@ -102,38 +121,20 @@ export class Qwen2Model {
     }
     const positionIds = input.positionIds ?? positionIdsFromMask(mask).map((r) => r.slice(past));
     const training = opts.training ?? false;
-    const H = c.numAttentionHeads, kvH = c.numKeyValueHeads, d = c.headDim, g = H / kvH, T = past + L;
+    const recompute = (opts.recompute ?? training) && !cache;
     const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
     const out = tf.tidy(() => {
-      const { cos, sin } = ropeTables(positionIds, d, c.ropeTheta);
+      const { cos, sin } = ropeTables(positionIds, c.headDim, c.ropeTheta);
       const bias = attentionBias(mask, L);
       let x = this.embed(ids.flat());
       for (let l = 0; l < c.numHiddenLayers; l++) {
-        const w = this.weights.layers[l];
-        const h = rmsNorm(x, w.inputNorm, c.rmsNormEps);
-        const heads = (t: tf.Tensor2D, n: number) => t.reshape([B, L, n, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-        const q = applyRope(heads(this.linear(l, "q_proj", h, training, w.qBias), H), cos, sin);
-        let k = applyRope(heads(this.linear(l, "k_proj", h, training, w.kBias), kvH), cos, sin);
-        let v = heads(this.linear(l, "v_proj", h, training, w.vBias), kvH);
-        if (cache) {
-          if (past > 0) {
-            k = tf.concat([cache.layers[l].k, k], 2);
-            v = tf.concat([cache.layers[l].v, v], 2);
-          }
-          newCache.push({ k: tf.keep(k), v: tf.keep(v) });
+        const step: LayerStep = { B, L, past, training, dropoutSeed: opts.dropoutSeed };
+        if (recompute) {
+          x = this.checkpointedLayer(l, x, cos, sin, bias, step);
+        } else {
+          const kv = cache ? { past: cache.layers[l], keep: (k: tf.Tensor4D, v: tf.Tensor4D) => newCache.push({ k: tf.keep(k), v: tf.keep(v) }) } : undefined;
+          x = this.decoderLayer(l, x, cos, sin, bias, step, kv);
         }
-        // Grouped-query attention without repeating K/V: query head h uses KV head floor(h / g).
-        const qg = q.reshape([B * kvH, g * L, d]) as tf.Tensor3D;
-        const kT = k.reshape([B * kvH, T, d]).transpose([0, 2, 1]) as tf.Tensor3D;
-        const scores = tf.add(bmm(qg, kT).mul(1 / Math.sqrt(d)).reshape([B, kvH, g, L, T]), bias);
-        const probs = tf.softmax(scores, -1).reshape([B * kvH, g * L, T]) as tf.Tensor3D;
-        const ctx = bmm(probs, v.reshape([B * kvH, T, d]) as tf.Tensor3D)
-          .reshape([B, H, L, d]).transpose([0, 2, 1, 3]).reshape([B * L, H * d]) as tf.Tensor2D;
-        x = tf.add(x, this.linear(l, "o_proj", ctx, training));
-        const h2 = rmsNorm(x, w.postAttentionNorm, c.rmsNormEps);
-        const gate = this.linear(l, "gate_proj", h2, training);
-        const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), this.linear(l, "up_proj", h2, training)) as tf.Tensor2D;
-        x = tf.add(x, this.linear(l, "down_proj", act, training));
       }
       return rmsNorm(x, this.weights.norm, c.rmsNormEps);
     });
@@ -142,6 +143,77 @@ export class Qwen2Model {
       cache.layers.push(...newCache);
     }
     return out;
+  }
+
+  /** One decoder layer: x + attn(norm(x)), then + mlp(norm(·)). x is [B·L, hidden]. */
+  private decoderLayer(
+    l: number,
+    x: tf.Tensor2D,
+    cos: tf.Tensor4D,
+    sin: tf.Tensor4D,
+    bias: tf.Tensor,
+    s: LayerStep,
+    kv?: { past?: { k: tf.Tensor4D; v: tf.Tensor4D }; keep: (k: tf.Tensor4D, v: tf.Tensor4D) => void },
+  ): tf.Tensor2D {
+    const c = this.config, w = this.weights.layers[l];
+    const H = c.numAttentionHeads, kvH = c.numKeyValueHeads, d = c.headDim, g = H / kvH;
+    const { B, L, training } = s;
+    const T = s.past + L;
+    const lin = (name: LinearName, t: tf.Tensor2D, b?: tf.Tensor1D) => this.linear(l, name, t, training, s.dropoutSeed, b);
+    const h = rmsNorm(x, w.inputNorm, c.rmsNormEps);
+    const heads = (t: tf.Tensor2D, n: number) => t.reshape([B, L, n, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+    const q = applyRope(heads(lin("q_proj", h, w.qBias), H), cos, sin);
+    let k = applyRope(heads(lin("k_proj", h, w.kBias), kvH), cos, sin);
+    let v = heads(lin("v_proj", h, w.vBias), kvH);
+    if (kv) {
+      if (kv.past) {
+        k = tf.concat([kv.past.k, k], 2);
+        v = tf.concat([kv.past.v, v], 2);
+      }
+      kv.keep(k, v);
+    }
+    // Grouped-query attention without repeating K/V: query head h uses KV head floor(h / g).
+    const qg = q.reshape([B * kvH, g * L, d]) as tf.Tensor3D;
+    const kT = k.reshape([B * kvH, T, d]).transpose([0, 2, 1]) as tf.Tensor3D;
+    const scores = tf.add(bmm(qg, kT).mul(1 / Math.sqrt(d)).reshape([B, kvH, g, L, T]), bias);
+    const probs = tf.softmax(scores, -1).reshape([B * kvH, g * L, T]) as tf.Tensor3D;
+    const ctx = bmm(probs, v.reshape([B * kvH, T, d]) as tf.Tensor3D)
+      .reshape([B, H, L, d]).transpose([0, 2, 1, 3]).reshape([B * L, H * d]) as tf.Tensor2D;
+    const x1 = tf.add(x, lin("o_proj", ctx)) as tf.Tensor2D;
+    const h2 = rmsNorm(x1, w.postAttentionNorm, c.rmsNormEps);
+    const gate = lin("gate_proj", h2);
+    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), lin("up_proj", h2)) as tf.Tensor2D;
+    return tf.add(x1, lin("down_proj", act)) as tf.Tensor2D;
+  }
+
+  /**
+   * A decoder layer whose activations are not kept for the backward pass: only its input is saved, and
+   * the backward recomputes the layer (gradient checkpointing). Gradients flow to x and to the layer's
+   * adapter variables. Memory for training then grows with one layer's activations, not all of them.
+   */
+  private checkpointedLayer(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, s: LayerStep): tf.Tensor2D {
+    const vars: tf.Variable[] = [];
+    for (const [key, a] of this.adapters) if (key.startsWith(`${l}.`)) vars.push(...a.variables());
+    const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
+      const xin = inputs[0] as tf.Tensor2D;
+      save([xin, cos, sin, bias]);
+      return {
+        value: this.decoderLayer(l, xin, cos, sin, bias, s),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, cs, sn, bs] = saved;
+          // tf.grads inside a backward pass replaces and then clears the engine's tape: keep the outer one.
+          const state = tf.engine().state;
+          const outerTape = state.activeTape;
+          try {
+            return tf.grads((...args: tf.Tensor[]) => this.decoderLayer(l, args[0] as tf.Tensor2D, cs as tf.Tensor4D, sn as tf.Tensor4D, bs, s))([xs, ...vars], dy);
+          } finally {
+            state.activeTape = outerTape;
+          }
+        },
+      };
+    });
+    return f(x, ...vars) as tf.Tensor2D;
   }
 
   /** Logits [N, vocab] for hidden states [N, hidden]. */
