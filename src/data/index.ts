@@ -7,7 +7,7 @@ export type { OpenR1Row, OpenR1CoreRow, OpenR1Column, ChatMessage } from "./sche
 export { readParquetRows, parquetColumns } from "./parquet.js";
 export type { ReadOptions } from "./parquet.js";
 export { readJsonlRows } from "./jsonl.js";
-export { OPENR1_REPO, OPENR1_REVISION, EMBEDDED_SAMPLE, openr1Files, dataSourceFrom, describeSource, readSourceRows } from "./source.js";
+export { OPENR1_REPO, OPENR1_REVISION, EMBEDDED_SAMPLE, openr1Files, listOpenR1Files, dataSourceFrom, describeSource, readSourceRows } from "./source.js";
 export type { OpenR1Config, DataSource, SourceRow } from "./source.js";
 export { normalizeProblem } from "./normalize.js";
 export { Preprocessor, DEFAULT_FILTERS, firstVerifiedReasoning, toMathExample, formatFilterReport } from "./preprocess.js";

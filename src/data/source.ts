@@ -1,7 +1,7 @@
-import { readdir, stat } from "node:fs/promises";
-import { extname, join } from "node:path";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, extname, join } from "node:path";
 import { assetPath } from "../assets.js";
-import { hubDownload, type HubFileRequest } from "../hub/index.js";
+import { cachedFilePath, hubDownload, hubListFiles, resolveHubSettings, type HubFileRequest, type HubSettingsOptions } from "../hub/index.js";
 import { DatasetError } from "./errors.js";
 import { readJsonlRows } from "./jsonl.js";
 import { readParquetRows, type ReadOptions } from "./parquet.js";
@@ -17,20 +17,48 @@ function shards(folder: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${folder}/train-${String(i).padStart(5, "0")}-of-${total}.parquet`);
 }
 
+const CONFIG_FOLDERS: Record<OpenR1Config, string[]> = { default: ["data"], extended: ["extended"], all: ["data", "extended"] };
+const EXPECTED_SHARDS: Record<string, number> = { data: 10, extended: 7 };
+
 /**
- * The parquet files of each config: default 93,733 rows in data/ (10 shards), extended 131,396 rows in
- * extended/ (7 shards), and all = default + extended (225,129 rows), read from the same files instead of the
- * repository's all/ copy so that nothing is downloaded twice.
+ * The parquet files each config is expected to have: default 93,733 rows in data/ (10 shards), extended 131,396
+ * rows in extended/ (7 shards), and all = default + extended (225,129 rows), read from the same files instead of
+ * the repository's all/ copy so that nothing is downloaded twice. Online, the Hub's own listing is used instead
+ * (`listOpenR1Files`); this layout is what offline mode looks for in the cache.
  */
 export function openr1Files(config: OpenR1Config): string[] {
-  switch (config) {
-    case "default":
-      return shards("data", 10);
-    case "extended":
-      return shards("extended", 7);
-    case "all":
-      return [...shards("data", 10), ...shards("extended", 7)];
+  return CONFIG_FOLDERS[config].flatMap((folder) => shards(folder, EXPECTED_SHARDS[folder]));
+}
+
+/** Where the Hub's listing of a folder is kept in the cache, so that offline runs read the same files. */
+function listingPath(hub: HubSettingsOptions & { repoId?: string; revision?: string }, folder: string): string {
+  const { cacheDir } = resolveHubSettings(hub);
+  return cachedFilePath(cacheDir, "dataset", hub.repoId ?? OPENR1_REPO, hub.revision ?? OPENR1_REVISION, `${folder}/.hub-listing.json`);
+}
+
+/**
+ * The parquet files of a config as the Hub lists them at the revision (tree API), remembered in the cache.
+ * Offline: the remembered listing, else the expected layout of `openr1Files`.
+ */
+export async function listOpenR1Files(config: OpenR1Config, hub: HubSettingsOptions & { repoId?: string; revision?: string } = {}): Promise<string[]> {
+  const offline = resolveHubSettings(hub).offline;
+  const files: string[] = [];
+  for (const folder of CONFIG_FOLDERS[config]) {
+    const remembered = listingPath(hub, folder);
+    if (offline) {
+      const listed = await readFile(remembered, "utf8").then((t) => JSON.parse(t) as string[], () => shards(folder, EXPECTED_SHARDS[folder]));
+      files.push(...listed);
+      continue;
+    }
+    const listed = (await hubListFiles({ ...hub, repoId: hub.repoId ?? OPENR1_REPO, repoType: "dataset", revision: hub.revision ?? OPENR1_REVISION, folder })).filter(
+      (f) => f.endsWith(".parquet"),
+    );
+    if (listed.length === 0) throw new DatasetError(`${hub.repoId ?? OPENR1_REPO}@${hub.revision ?? OPENR1_REVISION}: no parquet files in ${folder}/ for config '${config}'`);
+    await mkdir(dirname(remembered), { recursive: true });
+    await writeFile(remembered, JSON.stringify(listed));
+    files.push(...listed);
   }
+  return files;
 }
 
 /** Where rows come from. */
@@ -92,7 +120,7 @@ export async function* readSourceRows(source: DataSource, options: ReadOptions =
   else if (source.kind === "local") for (const f of await localFiles(source.path)) files.push(async () => f);
   else {
     const { config = "default", kind: _kind, ...hub } = source;
-    for (const filename of openr1Files(config)) {
+    for (const filename of await listOpenR1Files(config, hub)) {
       files.push(() => hubDownload({ ...hub, repoId: source.repoId ?? OPENR1_REPO, repoType: "dataset", revision: source.revision ?? OPENR1_REVISION, filename }));
     }
   }

@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { cachedFilePath, hubFileUrl, resolveHubSettings, type HubSettingsOptions, type RepoType } from "./config.js";
+import { HubDownloadError, statusError } from "./errors.js";
 import { withFileLock } from "./lock.js";
 import { byteProgress } from "./progress.js";
 
@@ -26,14 +27,6 @@ export interface HubFileRequest extends HubSettingsOptions {
   retryDelayMs?: number;
 }
 
-/** A download that failed for a reason the user can act on; the message names the file and the cause. */
-export class HubDownloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "HubDownloadError";
-  }
-}
-
 interface RemoteFile {
   downloadUrl: string;
   size?: number;
@@ -51,27 +44,6 @@ async function fileSize(path: string): Promise<number | undefined> {
 function describe(req: HubFileRequest, revision: string): string {
   const kind = (req.repoType ?? "model") === "dataset" ? "dataset " : "";
   return `${req.filename} from ${kind}${req.repoId}@${revision}`;
-}
-
-function statusError(status: number, errorCode: string | null, what: string, url: string, hasToken: boolean): HubDownloadError {
-  if (status === 401 || status === 403) {
-    const hint = hasToken
-      ? "the token in HF_TOKEN (or the token option) was refused or has no access to this repository"
-      : "the repository is private, gated or does not exist; set HF_TOKEN (or pass token) if you have access";
-    return new HubDownloadError(`Cannot download ${what}: HTTP ${status}${errorCode ? ` (${errorCode})` : ""} — ${hint}. URL: ${url}`);
-  }
-  if (status === 404) {
-    const cause =
-      errorCode === "EntryNotFound"
-        ? "the file does not exist at this revision"
-        : errorCode === "RevisionNotFound"
-          ? "the revision does not exist"
-          : errorCode === "RepoNotFound"
-            ? "the repository does not exist"
-            : "the repository, revision or file does not exist";
-    return new HubDownloadError(`Cannot download ${what}: HTTP 404 — ${cause}. URL: ${url}`);
-  }
-  return new HubDownloadError(`Cannot download ${what}: HTTP ${status} from ${url}`);
 }
 
 function stripEtag(etag: string | null): string | undefined {

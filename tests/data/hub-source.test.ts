@@ -14,9 +14,15 @@ describe("OpenR1-Math-220k from a (loopback) Hub", () => {
   const sample = readFileSync(EMBEDDED_SAMPLE);
   const shardUrl = (f: string) => `/datasets/${OPENR1_REPO}/resolve/${OPENR1_REVISION}/${f}`;
 
+  // The Hub lists two shards (not the expected ten): the loader must follow the Hub's listing.
+  const listed = ["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"];
+
   before(async () => {
-    const [first, second] = openr1Files("default");
-    hub = new FakeHub({ [shardUrl(first)]: { body: sample, lfs: true }, [shardUrl(second)]: { body: sample, lfs: true } });
+    hub = new FakeHub({
+      [`/api/datasets/${OPENR1_REPO}/tree/${OPENR1_REVISION}/data`]: { body: Buffer.from(JSON.stringify(listed.map((path) => ({ type: "file", path })))) },
+      [shardUrl(listed[0])]: { body: sample, lfs: true },
+      [shardUrl(listed[1])]: { body: sample, lfs: true },
+    });
     endpoint = await hub.start();
     cacheDir = await mkdtemp(join(tmpdir(), "openr1-hub-data-"));
   });
@@ -25,24 +31,33 @@ describe("OpenR1-Math-220k from a (loopback) Hub", () => {
     await rm(cacheDir, { recursive: true, force: true });
   });
 
-  it("names the configs' shards as the Hub lays them out", () => {
+  it("expects the configs' shards where the dataset card puts them", () => {
     assert.deepEqual(openr1Files("default"), Array.from({ length: 10 }, (_, i) => `data/train-0000${i}-of-00010.parquet`));
-    assert.equal(openr1Files("extended").length, 7);
+    assert.deepEqual(openr1Files("extended"), Array.from({ length: 7 }, (_, i) => `extended/train-0000${i}-of-00007.parquet`));
     assert.deepEqual(openr1Files("all"), [...openr1Files("default"), ...openr1Files("extended")]);
   });
 
-  it("downloads only the shards the limit reaches, then reads them from the cache offline", async () => {
+  it("follows the Hub's listing, downloads only the shards the limit reaches, then reads them offline", async () => {
     const source = { kind: "hub" as const, endpoint, cacheDir, progress: false };
     const ten = await loadMathExamples(source, { limit: 10 });
     assert.equal(ten.examples.length, 10);
-    assert.deepEqual(hub.gets().map((g) => g.url), [`/cdn${shardUrl("data/train-00000-of-00010.parquet")}`]);
+    const downloads = () => hub.gets().filter((g) => g.url.startsWith("/cdn/")).map((g) => g.url);
+    assert.deepEqual(downloads(), [`/cdn${shardUrl(listed[0])}`]);
     const sixty = await loadMathExamples(source, { limit: 60, filters: { dedupe: false } });
     assert.equal(sixty.report.rowsRead, 60);
-    assert.equal(hub.gets().length, 2, "shard 0 from the cache, shard 1 downloaded");
+    assert.deepEqual(downloads(), [`/cdn${shardUrl(listed[0])}`, `/cdn${shardUrl(listed[1])}`], "shard 0 from the cache");
     const seen = hub.requests.length;
-    const offline = await loadMathExamples({ ...source, offline: true }, { limit: 108, filters: { dedupe: false } });
-    assert.equal(offline.report.rowsRead, 108);
+    const offline = await loadMathExamples({ ...source, offline: true }, { filters: { dedupe: false } });
+    assert.equal(offline.report.rowsRead, 108, "both listed shards, from the cache and the remembered listing");
     assert.equal(hub.requests.length, seen);
-    await assert.rejects(loadMathExamples({ ...source, offline: true }, { limit: 109 }), /data\/train-00002-of-00010\.parquet .* is not in the cache .*HF_HUB_OFFLINE/s);
+  });
+
+  it("offline without a remembered listing looks for the expected layout and names the missing shard", async () => {
+    const emptyCache = await mkdtemp(join(tmpdir(), "openr1-hub-empty-"));
+    await assert.rejects(
+      loadMathExamples({ kind: "hub", cacheDir: emptyCache, offline: true }, { limit: 1 }),
+      /data\/train-00000-of-00010\.parquet from dataset open-r1\/OpenR1-Math-220k@.* is not in the cache .*HF_HUB_OFFLINE/s,
+    );
+    await rm(emptyCache, { recursive: true, force: true });
   });
 });

@@ -12,6 +12,8 @@ export interface FakeFile {
   /** Cut the connection after this many body bytes on the first N GETs. */
   cutAfter?: number;
   cutTimes?: number;
+  /** Extra response headers on GET (e.g. a pagination Link). */
+  headers?: Record<string, string>;
 }
 
 export interface SeenRequest {
@@ -97,7 +99,7 @@ export class FakeHub {
     const range = req.headers.range?.match(/^bytes=(\d+)-$/);
     if (range) start = Number(range[1]);
     const body = file.body.subarray(start);
-    const headers: Record<string, string> = { "content-length": String(body.length) };
+    const headers: Record<string, string> = { "content-length": String(body.length), ...file.headers };
     if (range) headers["content-range"] = `bytes ${start}-${file.body.length - 1}/${file.body.length}`;
     res.writeHead(range ? 206 : 200, headers);
     const cutsSoFar = this.cuts.get(key) ?? 0;
