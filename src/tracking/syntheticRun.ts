@@ -26,7 +26,8 @@ const PROBLEM_TYPES = ["Algebra", "Geometry", "Number Theory", "Combinatorics", 
 /**
  * Drives a WandbCallback through a made-up training run (warmup + cosine learning rate, a decaying noisy
  * loss, evaluations, a sample table) without a model: the run directory the report notebook and the
- * tracking tests use until the real pipeline has produced one. Deterministic for a given seed.
+ * tracking tests use until the real pipeline has produced one. Its config says `synthetic: true`.
+ * Deterministic for a given seed.
  */
 export async function simulateTrainingRun(options: SyntheticRunOptions = {}): Promise<FinishResult & { id: string }> {
   const { steps = 60, loggingSteps = 5, evalSteps = 20, samples = 30, seed = 0, ...trackerOptions } = options;
@@ -44,7 +45,7 @@ export async function simulateTrainingRun(options: SyntheticRunOptions = {}): Pr
   const lr = (s: number) => (s < warmup ? (peakLr * s) / warmup : 0.5 * peakLr * (1 + Math.cos((Math.PI * (s - warmup)) / (steps - warmup))));
   const state = { globalStep: 0, maxSteps: steps, epoch: 0 };
   await callback.onTrainBegin(
-    { learning_rate: peakLr, max_steps: steps, warmup_steps: warmup, lr_scheduler_type: "cosine", logging_steps: loggingSteps, eval_steps: evalSteps, seed },
+    { synthetic: true, learning_rate: peakLr, max_steps: steps, warmup_steps: warmup, lr_scheduler_type: "cosine", logging_steps: loggingSteps, eval_steps: evalSteps, seed },
     state,
   );
   let numTokens = 0;

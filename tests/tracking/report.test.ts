@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { registerTrackingCommands } from "../../src/cli/tracking.js";
-import { formatRunReport, latestTable, readRun, rewardColumns, runForReport, simulateTrainingRun, summaryGroup, tableColumn } from "../../src/tracking/index.js";
+import { createTracker, formatRunReport, latestTable, readRun, rewardColumns, runForReport, simulateTrainingRun, summaryGroup, tableColumn } from "../../src/tracking/index.js";
 import { startFakeWandb } from "./fakeWandbServer.js";
 
 async function runCli(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
@@ -89,6 +89,9 @@ test("the report's run: the given one, else the latest, else a synthetic one rec
   const run = readRun(first.runDir);
   assert.equal(run.meta.mode, "offline");
   assert.deepEqual(rewardColumns(latestTable(run, "eval/samples")!).accuracy, (tableColumn(latestTable(run, "eval/samples")!, "correct") as boolean[]).map(Number));
-  assert.deepEqual(await runForReport({ runsDir }), { runDir: first.runDir, synthetic: false });
-  assert.deepEqual(await runForReport({ runsDir, runDir: "elsewhere" }), { runDir: "elsewhere", synthetic: false });
+  assert.deepEqual(await runForReport({ runsDir }), { runDir: first.runDir, synthetic: true }, "the latest, still known as synthetic");
+  const real = createTracker({ runsDir: join(runsDir, ".."), env: {}, config: { learning_rate: 1 } });
+  await real.finish();
+  assert.deepEqual(await runForReport({ runsDir, runDir: real.runDir }), { runDir: real.runDir, synthetic: false });
+  await assert.rejects(runForReport({ runsDir, runDir: join(runsDir, "nope") }), /nope: not a run directory/);
 });
