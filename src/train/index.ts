@@ -11,3 +11,4 @@ export * from "./progress.js";
 export * from "./live-display.js";
 export * from "./lora-outputs.js";
 export * from "./job.js";
+export * from "./history.js";

@@ -116,6 +116,8 @@ export interface TrainResult {
   /** The steps run by this call (after the resumed step when resuming). */
   steps: StepRecord[];
   evals: { step: number; evalLoss: number }[];
+  /** Every log and evaluation record of the run (resumed runs include those before the checkpoint). */
+  logHistory: Record<string, number>[];
   lastCheckpoint?: string;
   adapterDir?: string;
   mergedDir?: string;
@@ -136,7 +138,7 @@ export class TrainingDivergedError extends Error {
 }
 
 /** Token-weighted validation loss: total NLL over all target tokens / their number. */
-export function evaluateLoss(model: TrainableModel, examples: TokenizedExample[], padTokenId: number, batchSize: number): number {
+export function evaluateLoss(model: Pick<TrainableModel, "sumLoss">, examples: TokenizedExample[], padTokenId: number, batchSize: number): number {
   let sum = 0;
   let tokens = 0;
   for (const idx of evalBatches(examples.map((e) => e.inputIds.length), batchSize)) {
@@ -308,7 +310,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   optimizer.dispose();
 
-  const result: TrainResult = { globalStep, maxSteps, steps, evals, lastCheckpoint, status };
+  const result: TrainResult = { globalStep, maxSteps, steps, evals, logHistory, lastCheckpoint, status };
   if (status === "completed") {
     if (opts.outputs?.saveAdapter) {
       result.adapterDir = join(cfg.outputDir, "adapter");

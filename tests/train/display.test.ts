@@ -38,3 +38,11 @@ test("progress bar writes steps, loss and learning rate", () => {
   bar.onTrainEnd();
   assert.match(text, /1\/3 steps \| loss 2\.500 \| eval - \| lr 1\.00e-3 \| 1234 tok\/s/);
 });
+
+test("log history in W&B naming for the charts", async () => {
+  const { historyToMetricRows } = await import("../../src/train/index.js");
+  assert.deepEqual(historyToMetricRows([{ step: 2, loss: 1.5, learning_rate: 1e-3 }, { step: 2, eval_loss: 1.7 }]), [
+    { "train/global_step": 2, "train/loss": 1.5, "train/learning_rate": 1e-3 },
+    { "train/global_step": 2, "eval/loss": 1.7 },
+  ]);
+});

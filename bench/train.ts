@@ -1,0 +1,100 @@
+/**
+ * One full optimizer step of LoRA training through the trainer (collate, forward + backward over the
+ * micro-batches, clipping, AdamW update), for the small offline model and the Qwen2.5-0.5B shape (random
+ * weights): tokens/s (input tokens of the step / its wall time, the second step: the first warms up) and
+ * the process's peak RSS. Each configuration runs in its own process so that its peak RSS is its own.
+ *
+ * Run alone: node --import tsx bench/train.ts [--quick] [--only=small|0.5b]
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { selectBackend } from "../src/backend.js";
+import { LoraModel } from "../src/model/lora.js";
+import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
+import { train } from "../src/train/trainer.js";
+
+export interface TrainBenchConfig {
+  model: "small" | "0.5b";
+  batch: number;
+  seq: number;
+  accumulation: number;
+}
+
+export interface TrainBenchRow extends TrainBenchConfig {
+  modelName: string;
+  lora: string;
+  stepSeconds: number;
+  tokensPerSecond: number;
+  peakRssMiB: number;
+  backend: string;
+}
+
+const MODELS = {
+  small: { name: "small random (h64, 2 layers, vocab 151936)", shape: SMALL_RANDOM_QWEN2 },
+  "0.5b": { name: "Qwen2.5-0.5B shape (random, f32)", shape: QWEN25_05B_SHAPE },
+};
+
+/** Runs one configuration in this process: two optimizer steps, the second one timed. */
+export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow> {
+  const backend = await selectBackend();
+  const base = randomQwen2Model(MODELS[c.model].shape);
+  const lora = LoraModel.create(base, { r: 16, alpha: 32, dropout: 0.05 });
+  let s = 12345;
+  const examples = Array.from({ length: 2 * c.batch * c.accumulation }, (_, i) => {
+    const ids = Array.from({ length: c.seq }, () => (s = (s * 1103515245 + 12345) % 2 ** 31) % 150000);
+    return { id: `b${i}`, inputIds: ids, labels: ids.map((x, t) => (t < 16 ? -100 : x)), promptLength: 16, truncated: false };
+  });
+  const dir = mkdtempSync(join(tmpdir(), "bench-train-"));
+  try {
+    const res = await train({
+      model: lora, train: examples, padTokenId: 151643,
+      config: { outputDir: dir, batchSize: c.batch, gradientAccumulation: c.accumulation, maxSteps: 2, learningRate: 1e-4, logEvery: 100 },
+    });
+    const step = res.steps[1]!;
+    return {
+      ...c, modelName: MODELS[c.model].name, lora: "r=16, all 7 linears", backend: backend.source,
+      stepSeconds: +step.seconds.toFixed(3), tokensPerSecond: +(step.numInputTokens / step.seconds).toFixed(1),
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    lora.dispose();
+    base.dispose();
+  }
+}
+
+/** Every configuration, each in a child process; returns the rows (also printed as JSON lines). */
+export function runTrainBench(opts: { quick?: boolean; only?: "small" | "0.5b" } = {}): TrainBenchRow[] {
+  const all: TrainBenchConfig[] = [{ model: "small", batch: 2, seq: 256, accumulation: 2 }];
+  if (!opts.quick) all.push({ model: "small", batch: 4, seq: 512, accumulation: 1 });
+  all.push({ model: "0.5b", batch: 1, seq: opts.quick ? 128 : 256, accumulation: 1 });
+  const configs = all.filter((c) => !opts.only || c.model === opts.only);
+  console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version } }));
+  const rows: TrainBenchRow[] = [];
+  for (const c of configs) {
+    try {
+      const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), `--child=${JSON.stringify(c)}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      const row = JSON.parse(out.trim().split("\n").at(-1)!) as TrainBenchRow;
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    } catch (e) {
+      // the child's last stderr line says why (e.g. the wasm heap's 4 GiB limit: "Aborted()")
+      const stderr = String((e as { stderr?: string }).stderr ?? "").trim().split("\n").filter((l) => l.length < 300);
+      console.log(JSON.stringify({ ...c, error: stderr.slice(-3).join(" | ") || (e as Error).message.split("\n")[0] }));
+    }
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const child = process.argv.find((a) => a.startsWith("--child="));
+  if (child) {
+    console.log(JSON.stringify(await benchTrainStep(JSON.parse(child.slice(8)))));
+  } else {
+    const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7) as "small" | "0.5b" | undefined;
+    runTrainBench({ quick: process.argv.includes("--quick"), only });
+  }
+}
