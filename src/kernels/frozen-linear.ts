@@ -116,6 +116,7 @@ export class FrozenLinear {
   private weight?: tf.Tensor2D;
   private bias?: tf.Tensor1D;
   private readonly product: (x: tf.Tensor2D) => tf.Tensor2D;
+  private readonly backProduct: (dy: tf.Tensor2D) => tf.Tensor2D;
 
   /**
    * Copies the weight (and bias) once; the caller may dispose its own tensors afterwards. With
@@ -138,7 +139,7 @@ export class FrozenLinear {
       const w: Initializer = { name: "W", dims: [...shape], data: weight instanceof tf.Tensor ? floatData(weight, "weight") : weight.data };
       const b = options.bias ? { name: "b", dims: [this.outFeatures], data: floatData(options.bias, "bias") } : undefined;
       this.session = new OrtSession(encodeModel({ graph: productGraph(w, b, transposed), opsets: { "": 17 } }), options.threads ?? ortThreads());
-      this.product = this.ortProduct();
+      [this.product, this.backProduct] = this.ortProducts();
     } else {
       this.weight = tf.keep(weight instanceof tf.Tensor ? weight.clone() : tf.tensor2d(weight.data, shape));
       if (options.bias) this.bias = tf.keep(options.bias instanceof Float32Array ? tf.tensor1d(options.bias) : options.bias.clone());
@@ -146,10 +147,11 @@ export class FrozenLinear {
         const y: tf.Tensor2D = tf.matMul(x, this.weight!, false, transposed);
         return this.bias ? tf.add(y, this.bias) : y;
       });
+      this.backProduct = (dy) => tf.matMul(dy, this.weight!, false, !transposed);
     }
   }
 
-  private ortProduct(): (x: tf.Tensor2D) => tf.Tensor2D {
+  private ortProducts(): [(x: tf.Tensor2D) => tf.Tensor2D, (dy: tf.Tensor2D) => tf.Tensor2D] {
     const session = this.session!;
     registerKernel();
     live.set(this.id, { session, inFeatures: this.inFeatures, outFeatures: this.outFeatures });
@@ -163,7 +165,7 @@ export class FrozenLinear {
       value: run(inputs[0] as tf.Tensor2D, false, this.outFeatures),
       gradFunc: (dy: tf.Tensor) => run(dy as tf.Tensor2D, true, this.inFeatures),
     }));
-    return (x) => f(x) as tf.Tensor2D;
+    return [(x) => f(x) as tf.Tensor2D, (dy) => run(dy, true, this.inFeatures)];
   }
 
   /** y = x·W (+ b) over the last axis: x is [..., in], y is [..., out]. Differentiable in x only. */
@@ -177,6 +179,17 @@ export class FrozenLinear {
       const y = this.product(tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D);
       return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]) as unknown as tf.Tensor<R>;
     });
+  }
+
+  /**
+   * dy·Wᵀ: the input gradient for an output gradient dy [rows, out], for hand-written backward passes
+   * (a chunked cross-entropy's). Not recorded for autodiff.
+   */
+  backward(dy: tf.Tensor2D): tf.Tensor2D {
+    if (dy.rank !== 2 || dy.shape[1] !== this.outFeatures) {
+      throw new Error(`FrozenLinear.backward: dy must be [rows, ${this.outFeatures}], got [${dy.shape}]`);
+    }
+    return this.backProduct(dy);
   }
 
   dispose(): void {

@@ -92,7 +92,7 @@ export class OrtSession {
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
       // Hundreds of sessions share two cores with tfjs: idle workers must sleep, not spin.
-      extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+      extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" }, disable_prepacking: process.env.OPENR1_ORT_PREPACK === "0" ? "1" : "0" } },
     });
   }
 

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
-import { FrozenLinear, ortAvailable, type KernelEngine, type WeightLayout } from "../../src/kernels/index.js";
+import { FrozenLinear, frozenLinearCount, frozenLinearFor, ortAvailable, releaseFrozenLinears, type KernelEngine, type WeightLayout } from "../../src/kernels/index.js";
 
 before(async () => {
   await selectBackend();
@@ -58,16 +58,17 @@ function checkAgainstReference(engine: KernelEngine, layout: WeightLayout, after
   const dxRef = matmul64(rData, wData, rows, outF, inF, !transposed);
 
   const before = tf.memory().numTensors;
-  const { y, dx } = tf.tidy(() => {
+  const { y, dx, back } = tf.tidy(() => {
     const x = tf.tensor2d(xData, [rows, inF]);
     const r = tf.tensor2d(rData, [rows, outF]);
     const y = lin.apply(x).dataSync();
     const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(lin.apply(xx as tf.Tensor2D), r)))(x).dataSync();
-    return { y, dx };
+    return { y, dx, back: lin.backward(r).dataSync() };
   });
   assert.equal(tf.memory().numTensors, before);
   assertClose(y, yRef, 1e-5, "forward");
   assertClose(dx, dxRef, 1e-5, "gradient");
+  assertClose(back, dxRef, 1e-5, "backward()");
   lin.dispose();
 }
 
@@ -143,6 +144,26 @@ test("onnxruntime on the cpu backend, and through dataSync on a backend without 
   assert.equal(tf.getKernel("OrtFrozenLinear", active), undefined);
   new FrozenLinear({ data: new Float32Array(4), shape: [2, 2] }).dispose(); // a new layer registers it again
   assert.ok(tf.getKernel("OrtFrozenLinear", active));
+});
+
+test("frozenLinearFor: one ORT layer per weight tensor, released when the tensor is disposed", () => {
+  if (!ortAvailable()) return;
+  releaseFrozenLinears();
+  const w1 = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+  const w2 = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+  const a = frozenLinearFor(w1)!;
+  assert.equal(frozenLinearFor(w1), a);
+  const y = tf.tidy(() => a.apply(tf.tensor2d([[1, -1]])).arraySync());
+  assert.deepEqual(y, [[-3, -3, -3]]);
+  assert.equal(frozenLinearFor(w2, "out,in")!.inFeatures, 2); // w2 read as [out 3, in 2]
+  assert.throws(() => frozenLinearFor(w2, "in,out"), /already used with layout out,in/);
+  assert.equal(frozenLinearCount(), 2);
+  w1.dispose();
+  assert.equal(frozenLinearFor(w1), null);
+  assert.equal(frozenLinearCount(), 1);
+  releaseFrozenLinears();
+  assert.equal(frozenLinearCount(), 0);
+  w2.dispose();
 });
 
 test("bad input names the problem", () => {
