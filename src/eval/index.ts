@@ -8,3 +8,5 @@ export * from "./rewards.js";
 export * from "./run.js";
 export * from "./summary.js";
 export * from "./score-file.js";
+export * from "./model-generator.js";
+export * from "./report.js";

@@ -102,3 +102,26 @@ test("answer checker: a check that exceeds its time limit is incorrect and the n
     checker.close();
   }
 });
+
+test("modelGenerator: the TF.js Qwen2 + Qwen2.5 tokenizer behind the Generator interface, no tensor leak", async () => {
+  const tf = await import("@tensorflow/tfjs");
+  const { selectBackend } = await import("../../src/backend.js");
+  const { randomQwen2Model } = await import("../../src/model/random.js");
+  const { loadTokenizer } = await import("../../src/tokenizer/index.js");
+  const { modelGenerator, samplesTable } = await import("../../src/eval/index.js");
+  await selectBackend();
+  const model = randomQwen2Model();
+  const tokenizer = loadTokenizer();
+  const before = tf.memory().numTensors;
+  const { samples, summary } = await evaluate(modelGenerator("random", model, tokenizer), examples.slice(0, 3), { batchSize: 2, maxNewTokens: 4 });
+  assert.equal(tf.memory().numTensors, before);
+  assert.equal(summary.n, 3);
+  for (const s of samples) {
+    assert.ok(s.numTokens >= 1 && s.numTokens <= 4);
+    assert.ok(s.finishReason === "length" || s.finishReason === "eos");
+    assert.equal(typeof s.prediction, "string");
+  }
+  const table = samplesTable(samples);
+  assert.deepEqual(table.columns, ["problem", "gold", "prediction", "extracted", "correct", "step score"]);
+  assert.equal(table.data.length, 3);
+});

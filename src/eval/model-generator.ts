@@ -1,0 +1,63 @@
+/**
+ * A Generator over the TF.js Qwen2 model and the Qwen2.5 tokenizer: each prompt becomes a user turn
+ * of the chat template (with the generation prompt), the batch is left-padded, and generation runs
+ * with the KV cache until <|im_end|> / <|endoftext|> or max_new_tokens.
+ */
+import { generate, leftPad, QWEN25_ENDOFTEXT_ID, QWEN25_IM_END_ID, type Qwen2Model } from "../model/index.js";
+import type { Tokenizer } from "../tokenizer/index.js";
+import type { EvalSamplingOptions, Generation, Generator } from "./run.js";
+
+export interface ModelGeneratorOptions {
+  /** A system turn placed before each problem (none by default). */
+  systemPrompt?: string;
+  eosTokenIds?: number[];
+}
+
+export function modelGenerator(name: string, model: Qwen2Model, tokenizer: Tokenizer, options: ModelGeneratorOptions = {}): Generator {
+  const eos = options.eosTokenIds ?? [QWEN25_IM_END_ID, QWEN25_ENDOFTEXT_ID];
+  return {
+    name,
+    async generate(prompts: string[], o: EvalSamplingOptions): Promise<Generation[]> {
+      const ids = prompts.map((p) =>
+        tokenizer.encodeChat(
+          [...(options.systemPrompt ? [{ role: "system" as const, content: options.systemPrompt }] : []), { role: "user" as const, content: p }],
+          { addGenerationPrompt: true },
+        ),
+      );
+      const input = leftPad(ids, tokenizer.padTokenId);
+      const r = generate(model, input, {
+        maxNewTokens: o.maxNewTokens,
+        eosTokenIds: eos,
+        padTokenId: tokenizer.padTokenId,
+        doSample: o.temperature > 0,
+        temperature: o.temperature > 0 ? o.temperature : undefined,
+        topP: o.topP,
+        seed: o.seed,
+      });
+      return r.newTokens.map((tokens, i) => ({
+        text: tokenizer.decode(tokens, { skipSpecialTokens: true }),
+        numTokens: tokens.length,
+        finishReason: r.finishReasons[i]!,
+      }));
+    },
+  };
+}
+
+/**
+ * Replays each problem's reference solution (the dataset's `solution`, or its verified reasoning
+ * trace): the accuracy it gets is the answer checker's agreement with the dataset's own labels.
+ */
+export function referenceGenerator(examples: { problem: string; solution: string; reasoning?: string }[], use: "solution" | "reasoning" = "solution"): Generator {
+  const byPrompt = new Map(examples.map((e) => [e.problem, use === "reasoning" ? (e.reasoning ?? e.solution) : e.solution]));
+  return {
+    name: `reference-${use}`,
+    async generate(prompts: string[]): Promise<Generation[]> {
+      return prompts.map((p) => {
+        const problem = [...byPrompt.keys()].find((k) => p.startsWith(k));
+        if (problem === undefined) throw new Error("referenceGenerator: a prompt does not start with any known problem");
+        const text = byPrompt.get(problem)!;
+        return { text, numTokens: text.split(/\s+/).filter(Boolean).length, finishReason: "eos" as const };
+      });
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/** Tables and figures of an evaluation for notebooks and reports (plain data; viz renders them). */
+import type { Figure } from "../viz/figure.js";
+import type { SampleResult } from "./run.js";
+import type { ComparisonRow, EvalSummary } from "./summary.js";
+
+export interface EvalTable {
+  columns: string[];
+  data: unknown[][];
+}
+
+/** One row per sample: problem, gold, prediction, extracted answer, correct, step score. */
+export function samplesTable(samples: SampleResult[]): EvalTable {
+  return {
+    columns: ["problem", "gold", "prediction", "extracted", "correct", "step score"],
+    data: samples.map((s) => [
+      s.problem,
+      s.gold,
+      s.prediction,
+      s.extracted ?? "—",
+      s.correct === null ? "unscorable" : s.correct ? "✓" : "✗",
+      Number(s.rewards.stepByStep.toFixed(3)),
+    ]),
+  };
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "—");
+const num = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(3)) : "—");
+
+/** The headline numbers of one run. */
+export function summaryTable(s: EvalSummary): EvalTable {
+  return {
+    columns: ["metric", "value"],
+    data: [
+      ["model", s.model],
+      ["problems", s.n],
+      ["scored / unscorable", `${s.scored} / ${s.unscorable}`],
+      ["accuracy", pct(s.accuracy)],
+      ...Object.entries(s.meanRewards).map(([k, v]) => [`mean ${k}`, num(v)]),
+      ["response tokens (mean / median / p90 / max)", [s.responseTokens.mean, s.responseTokens.median, s.responseTokens.p90, s.responseTokens.max].map(num).join(" / ")],
+      ["with a \\boxed answer", pct(s.boxedShare)],
+      ["truncated (max_new_tokens)", pct(s.truncatedShare)],
+      ["checks timed out", s.timedOut],
+    ],
+  };
+}
+
+/** Base vs fine-tuned rows as a table. */
+export function comparisonTable(rows: ComparisonRow[], labels: [string, string] = ["base", "fine-tuned"]): EvalTable {
+  return { columns: ["metric", labels[0], labels[1], "Δ"], data: rows.map((r) => [r.metric, num(r.base), num(r.tuned), num(r.delta)]) };
+}
+
+/** Grouped bars of the metrics that live in [0, 1] (accuracy, rewards, shares), base next to fine-tuned. */
+export function comparisonFigure(rows: ComparisonRow[], labels: [string, string] = ["base", "fine-tuned"]): Figure {
+  const unit = rows.filter((r) => !r.metric.startsWith("response_tokens"));
+  return {
+    data: [
+      { type: "bar", name: labels[0], x: unit.map((r) => r.metric), y: unit.map((r) => r.base) },
+      { type: "bar", name: labels[1], x: unit.map((r) => r.metric), y: unit.map((r) => r.tuned) },
+    ],
+    layout: { title: { text: `${labels[0]} vs ${labels[1]}` }, barmode: "group", yaxis: { title: { text: "value" }, range: [0, 1] } },
+  };
+}
+
+/** Per-reward value lists (for rewardDistributionsFigure); null rewards are left out. */
+export function rewardSeries(samples: SampleResult[]): Record<string, number[]> {
+  const keys = Object.keys(samples[0]?.rewards ?? {}) as (keyof SampleResult["rewards"])[];
+  return Object.fromEntries(keys.map((k) => [k, samples.map((s) => s.rewards[k]).filter((v): v is number => v !== null)]));
+}
