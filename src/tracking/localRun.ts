@@ -48,20 +48,14 @@ export class LocalRunWriter {
     writeSync(this.historyFd, JSON.stringify(row) + "\n");
   }
 
-  /** Writes the table file and returns the reference to log in its place. */
-  writeTable(key: string, step: number, table: Table): TableRef {
+  /** Writes the table file; returns the reference to log in its place and the file's text. */
+  writeTable(key: string, step: number, table: Table): { ref: TableRef; body: string } {
     const body = JSON.stringify({ columns: table.columns, data: table.data });
     const sha256 = createHash("sha256").update(body).digest("hex");
     const path = `tables/${tableFileName(key, step, sha256)}`;
     writeFileSync(join(this.dir, path), body);
-    return {
-      _type: "table-file",
-      path,
-      sha256,
-      size: Buffer.byteLength(body),
-      ncols: table.columns.length,
-      nrows: table.data.length,
-    };
+    const ref: TableRef = { _type: "table-file", path, sha256, size: Buffer.byteLength(body), ncols: table.columns.length, nrows: table.data.length };
+    return { ref, body };
   }
 
   close(): void {

@@ -11,6 +11,7 @@ export interface RunData {
   config: Record<string, unknown>;
   /** One row per step (lines logged at the same step merged), in step order. */
   history: HistoryRow[];
+  /** summary.json over each key's last logged value. */
   summary: Record<string, unknown>;
   /** Problems met while reading (e.g. a last history line cut short by a crash), each naming the file. */
   warnings: string[];
@@ -68,8 +69,10 @@ export function readRun(dir: string): RunData {
   const warnings: string[] = [];
   const meta = readJson(join(abs, "run.json")) as RunMeta;
   const config = existsSync(join(abs, "config.json")) ? (readJson(join(abs, "config.json")) as Record<string, unknown>) : {};
-  const summary = existsSync(join(abs, "summary.json")) ? (readJson(join(abs, "summary.json")) as Record<string, unknown>) : {};
+  const summaryFile = existsSync(join(abs, "summary.json")) ? (readJson(join(abs, "summary.json")) as Record<string, unknown>) : {};
   const history = readHistory(join(abs, "history.jsonl"), warnings);
+  // summary.json is complete once the run has finished; for a run that died, the history's last values fill it in.
+  const summary = { ...Object.assign({}, ...history), ...summaryFile } as Record<string, unknown>;
   return { dir: abs, meta, config, history, summary, warnings };
 }
 

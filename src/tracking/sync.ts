@@ -63,7 +63,6 @@ export async function syncRun(runDir: string, options: SyncOptions = {}): Promis
     },
     run.config,
   );
-  const lastValues = Object.assign({}, ...run.history) as Record<string, unknown>;
   const tablePaths = new Set<string>();
   for (const value of [...run.history.flatMap((r) => Object.values(r)), ...Object.values(run.summary)]) {
     if (!isTableRef(value) || tablePaths.has(value.path)) continue;
@@ -71,7 +70,7 @@ export async function syncRun(runDir: string, options: SyncOptions = {}): Promis
     uploader.addFile(`media/table/${basename(value.path)}`, readFileSync(join(run.dir, value.path), "utf8"));
   }
   for (const row of run.history) uploader.pushRow(toRemoteRow(row));
-  uploader.setSummary(toRemoteRow({ ...lastValues, ...run.summary }));
+  uploader.setSummary(toRemoteRow(run.summary));
   // A run that never finished (its process died) is sent as failed, so W&B does not show it as a clean finish.
   const exitCode = run.meta.state === "finished" ? (run.meta.exitCode ?? 0) : 1;
   const { state, error } = await uploader.finish(exitCode, options.timeoutMs ?? 120_000);

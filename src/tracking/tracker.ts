@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { LocalRunWriter } from "./localRun.js";
 import { isTableRef } from "./readRun.js";
@@ -132,6 +131,7 @@ class RunTracker implements Tracker {
     const row = { ...values, _step: at, _runtime: (Date.now() - this.started) / 1000, _timestamp: Date.now() / 1000 };
     this.local.appendHistory(row);
     Object.assign(this.lastValues, row);
+    for (const k of Object.keys(row)) delete this.summary[k]; // a logged value replaces a set one, as in W&B
     if (this.pending !== undefined && at > this.step) this.remote?.pushRow(toRemoteRow(this.pending));
     this.pending = at > this.step || this.pending === undefined ? row : { ...this.pending, ...row };
     this.step = at;
@@ -146,8 +146,8 @@ class RunTracker implements Tracker {
 
   logTable(key: string, table: Table, step?: number): void {
     const at = step ?? Math.max(this.step, 0);
-    const ref = this.local.writeTable(key, at, table);
-    this.remote?.addFile(`media/table/${basename(ref.path)}`, readFileSync(join(this.runDir, ref.path), "utf8"));
+    const { ref, body } = this.local.writeTable(key, at, table);
+    this.remote?.addFile(`media/table/${basename(ref.path)}`, body);
     this.log({ [key]: ref }, at);
   }
 

@@ -83,3 +83,17 @@ test("a folder that is not a run is named in the error", () => {
   assert.throws(() => latestRunDir(dir), /no run directories/);
   assert.ok(!existsSync(join(dir, "run.json")));
 });
+
+test("summary: a logged value replaces a value set before it; a run that died still has its last values", async () => {
+  const t = createTracker({ runsDir: tmp(), env: {} });
+  t.setSummary({ acc: 0.1, note: "set" });
+  t.log({ acc: 0.2, loss: 3 }, 1);
+  t.log({ loss: 2 }, 2);
+  const died = readRun(t.runDir!); // before finish: summary.json still holds only what was set
+  assert.equal(died.summary.loss, 2);
+  await t.finish();
+  const run = readRun(t.runDir!);
+  assert.equal(run.summary.acc, 0.2);
+  assert.equal(run.summary.note, "set");
+  assert.equal(run.summary.loss, 2);
+});
