@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { frozenLinearFor } from "../kernels/index.js";
 
 /*
  * Matrix products laid out for the fast path of the wasm backend: a plain 2-D matMul with no transpose
@@ -8,6 +9,9 @@ import * as tf from "@tensorflow/tfjs";
 
 /** x [n, in] @ wt [in, out] where wt is frozen: the gradient flows to x only, through the fast path. */
 export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
+  // onnxruntime's MLAS (weight prepacked in native memory, both passes) when onnxruntime-node loads.
+  const fast = frozenLinearFor(wt);
+  if (fast) return fast.apply(x);
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({
     value: tf.matMul(inputs[0] as tf.Tensor2D, wt),
     gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(wt, (dy as tf.Tensor2D).transpose()).transpose()),
@@ -131,6 +135,8 @@ export function chunkedCrossEntropySum(
   chunkRows = Math.max(1, Math.floor(2 ** 24 / headT.shape[1])),
 ): tf.Scalar {
   const N = h.shape[0], V = headT.shape[1];
+  const head = frozenLinearFor(headT);
+  const logitsOf = (x: tf.Tensor2D) => (head ? head.apply(x) : tf.matMul(x, headT));
   const chunks: [number, number][] = [];
   for (let s = 0; s < rows.length; s += chunkRows) chunks.push([s, Math.min(rows.length, s + chunkRows)]);
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -141,7 +147,7 @@ export function chunkedCrossEntropySum(
       for (const [s, e] of chunks) {
         // One tidy per chunk: only this chunk's [rows, vocab] logits are alive at a time.
         const part = tf.tidy(() => {
-          const logits = tf.matMul(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D, headT);
+          const logits = logitsOf(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D);
           const picked = tf.gather(logits.reshape([-1]), targets.slice(s, e).map((t, i) => i * V + t));
           return tf.sum(tf.sub(tf.logSumExp(logits, 1), picked));
         });
@@ -158,11 +164,11 @@ export function chunkedCrossEntropySum(
           const parts: tf.Tensor2D[] = [];
           for (const [s, e] of chunks) {
             parts.push(tf.tidy(() => {
-              const logits = tf.matMul(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D, headT);
+              const logits = logitsOf(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D);
               // (tf.oneHot with dtype float32 returns all zeros on the wasm backend: cast the int32 one.)
               const onehot = tf.cast(tf.oneHot(targets.slice(s, e), V), "float32");
               const g = tf.mul(tf.sub(tf.softmax(logits), onehot), dy) as tf.Tensor2D;
-              return tf.matMul(headT, g.transpose()).transpose() as tf.Tensor2D;
+              return head ? head.backward(g) : (tf.matMul(headT, g.transpose()).transpose() as tf.Tensor2D);
             }));
           }
           // Scatter the selected rows back into [N, H] with a forward gather (zero row for the others).
