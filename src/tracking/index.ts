@@ -6,6 +6,7 @@ export { WandbClient, WandbRequestError, toWandbConfig, type WandbClientSettings
 export {
   WandbCallback,
   rewriteLogs,
+  trainingArgsConfig,
   evaluationTable,
   EVAL_SAMPLE_COLUMNS,
   type RunDescription,

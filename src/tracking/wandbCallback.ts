@@ -48,6 +48,37 @@ export interface EvaluationSummary {
 // transformers' WandbCallback moves these end-of-training values to the summary instead of the history.
 const SINGLE_VALUE_SCALARS = new Set(["train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"]);
 
+// The trainer's (src/train TrainerConfig) option names → transformers' TrainingArguments names, so runs read the same in W&B.
+const TRAINING_ARG_NAMES: Record<string, string> = {
+  outputDir: "output_dir",
+  batchSize: "per_device_train_batch_size",
+  evalBatchSize: "per_device_eval_batch_size",
+  gradientAccumulation: "gradient_accumulation_steps",
+  learningRate: "learning_rate",
+  weightDecay: "weight_decay",
+  beta1: "adam_beta1",
+  beta2: "adam_beta2",
+  eps: "adam_epsilon",
+  warmupRatio: "warmup_ratio",
+  warmupSteps: "warmup_steps",
+  schedule: "lr_scheduler_type",
+  minLrRatio: "min_lr_rate",
+  maxGradNorm: "max_grad_norm",
+  epochs: "num_train_epochs",
+  maxSteps: "max_steps",
+  logEvery: "logging_steps",
+  evalEvery: "eval_steps",
+  saveEvery: "save_steps",
+  keepCheckpoints: "save_total_limit",
+};
+
+/** Training options under transformers' TrainingArguments names; other camelCase keys become snake_case. */
+export function trainingArgsConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) out[TRAINING_ARG_NAMES[k] ?? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  return out;
+}
+
 /** transformers' rewrite_logs: eval_x → eval/x, test_x → test/x, anything else → train/x. */
 export function rewriteLogs(logs: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -71,13 +102,14 @@ export class WandbCallback implements TrainerCallback {
 
   constructor(readonly tracker: Tracker, private readonly description: RunDescription = {}) {}
 
+  /** Records the run config: `config` is the trainer's options (renamed to TrainingArguments names). */
   onTrainBegin(config: Record<string, unknown>, state: TrainerState): void {
     const d = this.description;
     this.globalStep = state.globalStep;
     this.tracker.updateConfig({
       ...(d.loraConfig ? { peft_config: { default: d.loraConfig } } : {}),
       ...d.modelConfig,
-      ...config,
+      ...trainingArgsConfig(config),
       ...(d.dataset ? { dataset: d.dataset } : {}),
       ...(d.numParameters !== undefined ? { "model/num_parameters": d.numParameters } : {}),
       ...(d.numTrainableParameters !== undefined ? { "model/num_trainable_parameters": d.numTrainableParameters } : {}),
@@ -100,9 +132,15 @@ export class WandbCallback implements TrainerCallback {
     this.tracker.setSummary({ "train/last_checkpoint": checkpointDir, "train/last_checkpoint_step": state.globalStep });
   }
 
+  /** End-of-training values go to the summary: `train_*` (train_runtime, train_loss, …) as transformers names them, the rest rewritten (eval_loss → eval/loss). */
   onTrainEnd(summary: Record<string, number>, state: TrainerState): void {
     this.globalStep = state.globalStep;
-    this.tracker.setSummary({ ...summary, "train/global_step": state.globalStep });
+    const asIs: Record<string, number> = {};
+    const rest: Record<string, number> = {};
+    for (const [k, v] of Object.entries(summary)) ((SINGLE_VALUE_SCALARS.has(k) || k.startsWith("train_")) ? asIs : rest)[k] = v;
+    const rewritten = rewriteLogs(rest);
+    delete rewritten["train/global_step"];
+    this.tracker.setSummary({ ...asIs, ...rewritten, "train/global_step": state.globalStep });
   }
 
   /**

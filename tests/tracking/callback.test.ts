@@ -4,7 +4,23 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { summarize, type SampleResult } from "../../src/eval/index.js";
-import { createTracker, latestTable, readRun, rewriteLogs, tableColumn, WandbCallback } from "../../src/tracking/index.js";
+import { createTracker, latestTable, readRun, rewriteLogs, tableColumn, trainingArgsConfig, WandbCallback } from "../../src/tracking/index.js";
+
+test("the trainer's options under transformers' TrainingArguments names", () => {
+  assert.deepEqual(trainingArgsConfig({ batchSize: 2, gradientAccumulation: 8, learningRate: 1e-4, warmupRatio: 0.1, schedule: "cosine", maxGradNorm: 1, epochs: 1, maxSteps: null, logEvery: 10, seed: 3, trainableTensors: 96 }), {
+    per_device_train_batch_size: 2,
+    gradient_accumulation_steps: 8,
+    learning_rate: 1e-4,
+    warmup_ratio: 0.1,
+    lr_scheduler_type: "cosine",
+    max_grad_norm: 1,
+    num_train_epochs: 1,
+    max_steps: null,
+    logging_steps: 10,
+    seed: 3,
+    trainable_tensors: 96,
+  });
+});
 
 test("transformers' rewrite_logs naming", () => {
   assert.deepEqual(rewriteLogs({ loss: 1, eval_loss: 2, test_accuracy: 3, grad_norm: 4 }), {
@@ -19,19 +35,22 @@ test("the callback: config as transformers builds it, end-of-training scalars to
   const tracker = createTracker({ runsDir: mkdtempSync(join(tmpdir(), "openr1-cb-")), env: {} });
   const cb = new WandbCallback(tracker, { modelConfig: { hidden_size: 8 }, loraConfig: { r: 4 }, dataset: { train: 10 }, numParameters: 1234 });
   const state = { globalStep: 0, maxSteps: 4, epoch: 0 };
-  await cb.onTrainBegin({ learning_rate: 0.1, hidden_size: 16 }, state);
+  await cb.onTrainBegin({ learningRate: 0.1, hidden_size: 16, gradientAccumulation: 4, numExamples: 10 }, state);
   Object.assign(state, { globalStep: 2, epoch: 0.5 });
   await cb.onLog({ loss: 1.25, learning_rate: 0.05, grad_norm: 2, epoch: 0.5, tokens_per_second: 100, num_tokens: 64 }, state);
   await cb.onEvaluate({ eval_loss: 1.5 }, state);
   Object.assign(state, { globalStep: 4, epoch: 1 });
   await cb.onLog({ train_runtime: 9, train_loss: 1.1, total_flos: 5 }, state);
-  await cb.onTrainEnd({ train_runtime: 9 }, state);
+  // What src/train/trainer.ts passes at the end.
+  await cb.onTrainEnd({ train_runtime: 9, train_loss: 1.1, train_tokens_per_second: 50, global_step: 4, eval_loss: 1.4 }, state);
   await cb.finish();
   const run = readRun(tracker.runDir!);
   assert.deepEqual(run.config, {
     peft_config: { default: { r: 4 } },
     hidden_size: 16, // training args win over the model config, as in transformers' combined dict
     learning_rate: 0.1,
+    gradient_accumulation_steps: 4,
+    num_examples: 10,
     dataset: { train: 10 },
     "model/num_parameters": 1234,
   });
@@ -52,6 +71,9 @@ test("the callback: config as transformers builds it, end-of-training scalars to
   assert.equal(run.summary.train_loss, 1.1);
   assert.equal(run.summary.total_flos, 5);
   assert.equal(run.summary["train/global_step"], 4);
+  assert.equal(run.summary.train_tokens_per_second, 50);
+  assert.equal(run.summary["eval/loss"], 1.4);
+  assert.equal(run.summary.global_step, undefined);
 });
 
 function sample(problemType: string, correct: boolean | null, reasoningSteps: number, numTokens: number): SampleResult {
