@@ -19,8 +19,8 @@ function summarize(req: CheckRequest): CheckSummary {
       timedOut: false,
       goldParsed: r.gold.value !== null,
       predParsed: r.pred.value !== null,
-      goldExtracted: r.gold.text,
-      predExtracted: r.pred.text,
+      goldExtracted: r.gold.valueText ?? r.gold.text,
+      predExtracted: r.pred.valueText ?? r.pred.text,
     };
   } catch (e) {
     return { correct: false, timedOut: false, goldParsed: false, predParsed: false, goldExtracted: null, predExtracted: null, error: String(e) };

@@ -26,8 +26,10 @@ export const DEFAULT_EXTRACT: ExtractOptions = { matchTypes: ["latex", "expr"], 
 export interface ParsedAnswer {
   /** The first successfully parsed candidate, or null. */
   value: Value | null;
-  /** The first matched candidate's (normalized) text, whether or not it parsed. */
+  /** The first matched candidate's (normalized) text, whether or not it parsed (Math-Verify's string fallback). */
   text: string | null;
+  /** The text of the candidate `value` was parsed from (null when nothing parsed). */
+  valueText: string | null;
 }
 
 /** Case-insensitive literal (Node 20's RegExp has no inline `(?i:)` groups). */
@@ -205,9 +207,9 @@ export function extractAnswer(text: string, options: Partial<ExtractOptions> = {
       const r = type === "latex" ? extractLatex(m) : extractExpr(m);
       if (r.value === null && type === "latex") failedLatex.push(...groupSpans(m, (n) => n.startsWith("first_latex")));
       if (r.text && fallback === null) fallback = r.text;
-      if (r.value !== null) return { value: r.value, text: fallback };
-      if (o.mode === "first") return { value: null, text: fallback };
+      if (r.value !== null) return { value: r.value, text: fallback, valueText: r.text };
+      if (o.mode === "first") return { value: null, text: fallback, valueText: null };
     }
   }
-  return { value: null, text: fallback };
+  return { value: null, text: fallback, valueText: null };
 }

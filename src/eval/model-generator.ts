@@ -1,26 +1,29 @@
 /**
  * A Generator over the TF.js Qwen2 model and the Qwen2.5 tokenizer: each prompt becomes a user turn
- * of the chat template (with the generation prompt), the batch is left-padded, and generation runs
+ * of the chat template after the training system prompt (so evaluation sees exactly the prompt format
+ * training used), with the generation prompt; the batch is left-padded, and generation runs
  * with the KV cache until <|im_end|> / <|endoftext|> or max_new_tokens.
  */
 import { generate, leftPad, QWEN25_ENDOFTEXT_ID, QWEN25_IM_END_ID, type Qwen2Model } from "../model/index.js";
 import type { Tokenizer } from "../tokenizer/index.js";
+import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
 import type { EvalSamplingOptions, Generation, Generator } from "./run.js";
 
 export interface ModelGeneratorOptions {
-  /** A system turn placed before each problem (none by default). */
-  systemPrompt?: string;
+  /** The system turn before each problem: by default the one training used (open-r1's); null for none. */
+  systemPrompt?: string | null;
   eosTokenIds?: number[];
 }
 
 export function modelGenerator(name: string, model: Qwen2Model, tokenizer: Tokenizer, options: ModelGeneratorOptions = {}): Generator {
   const eos = options.eosTokenIds ?? [QWEN25_IM_END_ID, QWEN25_ENDOFTEXT_ID];
+  const system = options.systemPrompt === undefined ? OPEN_R1_SYSTEM_PROMPT : options.systemPrompt;
   return {
     name,
     async generate(prompts: string[], o: EvalSamplingOptions): Promise<Generation[]> {
       const ids = prompts.map((p) =>
         tokenizer.encodeChat(
-          [...(options.systemPrompt ? [{ role: "system" as const, content: options.systemPrompt }] : []), { role: "user" as const, content: p }],
+          [...(system === null ? [] : [{ role: "system" as const, content: system }]), { role: "user" as const, content: p }],
           { addGenerationPrompt: true },
         ),
       );

@@ -115,9 +115,9 @@ export function correctnessReward(prediction: string, goldAnswer: string, option
   const gold = extractAnswer(goldAsLatex(goldAnswer), { matchTypes: ["latex", "expr"], boxedPriority: 0 });
   const pred = extractAnswer(prediction, { matchTypes: options.matchTypes ?? ["latex", "expr"], boxedPriority: 0 });
   const predHasBoxed = /\\boxed\s*\{/.test(prediction);
-  if (gold.value === null) {
-    return { status: "unscorable", reward: null, goldExtracted: gold.text, predExtracted: pred.text, predHasBoxed };
-  }
+  const goldExtracted = gold.valueText ?? gold.text;
+  const predExtracted = pred.valueText ?? pred.text;
+  if (gold.value === null) return { status: "unscorable", reward: null, goldExtracted, predExtracted, predHasBoxed };
   const ok = verifyParsed(gold, pred, options);
-  return { status: ok ? "correct" : "incorrect", reward: ok ? 1 : 0, goldExtracted: gold.text, predExtracted: pred.text, predHasBoxed };
+  return { status: ok ? "correct" : "incorrect", reward: ok ? 1 : 0, goldExtracted, predExtracted, predHasBoxed };
 }
