@@ -129,12 +129,13 @@ export class Qwen2Model {
       let x = this.embed(ids.flat());
       for (let l = 0; l < c.numHiddenLayers; l++) {
         const step: LayerStep = { B, L, past, training, dropoutSeed: opts.dropoutSeed };
-        if (recompute) {
-          x = this.checkpointedLayer(l, x, cos, sin, bias, step);
-        } else {
+        // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
+        const xin = x;
+        x = tf.tidy(() => {
+          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, bias, step);
           const kv = cache ? { past: cache.layers[l], keep: (k: tf.Tensor4D, v: tf.Tensor4D) => newCache.push({ k: tf.keep(k), v: tf.keep(v) }) } : undefined;
-          x = this.decoderLayer(l, x, cos, sin, bias, step, kv);
-        }
+          return this.decoderLayer(l, xin, cos, sin, bias, step, kv);
+        });
       }
       return rmsNorm(x, this.weights.norm, c.rmsNormEps);
     });
