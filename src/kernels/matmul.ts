@@ -3,8 +3,9 @@
  * products to MLAS through com.microsoft FusedMatMul (which takes transA / transB itself, so the
  * transposed and batched products autodiff produces — ~2 GFLOP/s on tfjs-wasm — run at full speed).
  *
- * On wasm ORT reads the operands from and writes the product into the wasm heap, with no copy. Products smaller than `minFlop`, non-float32
- * ones and batch shapes ORT would broadcast differently go to the backend's own kernel.
+ * On wasm ORT reads the operands from and writes the product into the wasm heap, with no copy. Products
+ * below `minFlop`, untransposed ones with fewer than `minRows` output rows, non-float32 ones and batch
+ * shapes ORT would broadcast differently go to the backend's own kernel.
  */
 import * as tf from "@tensorflow/tfjs";
 import { encodeModel } from "./onnx-proto.js";
@@ -96,6 +97,7 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 const originals = new Map<string, tf.KernelConfig>();
 let minFlop = 0;
+let minRows = 0;
 const stats = { ort: 0, backend: 0 };
 
 /** How many BatchMatMul calls the installed kernel sent to ORT and left to the backend (for profiling). */
@@ -108,7 +110,10 @@ function kernelFor(backendName: string, original: tf.KernelConfig): tf.KernelFun
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const g = a.dtype === "float32" && b.dtype === "float32" ? geometry(a.shape, b.shape, transposeA, transposeB) : null;
-    if (!g || g.flop < minFlop || g.flop === 0) {
+    // ORT packs B on every call (cost ~k·n): with few output rows and no transpose, the backend's own
+    // kernel is faster (decode steps, LM head on one token).
+    const fewRows = g !== null && g.out3[1] < minRows && !transposeA && !transposeB;
+    if (!g || g.flop < minFlop || g.flop === 0 || fewRows) {
       stats.backend++;
       return original.kernelFunc(args);
     }
@@ -128,6 +133,8 @@ export interface OrtMatMulOptions {
   backends?: string[];
   /** Products below this many FLOPs stay on the backend's kernel, where a call into ORT costs more (default 2e5). */
   minFlop?: number;
+  /** Untransposed products with fewer output rows stay on the backend's kernel (default 32). */
+  minRows?: number;
 }
 
 /**
@@ -137,6 +144,7 @@ export interface OrtMatMulOptions {
 export function installOrtMatMul(options: OrtMatMulOptions = {}): string[] {
   if (!ortAvailable()) return [];
   minFlop = options.minFlop ?? 2e5;
+  minRows = options.minRows ?? 32;
   const installed: string[] = [];
   for (const backendName of options.backends ?? BRIDGED_BACKENDS) {
     if (!originals.has(backendName)) {

@@ -52,8 +52,8 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
 }
 
 test("installs on the wasm and cpu backends", () => {
-  assert.deepEqual(installOrtMatMul({ minFlop: 0 }), ["wasm", "cpu"]);
-  assert.deepEqual(installOrtMatMul({ minFlop: 0 }), ["wasm", "cpu"]); // idempotent
+  assert.deepEqual(installOrtMatMul({ minFlop: 0, minRows: 0 }), ["wasm", "cpu"]);
+  assert.deepEqual(installOrtMatMul({ minFlop: 0, minRows: 0 }), ["wasm", "cpu"]); // idempotent
 });
 
 const cases: Array<{ a: number[]; b: number[]; tA: boolean; tB: boolean }> = [
@@ -71,7 +71,7 @@ for (const backend of ["active", "cpu"]) {
     test(`${backend} backend: matMul [${c.a}]${c.tA ? "ᵀ" : ""}·[${c.b}]${c.tB ? "ᵀ" : ""} matches a float64 reference`, async () => {
       if (backend === "cpu") await tf.setBackend("cpu");
       try {
-        installOrtMatMul({ minFlop: 0 });
+        installOrtMatMul({ minFlop: 0, minRows: 0 });
         const aD = random(c.a.reduce((x, y) => x * y), 11), bD = random(c.b.reduce((x, y) => x * y), 12);
         const before = tf.memory().numTensors;
         const calls = ortMatMulStats().ort;
@@ -93,7 +93,7 @@ for (const backend of ["active", "cpu"]) {
 }
 
 test("rank-4 batches ([batch, heads, seq, dim]) and the gradient of a product", () => {
-  installOrtMatMul({ minFlop: 0 });
+  installOrtMatMul({ minFlop: 0, minRows: 0 });
   const aS = [2, 3, 6, 8], bS = [2, 3, 6, 8];
   const aD = random(2 * 3 * 6 * 8, 21), bD = random(2 * 3 * 6 * 8, 22), rD = random(2 * 3 * 6 * 6, 23);
   const before = tf.memory().numTensors;
@@ -119,12 +119,21 @@ test("ortMatMul on plain arrays, into a preallocated output; bad shapes name the
   assert.throws(() => ortMatMul(new Float32Array(6), [2, 3], new Float32Array(4), [2, 2]), /shapes \[2,3\] and \[2,2\].*do not multiply/);
 });
 
-test("products below minFlop stay on the backend's kernel", () => {
+test("products below minFlop, and untransposed ones with few rows, stay on the backend's kernel", () => {
   installOrtMatMul({ minFlop: 1e6 });
-  const { ort, backend } = ortMatMulStats();
+  let { ort, backend } = ortMatMulStats();
   const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync()[0]);
   assert.equal(y, 11);
   assert.deepEqual(ortMatMulStats(), { ort, backend: backend + 1 });
+
+  installOrtMatMul({ minFlop: 0, minRows: 8 });
+  ({ ort, backend } = ortMatMulStats());
+  tf.tidy(() => {
+    tf.matMul(tf.ones([4, 16]), tf.ones([16, 16])).dataSync(); // 4 rows: backend
+    tf.matMul(tf.ones([4, 16]), tf.ones([16, 16]), false, true).dataSync(); // transposed: ORT
+    tf.matMul(tf.ones([8, 16]), tf.ones([16, 16])).dataSync(); // 8 rows: ORT
+  });
+  assert.deepEqual(ortMatMulStats(), { ort: ort + 2, backend: backend + 1 });
 });
 
 test("uninstall puts the backend's own kernel back", () => {
