@@ -42,13 +42,23 @@ export function parseScalar(latex: string): Scalar | null {
     pct = true;
     src = src.slice(0, -2).trim();
   }
-  // x_{1}, V_2: one symbol each (the CAS would read them as indexing).
-  src = src.replace(/([A-Za-z])_\{?([A-Za-z0-9]+)\}?/g, "\\operatorname{$1_$2}");
+  // x_{1}, V_2, F_{n-k-1}: one symbol each (the CAS would read them as indexing).
+  src = src.replace(/(?<![\\A-Za-z])([A-Za-z])_(?:\{([^{}]+)\}|([A-Za-z0-9]))/g, (_m, base: string, braced?: string, bare?: string) => {
+    const sub = (braced ?? bare!).replace(/\s+/g, "").replace(/-/g, "m").replace(/\+/g, "p").replace(/[^A-Za-z0-9]/g, "");
+    return `\\operatorname{${base}_${sub}}`;
+  });
+  let expr = tryParse(src);
+  // Capital letters the CAS reads as its own functions (N(…) is numeric evaluation): plain symbols instead.
+  if (!expr) expr = tryParse(src.replace(/\\operatorname\{[^{}]*\}|\\[A-Za-z]+|[A-Z]/g, (m) => (m.length === 1 ? `\\mathrm{${m}}` : m)));
+  if (!expr) return null;
+  if (pct) expr = ce().box(["Divide", expr, 100]);
+  return { expr, isFloat: FLOAT_RE.test(latex.trim()), latex };
+}
+
+function tryParse(src: string): Boxed | null {
   try {
-    let expr = ce().parse(src);
-    if (!expr.isValid || hasError(expr.json)) return null;
-    if (pct) expr = ce().box(["Divide", expr, 100]);
-    return { expr, isFloat: FLOAT_RE.test(latex.trim()), latex };
+    const expr = ce().parse(src);
+    return expr.isValid && !hasError(expr.json) ? expr : null;
   } catch {
     return null;
   }
