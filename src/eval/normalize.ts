@@ -53,7 +53,7 @@ const UNIT_WORDS = [
   "sq", "square", "cubic", "people", "persons?", "students?", "times", "ways", "points?", "cm\\^2", "m\\^2",
   "m²", "cm²", "m³", "cm³",
 ];
-const UNIT_RE = new RegExp(`(\\d|\\})\\s*(?:\\\\[,;: ]\\s*)*(?:${UNIT_WORDS.join("|")})(?![A-Za-z])`, "g");
+const UNIT_RE = new RegExp(`(\\d|\\})\\s*(?:\\\\[,;: ]\\s*)*(?:${UNIT_WORDS.join("|")})(?![A-Za-z])(?:\\s*\\^\\s*\\{?\\d\\}?)?`, "g");
 const PERCENT_WORD_RE = /(\d|\})\s*(?:percentage|percent|pct)(?![A-Za-z])/g;
 const TEXT_CMD_RE = /\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathtt|mbox|operatorname)\s*\{([^{}]*)\}/g;
 
@@ -84,6 +84,8 @@ export function normalizeLatex(input: string, boxed: BoxedMode = "all"): string 
   s = s.replace(TEXT_CMD_RE, (_m, inner: string) => ` ${inner.trim()} `);
   s = s.replace(UNIT_RE, "$1");
   s = s.replace(PERCENT_WORD_RE, "$1\\%");
+  // Binomials as factorials (the CAS has no \binom).
+  s = s.replace(/\\[dt]?binom\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "\\frac{($1)!}{($2)!(($1)-($2))!}");
   // Malformed operators: \sqrt3, \frac12, \frac1{2}, \frac{1}2.
   s = s.replace(/\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))/g, "\\sqrt{$1}");
   s = s.replace(/\\frac\s*(\d)\s*(\d)/g, "\\frac{$1}{$2}");
