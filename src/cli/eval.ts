@@ -6,6 +6,7 @@ import {
   compareSummaries,
   DEFAULT_EVAL_CONFIG,
   evaluate,
+  loadModelGenerator,
   saveResults,
   scoreFile,
   type EvalConfig,
@@ -18,6 +19,7 @@ import {
 export type GeneratorFactory = (spec: { model: string; adapter?: string; label: string }) => Promise<Generator>;
 
 export interface EvalCommandDeps {
+  /** Default: loadModelGenerator (local dir, Hub id or "random-small", optional LoRA adapter). */
   loadGenerator?: GeneratorFactory;
   /** Where result lines go (default: stdout). */
   print?: (line: string) => void;
@@ -126,9 +128,9 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
   program
     .command("evaluate")
     .description("Generate for validation problems, verify the answers and score the rewards; with --base-model, base vs fine-tuned side by side")
-    .requiredOption("--model <dir>", "model directory (HF layout) to evaluate")
+    .requiredOption("--model <dir>", 'model to evaluate: HF-layout directory, Hub id, or "random-small"')
     .option("--adapter <dir>", "LoRA adapter (PEFT layout) applied to --model")
-    .option("--base-model <dir>", "also evaluate this model and print both side by side")
+    .option("--base-model <dir>", "also evaluate this model (directory, Hub id or random-small) and print both side by side")
     .requiredOption("--data <file>", "validation jsonl written by `openr1 data`")
     .option("--limit <n>", "evaluate the first N problems")
     .option("--batch-size <n>", "prompts per generate call", String(DEFAULT_EVAL_CONFIG.batchSize))
@@ -139,7 +141,6 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
     .option("--timeout-ms <ms>", "time limit per answer check", String(DEFAULT_EVAL_CONFIG.checkTimeoutMs))
     .option("--out <dir>", "where samples jsonl + summary json go", "runs/eval")
     .action(async (o: EvaluateOptions) => {
-      if (!deps.loadGenerator) throw new Error("evaluate: no model generator is wired into this CLI build");
       const examples = readExamples(o.data);
       const config: Partial<EvalConfig> = {
         limit: o.limit === undefined ? undefined : int("limit", o.limit, 1),
@@ -151,7 +152,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
         checkTimeoutMs: int("timeout-ms", o.timeoutMs, 1),
       };
       const run = async (label: string, model: string, adapter?: string): Promise<EvalResult> => {
-        const generator = await deps.loadGenerator!({ model, adapter, label });
+        const generator = await (deps.loadGenerator ?? loadModelGenerator)({ model, adapter, label });
         const total = config.limit === undefined ? examples.length : Math.min(config.limit, examples.length);
         const bar = new SingleBar({ format: `${label} |{bar}| {value}/{total} problems | {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
         bar.start(total, 0);

@@ -4,8 +4,20 @@
  * training used), with the generation prompt; the batch is left-padded, and generation runs
  * with the KV cache until <|im_end|> / <|endoftext|> or max_new_tokens.
  */
-import { generate, leftPad, QWEN25_ENDOFTEXT_ID, QWEN25_IM_END_ID, type Qwen2Model } from "../model/index.js";
-import type { Tokenizer } from "../tokenizer/index.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { selectBackend } from "../backend.js";
+import {
+  ensureRandomQwen2,
+  generate,
+  leftPad,
+  LoraModel,
+  QWEN25_ENDOFTEXT_ID,
+  QWEN25_IM_END_ID,
+  Qwen2Model,
+  resolveModelDir,
+} from "../model/index.js";
+import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
 import type { EvalSamplingOptions, Generation, Generator } from "./run.js";
 
@@ -63,4 +75,18 @@ export function referenceGenerator(examples: { problem: string; solution: string
       });
     },
   };
+}
+
+/**
+ * Loads a model for evaluation: `model` is a local HF-layout directory, a Hub repository id, or
+ * "random-small" (the offline embedded default); `adapter` a PEFT LoRA directory attached to it. The
+ * tokenizer is the model directory's own when it has one, else the shipped Qwen2.5 tokenizer.
+ */
+export async function loadModelGenerator(spec: { model: string; adapter?: string; label: string }, options: ModelGeneratorOptions = {}): Promise<Generator> {
+  await selectBackend();
+  const dir = spec.model === "random-small" ? await ensureRandomQwen2() : await resolveModelDir(spec.model);
+  const model = await Qwen2Model.fromDirectory(dir);
+  if (spec.adapter) await LoraModel.load(model, spec.adapter);
+  const ownTokenizer = existsSync(join(dir, "tokenizer.json")) && existsSync(join(dir, "tokenizer_config.json"));
+  return modelGenerator(spec.label, model, ownTokenizer ? loadTokenizer(dir) : loadTokenizer(), options);
 }

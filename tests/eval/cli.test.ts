@@ -92,7 +92,12 @@ test("evaluate: generates through the wired Generator and saves results; base vs
     assert.equal(JSON.parse(readFileSync(join(dir, "tuned.summary.json"), "utf8")).accuracy, 1);
     assert.equal(JSON.parse(readFileSync(join(dir, "base.summary.json"), "utf8")).accuracy, 0.5);
     assert.equal(readFileSync(join(dir, "base.samples.jsonl"), "utf8").trim().split("\n").length, 2);
-    await assert.rejects(runCli(["evaluate", "--model", "m", "--data", data]), /no model generator is wired/);
+    // Without an injected factory the real model loader runs: the offline random Qwen2 with the shipped tokenizer.
+    await runCli(["evaluate", "--model", "random-small", "--data", data, "--out", dir, "--max-new-tokens", "3"]);
+    const real = JSON.parse(readFileSync(join(dir, "tuned.summary.json"), "utf8"));
+    assert.equal(real.n, 2);
+    assert.equal(real.responseTokens.max, 3);
+    await assert.rejects(runCli(["evaluate", "--model", "no/such-dir-or-repo", "--data", join(dir, "missing.jsonl")]), /missing\.jsonl: cannot read/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
