@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { installOrtMatMul } from "./kernels/matmul.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 export type BackendPreference = BackendName | "auto";
@@ -44,6 +45,11 @@ async function activate(name: BackendName): Promise<boolean> {
 
 let current: BackendInfo | undefined;
 
+/** Routes the backend's matmuls to onnxruntime's MLAS when onnxruntime-node loads (OPENR1_ORT=0: off). */
+function ortMatMul(backend: BackendName): string {
+  return installOrtMatMul({ backends: [backend] }).length ? " + onnxruntime MLAS matmul" : "";
+}
+
 /**
  * Selects the fastest tfjs backend that loads: tfjs-node-gpu, tfjs-node, wasm (SIMD), cpu.
  * `preference` (or the OPENR1_BACKEND environment variable) forces one; "auto" is the default.
@@ -72,11 +78,11 @@ export async function selectBackend(
     setWasmPaths(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm").replace(/[^/]+$/, ""));
     if (await activate("wasm")) {
       const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-      return (current = { name: "wasm", source: `@tensorflow/tfjs-backend-wasm${simd ? " (SIMD)" : ""}`, skipped });
+      return (current = { name: "wasm", source: `@tensorflow/tfjs-backend-wasm${simd ? " (SIMD)" : ""}${ortMatMul("wasm")}`, skipped });
     }
     skipped.push("wasm: failed to initialise");
     if (preference === "wasm") throw new Error("The wasm backend failed to initialise");
   }
   if (!(await activate("cpu"))) throw new Error("Not even the tfjs cpu backend could be initialised");
-  return (current = { name: "cpu", source: "@tensorflow/tfjs-backend-cpu (pure JavaScript)", skipped });
+  return (current = { name: "cpu", source: `@tensorflow/tfjs-backend-cpu (pure JavaScript)${ortMatMul("cpu")}`, skipped });
 }
