@@ -9,6 +9,7 @@
 import { cpus } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/backend.js";
+import { ortAvailable } from "../src/kernels/index.js";
 import { generate } from "../src/model/generate.js";
 import { LoraModel } from "../src/model/lora.js";
 import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
@@ -91,7 +92,14 @@ function benchOne(name: string, model: Qwen2Model, o: { prefill: number; prompt:
 /** Runs the model benchmarks and returns one record per measurement (also printed as JSON lines). */
 export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Record<string, unknown>[]> {
   const backend = await selectBackend();
-  const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, backend: backend.source, node: process.version };
+  const machine = {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    backend: backend.source,
+    // src/kernels routes frozen-weight products to onnxruntime when it loads (OPENR1_ORT=0 turns it off).
+    frozenLinears: ortAvailable() ? "onnxruntime-node (MLAS)" : `tfjs ${backend.name}`,
+    node: process.version,
+  };
   console.log(JSON.stringify({ machine }));
   const rows: Record<string, unknown>[] = [];
   const q = opts.quick;
