@@ -1,4 +1,5 @@
 export { FrozenLinear, type FrozenLinearOptions, type WeightData, type WeightLayout, type KernelEngine } from "./frozen-linear.js";
 export { ortAvailable, ortUnavailableReason, ortThreads, setOrtThreads, OrtSession } from "./ort.js";
 export { installOrtMatMul, uninstallOrtMatMul, ortMatMul, ortMatMulStats, type OrtMatMulOptions } from "./matmul.js";
-export { frozenLinearFor, releaseFrozenLinears, frozenLinearCount } from "./frozen-cache.js";
+export { frozenLinearFor } from "./frozen-cache.js";
+export { releaseWeightCache, weightCacheSize } from "./weight-cache.js";
