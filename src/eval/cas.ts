@@ -84,14 +84,6 @@ export function difference(a: Scalar, b: Scalar): Scalar {
   return { expr: ce().box(["Subtract", a.expr, b.expr]), isFloat: false, latex: "" };
 }
 
-export function negate(a: Scalar): Scalar {
-  return { expr: ce().box(["Negate", a.expr]), isFloat: false, latex: "" };
-}
-
-export function add(a: Scalar, b: Scalar, sign: 1 | -1): Scalar {
-  return { expr: ce().box([sign === 1 ? "Add" : "Subtract", a.expr, b.expr]), isFloat: false, latex: "" };
-}
-
 type Evaluator = (vars: Record<string, number>) => number;
 
 function evaluator(s: Scalar): Evaluator | null {

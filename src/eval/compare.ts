@@ -120,7 +120,8 @@ const INF = (sign: 1 | -1): Value => ({ kind: "scalar", s: parseScalar(sign > 0 
 function relationAsSet(v: Extract<Value, { kind: "relation" }>): Value | null {
   const { ops, terms } = v;
   const lower = (op: RelOp) => op === "<" || op === "<=";
-  if (ops.length === 2 && ops[0] === ops[1] || (ops.length === 2 && lower(ops[0]!) === lower(ops[1]!))) {
+  const inequality = (op: RelOp) => op !== "=" && op !== "!=";
+  if (ops.length === 2 && ops.every(inequality) && lower(ops[0]!) === lower(ops[1]!)) {
     const [a, x, b] = terms as [Value, Value, Value];
     if (!isConstant(a) || !isConstant(b) || isConstant(x)) return null;
     if (lower(ops[0]!)) return { kind: "interval", lo: a, hi: b, loOpen: ops[0] === "<", hiOpen: ops[1] === "<" };

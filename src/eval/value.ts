@@ -81,19 +81,15 @@ const REL_MAP: Record<string, RelOp> = {
 };
 
 function splitRelations(s: string): { ops: RelOp[]; terms: string[] } {
+  const terms = splitTop(s, REL_RE);
   const ops: RelOp[] = [];
-  const terms = splitTop(s, new RegExp(REL_RE.source)).map((t) => t);
-  // recover the operators in order
-  const re = new RegExp(REL_RE.source, "g");
-  if (terms.length > 1) {
-    let depthFree = s;
-    for (const t of terms.slice(0, -1)) {
-      depthFree = depthFree.slice(t.length);
-      re.lastIndex = 0;
-      const m = /^\s*(\\leqslant|\\geqslant|\\leq|\\geq|\\le|\\ge|\\lt|\\gt|\\neq|\\ne|<=|>=|!=|=|<|>)/.exec(depthFree)!;
-      ops.push(REL_MAP[m[1]!]!);
-      depthFree = depthFree.slice(m[0].length);
-    }
+  // The operators between the terms, in order: what follows each term up to the next one.
+  let rest = s;
+  for (const t of terms.slice(0, -1)) {
+    rest = rest.slice(t.length);
+    const m = new RegExp(`^\\s*(${REL_RE.source})`).exec(rest)!;
+    ops.push(REL_MAP[m[1]!]!);
+    rest = rest.slice(m[0].length);
   }
   return { ops, terms };
 }
