@@ -23,13 +23,15 @@ export function lineChartSvg(title: string, series: Series[], opts: { width?: nu
   const px = (x: number) => m.l + ((x - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
   const py = (y: number) => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
   const ticks = [y0, (y0 + y1) / 2, y1];
-  const label = (y: number) => (Math.abs(y) < 1e-2 && y !== 0 ? y.toExponential(1) : y.toPrecision(3));
+  const decimals = Math.min(8, Math.max(0, Math.ceil(-Math.log10(y1 - y0)) + 1));
+  const small = Math.max(Math.abs(y0), Math.abs(y1)) < 1e-2;
+  const label = (y: number) => (small && y !== 0 ? y.toExponential(1) : y.toFixed(decimals));
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" style="font:11px sans-serif">`,
     `<text x="${W / 2}" y="14" text-anchor="middle" font-weight="bold">${esc(title)}</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#888"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#888"/>`,
-    ...ticks.map((t) => `<text x="${m.l - 4}" y="${py(t) + 4}" text-anchor="end">${label(t)}</text>`),
+    ...ticks.map((t) => `<text x="${m.l - 4}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${label(t)}</text>`),
     `<text x="${m.l}" y="${H - m.b + 14}">${x0}</text><text x="${W - m.r}" y="${H - m.b + 14}" text-anchor="end">${x1}</text>`,
     `<text x="${(W + m.l) / 2}" y="${H - 4}" text-anchor="middle">${esc(opts.xLabel ?? "step")}</text>`,
   ];
