@@ -3,3 +3,4 @@ export { ortAvailable, ortUnavailableReason, ortThreads, setOrtThreads, OrtSessi
 export { installOrtMatMul, uninstallOrtMatMul, ortMatMul, ortMatMulStats, type OrtMatMulOptions } from "./matmul.js";
 export { frozenLinearFor } from "./frozen-cache.js";
 export { releaseWeightCache, weightCacheSize } from "./weight-cache.js";
+export { LmHeadCrossEntropy, lmHeadCrossEntropyFor } from "./lm-head-ce.js";

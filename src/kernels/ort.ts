@@ -17,6 +17,7 @@ export interface OrtTensor {
 
 interface TensorCtor {
   new (type: "float32", data: Float32Array, dims: readonly number[]): OrtTensor;
+  new (type: "int64", data: BigInt64Array, dims: readonly number[]): OrtTensor;
   new (type: "bool", data: boolean[], dims: readonly number[]): OrtTensor;
 }
 
@@ -100,6 +101,10 @@ export class OrtSession {
     return new this.ort.Tensor("float32", data, dims);
   }
 
+  int64(data: BigInt64Array, dims: readonly number[]): OrtTensor {
+    return new this.ort.Tensor("int64", data, dims);
+  }
+
   bool(value: boolean): OrtTensor {
     return new this.ort.Tensor("bool", [value], []);
   }
@@ -107,6 +112,11 @@ export class OrtSession {
   /** Runs the model and returns the named output. */
   run(feeds: Record<string, OrtTensor>, output: string): OrtTensor {
     return this.native.run(feeds, { [output]: null }, {})[output];
+  }
+
+  /** Runs the model and returns the named outputs. */
+  runMany(feeds: Record<string, OrtTensor>, outputs: string[]): Record<string, OrtTensor> {
+    return this.native.run(feeds, Object.fromEntries(outputs.map((o) => [o, null])), {});
   }
 
   /** Runs the model with the output written into `target` (preallocated, of the output's exact shape). */

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { frozenLinearFor } from "../kernels/index.js";
+import { frozenLinearFor, lmHeadCrossEntropyFor } from "../kernels/index.js";
 
 /*
  * Matrix products laid out for the fast path of the wasm backend: a plain 2-D matMul with no transpose
@@ -134,9 +134,10 @@ export function chunkedCrossEntropySum(
   targets: number[],
   chunkRows = Math.max(1, Math.floor(2 ** 24 / headT.shape[1])),
 ): tf.Scalar {
+  // onnxruntime: head and cross-entropy fused per chunk, the gradient kept from the forward pass.
+  const fused = lmHeadCrossEntropyFor(headT);
+  if (fused) return fused.sum(h, rows, targets, chunkRows);
   const N = h.shape[0], V = headT.shape[1];
-  const head = frozenLinearFor(headT);
-  const logitsOf = (x: tf.Tensor2D) => (head ? head.apply(x) : tf.matMul(x, headT));
   const chunks: [number, number][] = [];
   for (let s = 0; s < rows.length; s += chunkRows) chunks.push([s, Math.min(rows.length, s + chunkRows)]);
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -147,7 +148,7 @@ export function chunkedCrossEntropySum(
       for (const [s, e] of chunks) {
         // One tidy per chunk: only this chunk's [rows, vocab] logits are alive at a time.
         const part = tf.tidy(() => {
-          const logits = logitsOf(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D);
+          const logits = tf.matMul(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D, headT);
           const picked = tf.gather(logits.reshape([-1]), targets.slice(s, e).map((t, i) => i * V + t));
           return tf.sum(tf.sub(tf.logSumExp(logits, 1), picked));
         });
@@ -164,11 +165,11 @@ export function chunkedCrossEntropySum(
           const parts: tf.Tensor2D[] = [];
           for (const [s, e] of chunks) {
             parts.push(tf.tidy(() => {
-              const logits = logitsOf(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D);
+              const logits = tf.matMul(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D, headT);
               // (tf.oneHot with dtype float32 returns all zeros on the wasm backend: cast the int32 one.)
               const onehot = tf.cast(tf.oneHot(targets.slice(s, e), V), "float32");
               const g = tf.mul(tf.sub(tf.softmax(logits), onehot), dy) as tf.Tensor2D;
-              return head ? head.backward(g) : (tf.matMul(headT, g.transpose()).transpose() as tf.Tensor2D);
+              return tf.matMul(headT, g.transpose()).transpose() as tf.Tensor2D;
             }));
           }
           // Scatter the selected rows back into [N, H] with a forward gather (zero row for the others).
