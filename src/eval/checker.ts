@@ -105,15 +105,15 @@ export class AnswerChecker {
   }
 
   /** The blocking part: the worker must be started (`await start()`). */
-  checkStarted(gold: string, pred: string, options: Partial<VerifyOptions> = {}): CheckSummary {
-    return this.request("verify", gold, pred, options);
+  checkStarted(gold: string, pred: string, options: Partial<VerifyOptions> = {}, timeoutMs = this.timeoutMs): CheckSummary {
+    return this.request("verify", gold, pred, options, timeoutMs);
   }
 
-  private request(kind: CheckRequest["kind"], gold: string, pred: string, options: Partial<VerifyOptions>): CheckSummary {
+  private request(kind: CheckRequest["kind"], gold: string, pred: string, options: Partial<VerifyOptions>, timeoutMs = this.timeoutMs): CheckSummary {
     if (!this.worker) throw new Error("answer checker: call start() first");
     const id = this.nextId++;
     this.port!.postMessage({ id, kind, gold, pred, options } satisfies CheckRequest);
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const current = Atomics.load(this.flag, 0);
       if (current === id) break;
