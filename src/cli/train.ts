@@ -7,9 +7,9 @@ import { describeFormatReport, ProgressBarCallback, runTrainJob, TrainingDiverge
 
 const d = profiles.default;
 
-const int = (name: string) => (v: string) => {
+const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
   return n;
 };
 const num = (name: string) => (v: string) => {
@@ -42,7 +42,7 @@ export function registerTrainCommands(program: Command): void {
     .command("train")
     .description("LoRA fine-tuning: format with the chat template, train (AdamW, warmup + cosine), checkpoint, save the adapter and merged model")
     .option("--data <source>", '"embedded", "hub", or a local parquet/jsonl file or folder', d.data.source)
-    .option("--limit <n>", "rows to read before filtering", int("--limit"))
+    .option("--limit <n>", "rows to read before filtering", int("--limit", 1))
     .option("--validation <n>", "validation examples: a count (>= 1) or a fraction (< 1)", num("--validation"), d.data.validation)
     .option("--model <source>", '"random-small", a local HF-layout folder, or a Hub repo id', d.model.source)
     .option("--tokenizer <dir>", "tokenizer folder (default: the model's, else the shipped Qwen2.5 tokenizer)")
@@ -50,10 +50,10 @@ export function registerTrainCommands(program: Command): void {
     .option("--target <source>", "assistant turn: solution or reasoning", oneOf("--target", ["solution", "reasoning"] as const), d.train.target)
     .option("--system-prompt <text>", "system turn (default: open-r1's)")
     .option("--no-system-prompt", "no system turn")
-    .option("--max-seq-length <n>", "tokens per example", int("--max-seq-length"), d.train.maxSeqLength)
+    .option("--max-seq-length <n>", "tokens per example", int("--max-seq-length", 1), d.train.maxSeqLength)
     .option("--over-length <policy>", "longer examples: truncate (keeps prompt + answer) or drop", oneOf("--over-length", ["truncate", "drop"] as const), d.train.overLength)
-    .option("--batch-size <n>", "examples per micro-batch", int("--batch-size"), d.train.batchSize)
-    .option("--grad-accum <n>", "micro-batches per optimizer step", int("--grad-accum"), d.train.gradientAccumulation)
+    .option("--batch-size <n>", "examples per micro-batch", int("--batch-size", 1), d.train.batchSize)
+    .option("--grad-accum <n>", "micro-batches per optimizer step", int("--grad-accum", 1), d.train.gradientAccumulation)
     .option("--lr <x>", "peak learning rate", num("--lr"), d.train.learningRate)
     .option("--weight-decay <x>", "AdamW decoupled weight decay", num("--weight-decay"), d.train.weightDecay)
     .option("--warmup-ratio <x>", "warmup steps = ceil(ratio * steps)", num("--warmup-ratio"), d.train.warmupRatio)
@@ -62,12 +62,12 @@ export function registerTrainCommands(program: Command): void {
     .option("--max-grad-norm <x>", "clip gradients to this global norm", num("--max-grad-norm"), d.train.maxGradNorm)
     .option("--epochs <x>", "epochs (when --max-steps is not given)", num("--epochs"), d.train.epochs)
     .option("--max-steps <n>", "optimizer steps (0: from --epochs)", int("--max-steps"), d.train.maxSteps ?? 0)
-    .option("--log-every <n>", "log every N steps", int("--log-every"), d.train.logEvery)
+    .option("--log-every <n>", "log every N steps", int("--log-every", 1), d.train.logEvery)
     .option("--eval-every <n>", "validation loss every N steps (0: at the end only)", int("--eval-every"), d.train.evalEvery)
     .option("--save-every <n>", "checkpoint every N steps (0: never)", int("--save-every"), d.train.saveEvery)
-    .option("--keep-checkpoints <n>", "checkpoints kept", int("--keep-checkpoints"), d.train.keepCheckpoints)
+    .option("--keep-checkpoints <n>", "checkpoints kept", int("--keep-checkpoints", 1), d.train.keepCheckpoints)
     .option("--seed <n>", "seed of data order, dropout and LoRA init", int("--seed"), d.seed)
-    .option("--lora-r <n>", "LoRA rank", int("--lora-r"), d.lora.r)
+    .option("--lora-r <n>", "LoRA rank", int("--lora-r", 1), d.lora.r)
     .option("--lora-alpha <x>", "LoRA alpha (scaling alpha/r)", num("--lora-alpha"), d.lora.alpha)
     .option("--lora-dropout <x>", "LoRA dropout", num("--lora-dropout"), d.lora.dropout)
     .option("--lora-targets <list>", "comma-separated target modules", targets, d.lora.targetModules as LinearName[])
