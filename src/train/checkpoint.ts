@@ -21,6 +21,8 @@ export interface TrainerStateFile {
   schedule: ScheduleConfig;
   optimizer: { step: number; beta1: number; beta2: number; eps: number; weightDecay: number };
   logHistory: Record<string, number>[];
+  /** Steps since the last log (their mean loss is logged next), so a resumed run logs the same values. */
+  pendingLogSteps: { loss: number; numInputTokens: number; seconds: number }[];
 }
 
 export interface CheckpointInfo {

@@ -191,6 +191,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let microBatchCursor = 0;
   let numTokens = 0;
   let logHistory: Record<string, number>[] = [];
+  let pendingLogSteps: TrainerStateFile["pendingLogSteps"] = [];
   let lastCheckpoint: string | undefined;
   mkdirSync(cfg.outputDir, { recursive: true });
   cleanPartialCheckpoints(cfg.outputDir);
@@ -213,6 +214,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     microBatchCursor = s.microBatchCursor;
     numTokens = s.numTokens;
     logHistory = s.logHistory;
+    pendingLogSteps = s.pendingLogSteps ?? [];
     lastCheckpoint = dir;
   }
 
@@ -236,6 +238,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       globalStep, maxSteps, epoch: microBatchCursor / microPerEpoch, microBatchCursor, seed: cfg.seed, numTokens, schedule,
       optimizer: { step: optimizer.step, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay },
       logHistory,
+      pendingLogSteps: pendingLogSteps.map(({ loss, numInputTokens, seconds }) => ({ loss, numInputTokens, seconds })),
     };
     lastCheckpoint = await writeCheckpointAtomic(cfg.outputDir, globalStep, async (tmp) => {
       await opts.outputs?.saveAdapter?.(tmp);
@@ -254,7 +257,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
 
   const steps: StepRecord[] = [];
-  let window: StepRecord[] = [];
   const started = performance.now();
   let status: TrainResult["status"] = "completed";
   while (globalStep < maxSteps) {
@@ -282,11 +284,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     numTokens += numInputTokens;
     const record: StepRecord = { step: globalStep, loss, learningRate, gradNorm, numTargetTokens, numInputTokens, seconds: (performance.now() - t0) / 1000 };
     steps.push(record);
-    window.push(record);
+    pendingLogSteps.push(record);
     const stepLogs = { loss, learning_rate: learningRate, grad_norm: gradNorm, tokens_per_second: numInputTokens / record.seconds };
     for (const cb of callbacks) await cb.onStepEnd?.(stepLogs, state());
 
     if (globalStep % cfg.logEvery === 0 || globalStep === maxSteps) {
+      const window = pendingLogSteps;
       const seconds = window.reduce((s, r) => s + r.seconds, 0);
       const logs = {
         loss: window.reduce((s, r) => s + r.loss, 0) / window.length,
@@ -297,7 +300,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         num_tokens: numTokens,
       };
       logHistory.push({ step: globalStep, ...logs });
-      window = [];
+      pendingLogSteps = [];
       for (const cb of callbacks) await cb.onLog?.(logs, state());
     }
     const last = globalStep === maxSteps;
