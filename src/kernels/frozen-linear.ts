@@ -30,6 +30,13 @@ export interface FrozenLinearOptions {
   engine?: "auto" | KernelEngine;
   /** ORT intra-op threads (default: ortThreads(), i.e. 2 or OPENR1_ORT_THREADS). */
   threads?: number;
+  /**
+   * The same weight as a tfjs tensor (not copied, not owned): products under `minFlop` use it with
+   * tf.matMul, where a call into ORT (thread wake-up, two copies on non-wasm backends) costs more.
+   */
+  tfjsWeight?: tf.Tensor2D;
+  /** See tfjsWeight (default 2e6 FLOPs: a one-token decode step's k/v/q projections at hidden 896). */
+  minFlop?: number;
 }
 
 /** Weight data given without a tfjs tensor, e.g. straight from a safetensors file. */
@@ -113,6 +120,7 @@ export class FrozenLinear {
   readonly engine: KernelEngine;
   private session?: OrtSession;
   private readonly id = nextId++;
+  private readonly small?: { weight: tf.Tensor2D; minFlop: number };
   private weight?: tf.Tensor2D;
   private bias?: tf.Tensor1D;
   private readonly product: (x: tf.Tensor2D) => tf.Tensor2D;
@@ -136,6 +144,11 @@ export class FrozenLinear {
     this.engine = engine === "tfjs" || !ortAvailable() ? "tfjs" : "onnxruntime";
 
     if (this.engine === "onnxruntime") {
+      if (options.tfjsWeight) {
+        if (options.tfjsWeight.shape.join() !== shape.join()) throw new Error("FrozenLinear: tfjsWeight must have the weight's shape");
+        if (options.bias) throw new Error("FrozenLinear: tfjsWeight cannot be combined with a bias");
+        this.small = { weight: options.tfjsWeight, minFlop: options.minFlop ?? 2e6 };
+      }
       const w: Initializer = { name: "W", dims: [...shape], data: weight instanceof tf.Tensor ? floatData(weight, "weight") : weight.data };
       const b = options.bias ? { name: "b", dims: [this.outFeatures], data: floatData(options.bias, "bias") } : undefined;
       this.session = new OrtSession(encodeModel({ graph: productGraph(w, b, transposed), opsets: { "": 17 } }), options.threads ?? ortThreads());
@@ -174,12 +187,16 @@ export class FrozenLinear {
     if (x.shape[x.rank - 1] !== inFeatures) {
       throw new Error(`FrozenLinear: input's last dimension is ${x.shape[x.rank - 1]}, expected ${inFeatures}`);
     }
-    if (x.rank === 2) return this.product(x as tf.Tensor2D) as tf.Tensor<R>;
+    const rows = x.size / inFeatures;
+    const product = this.small && 2 * rows * inFeatures * outFeatures < this.small.minFlop ? this.smallProduct : this.product;
+    if (x.rank === 2) return product(x as tf.Tensor2D) as tf.Tensor<R>;
     return tf.tidy(() => {
-      const y = this.product(tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D);
+      const y = product(tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D);
       return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]) as unknown as tf.Tensor<R>;
     });
   }
+
+  private readonly smallProduct = (x: tf.Tensor2D): tf.Tensor2D => tf.matMul(x, this.small!.weight, false, this.layout === "out,in");
 
   /**
    * dy·Wᵀ: the input gradient for an output gradient dy [rows, out], for hand-written backward passes

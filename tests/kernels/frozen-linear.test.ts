@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
-import { FrozenLinear, frozenLinearFor, ortAvailable, releaseWeightCache, weightCacheSize, type KernelEngine, type WeightLayout } from "../../src/kernels/index.js";
+import { FrozenLinear, frozenLinearFor, ortMatMulStats, ortAvailable, releaseWeightCache, weightCacheSize, type KernelEngine, type WeightLayout } from "../../src/kernels/index.js";
 
 before(async () => {
   await selectBackend();
@@ -164,6 +164,27 @@ test("frozenLinearFor: one ORT layer per weight tensor, released when the tensor
   releaseWeightCache();
   assert.equal(weightCacheSize(), 0);
   w2.dispose();
+});
+
+test("products under minFlop use the tfjs weight (forward and gradient stay correct on both routes)", { skip: !ortAvailable() }, () => {
+  const [inF, outF] = [16, 24];
+  const wData = random(inF * outF, 41);
+  const w = tf.tensor2d(wData, [inF, outF]);
+  const lin = new FrozenLinear(w, { tfjsWeight: w, minFlop: 2 * 8 * inF * outF });
+  for (const rows of [3, 40]) {
+    const xData = random(rows * inF, 42 + rows), rData = random(rows * outF, 43 + rows);
+    const before = ortMatMulStats().backend;
+    const { y, dx } = tf.tidy(() => {
+      const x = tf.tensor2d(xData, [rows, inF]), r = tf.tensor2d(rData, [rows, outF]);
+      return { y: lin.apply(x).dataSync(), dx: tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(lin.apply(xx as tf.Tensor2D), r)))(x).dataSync() };
+    });
+    assert.equal(ortMatMulStats().backend > before, rows === 3, `rows ${rows}: tfjs route taken iff under minFlop`);
+    assertClose(y, matmul64(xData, wData, rows, inF, outF, false), 1e-5, `forward, ${rows} rows`);
+    assertClose(dx, matmul64(rData, wData, rows, outF, inF, true), 1e-5, `gradient, ${rows} rows`);
+  }
+  assert.throws(() => new FrozenLinear(w, { tfjsWeight: w, bias: new Float32Array(outF) }), /cannot be combined with a bias/);
+  lin.dispose();
+  w.dispose();
 });
 
 test("bad input names the problem", () => {
