@@ -52,6 +52,8 @@ export interface ForwardOptions {
   dropoutSeed?: number;
   /** Recompute each layer in the backward pass instead of keeping its activations (default: when training). */
   recompute?: boolean;
+  /** Rows per chunk of the loss's [rows, vocab] logits (default: ~64 MB of logits per chunk). */
+  lossChunkRows?: number;
 }
 
 /** Qwen2ForCausalLM in TensorFlow.js: frozen float32 weights plus optional adapters on the linears. */
@@ -246,7 +248,7 @@ export class Qwen2Model {
     });
     const sum = tf.tidy(() => {
       if (rows.length === 0) return tf.scalar(0);
-      return chunkedCrossEntropySum(this.hiddenStates(input, opts), this.weights.lmHeadT, rows, targets);
+      return chunkedCrossEntropySum(this.hiddenStates(input, opts), this.weights.lmHeadT, rows, targets, opts.lossChunkRows);
     });
     return { sum, count: rows.length };
   }
