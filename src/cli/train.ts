@@ -59,7 +59,7 @@ export function registerTrainCommands(program: Command): void {
     .option("--warmup-ratio <x>", "warmup steps = ceil(ratio * steps)", num("--warmup-ratio"), d.train.warmupRatio)
     .option("--schedule <kind>", "cosine, linear or constant (after warmup)", oneOf("--schedule", ["cosine", "linear", "constant"] as const), d.train.schedule)
     .option("--min-lr-ratio <x>", "cosine floor as a fraction of the peak", num("--min-lr-ratio"), d.train.minLrRatio)
-    .option("--max-grad-norm <x>", "clip gradients to this global norm", num("--max-grad-norm"), d.train.maxGradNorm)
+    .option("--max-grad-norm <x>", "clip gradients to this global norm (0: no clipping)", num("--max-grad-norm"), d.train.maxGradNorm)
     .option("--epochs <x>", "epochs (when --max-steps is not given)", num("--epochs"), d.train.epochs)
     .option("--max-steps <n>", "optimizer steps (0: from --epochs)", int("--max-steps"), d.train.maxSteps ?? 0)
     .option("--log-every <n>", "log every N steps", int("--log-every", 1), d.train.logEvery)

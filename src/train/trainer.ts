@@ -14,7 +14,7 @@ import {
   type TrainerStateFile,
 } from "./checkpoint.js";
 import type { TokenizedExample } from "./format.js";
-import { accumulateGradients, clipByGlobalNorm } from "./gradients.js";
+import { accumulateGradients, clipByGlobalNorm, globalNorm } from "./gradients.js";
 import { AdamW } from "./optimizer.js";
 import { hashInts } from "./rng.js";
 import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
@@ -38,7 +38,7 @@ export interface TrainerConfig {
   schedule: ScheduleKind;
   /** Cosine floor as a fraction of the peak learning rate. */
   minLrRatio: number;
-  /** Clip gradients to this global norm; Infinity turns clipping off (the norm is still reported). */
+  /** Clip gradients to this global norm; 0 or Infinity turns clipping off (the norm is still reported). */
   maxGradNorm: number;
   epochs: number;
   /** Overrides epochs when set. */
@@ -268,7 +268,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       seeds.push(hashInts(cfg.seed, 0xd409, globalStep, k));
     }
     const { loss, grads, numTargetTokens } = accumulateGradients(model, batches, { training: true, seeds });
-    const gradNorm = clipByGlobalNorm(grads, cfg.maxGradNorm);
+    const gradNorm = cfg.maxGradNorm > 0 ? clipByGlobalNorm(grads, cfg.maxGradNorm) : globalNorm(grads);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       tf.dispose([...grads.values()]);
       optimizer.dispose();
