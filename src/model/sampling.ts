@@ -33,12 +33,18 @@ export function sampleToken(logits: ArrayLike<number>, opts: SamplingOptions, ra
   const temperature = opts.temperature ?? 1;
   if (!(temperature > 0)) throw new Error(`temperature must be > 0, got ${temperature} (use greedy decoding instead)`);
   const V = logits.length;
-  let idx = Array.from({ length: V }, (_, i) => i);
   const scaled = Float64Array.from({ length: V }, (_, i) => logits[i] / temperature);
-  idx.sort((a, b) => scaled[b] - scaled[a] || a - b);
+  const byScore = (a: number, b: number) => scaled[b] - scaled[a] || a - b;
+  let idx: number[];
   if (opts.topK !== undefined && opts.topK > 0 && opts.topK < V) {
-    const kth = scaled[idx[opts.topK - 1]];
-    idx = idx.filter((i) => scaled[i] >= kth);
+    // Keep every token scoring at least the k-th best (ties included, as TopKLogitsWarper does)
+    // without sorting the whole vocabulary.
+    const kth = kthLargest(scaled, opts.topK);
+    idx = [];
+    for (let i = 0; i < V; i++) if (scaled[i] >= kth) idx.push(i);
+    idx.sort(byScore);
+  } else {
+    idx = Array.from({ length: V }, (_, i) => i).sort(byScore);
   }
   const max = scaled[idx[0]];
   let probs = idx.map((i) => Math.exp(scaled[i] - max));
@@ -58,4 +64,36 @@ export function sampleToken(logits: ArrayLike<number>, opts: SamplingOptions, ra
     if (u < 0) return idx[i];
   }
   return idx[probs.length - 1];
+}
+
+/** The k-th largest value (k >= 1) via a size-k min-heap: O(n log k). */
+function kthLargest(values: ArrayLike<number>, k: number): number {
+  const heap: number[] = [];
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < heap.length && heap[l] < heap[m]) m = l;
+      if (r < heap.length && heap[r] < heap[m]) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (heap.length < k) {
+      heap.push(v);
+      for (let j = heap.length - 1; j > 0; ) {
+        const p = (j - 1) >> 1;
+        if (heap[p] <= heap[j]) break;
+        [heap[p], heap[j]] = [heap[j], heap[p]];
+        j = p;
+      }
+    } else if (v > heap[0]) {
+      heap[0] = v;
+      down(0);
+    }
+  }
+  return heap[0];
 }

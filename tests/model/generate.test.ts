@@ -86,4 +86,12 @@ test("top-k and top-p keep the tokens transformers' warpers keep", () => {
   for (let i = 0; i < 400; i++) seen.add(sampleToken(logits, { topK: 3 }, rnd));
   assert.deepEqual([...seen].sort(), [0, 1, 2]);
   assert.equal(sampleToken(logits, { topK: 1 }, rnd), 0);
+  // Ties at the k-th value are all kept, as TopKLogitsWarper keeps scores >= the k-th largest.
+  seen.clear();
+  for (let i = 0; i < 400; i++) seen.add(sampleToken([0, 1, 1, 1, -5], { topK: 2 }, rnd));
+  assert.deepEqual([...seen].sort(), [1, 2, 3]);
+  // Temperature is applied before top-p: a low temperature sharpens the distribution so top-p keeps one token.
+  seen.clear();
+  for (let i = 0; i < 200; i++) seen.add(sampleToken(logits, { temperature: 0.1, topP: 0.9 }, rnd));
+  assert.deepEqual([...seen], [0]);
 });
