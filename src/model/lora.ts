@@ -244,6 +244,9 @@ export function loraConfigFromPeft(raw: Record<string, unknown>, source: string)
   if (raw.layers_to_transform != null) throw new Error(`${source}: layers_to_transform is not supported`);
   const tm = raw.target_modules;
   if (!Array.isArray(tm)) throw new Error(`${source}: target_modules must be a list of module names (regex strings are not supported)`);
+  const unknown = tm.filter((m) => !LINEAR_NAMES.includes(m as LinearName));
+  if (unknown.length) throw new Error(`${source}: target module(s) ${unknown.join(", ")} not supported (Qwen2 linears: ${LINEAR_NAMES.join(", ")})`);
+  if (Array.isArray(raw.modules_to_save) && raw.modules_to_save.length) throw new Error(`${source}: modules_to_save (${raw.modules_to_save.join(", ")}) is not supported`);
   return resolveLoraConfig(
     {
       r: raw.r as number,

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
 import { Qwen2Model } from "../../src/model/qwen2.js";
-import { LoraModel } from "../../src/model/lora.js";
+import { LoraModel, loraConfigFromPeft } from "../../src/model/lora.js";
 import { saveQwen2Model } from "../../src/model/save.js";
 import { SafetensorsFile } from "../../src/model/safetensors.js";
 import { GOLDEN_DIR, maxDiffMasked, readGolden, readGoldenLora } from "./golden.js";
@@ -150,4 +150,14 @@ test("new adapters: peft's initialisation, only adapters trainable, peft's param
   tf.dispose([l1, l2, l3]);
   lora.dispose();
   model.dispose();
+});
+
+test("adapter configs this implementation cannot honour are refused with the reason", async () => {
+  const ref = JSON.parse(await readFile(join(GOLDEN_DIR, "tiny-tied", "lora", "adapter", "adapter_config.json"), "utf8"));
+  assert.deepEqual(loraConfigFromPeft(ref, "a.json"), { r: 4, alpha: 8, dropout: 0, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj"], useRslora: false });
+  assert.throws(() => loraConfigFromPeft({ ...ref, target_modules: ["q_proj", "lm_head"] }, "a.json"), /a\.json: target module\(s\) lm_head not supported/);
+  assert.throws(() => loraConfigFromPeft({ ...ref, target_modules: "q_proj|v_proj" }, "a.json"), /regex/);
+  assert.throws(() => loraConfigFromPeft({ ...ref, use_dora: true }, "a.json"), /DoRA/);
+  assert.throws(() => loraConfigFromPeft({ ...ref, peft_type: "IA3" }, "a.json"), /peft_type/);
+  assert.throws(() => loraConfigFromPeft({ ...ref, modules_to_save: ["lm_head"] }, "a.json"), /modules_to_save/);
 });
