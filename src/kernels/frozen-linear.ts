@@ -3,7 +3,7 @@
  * gradient that returns dx = dy·Wᵀ and nothing for W.
  *
  * On onnxruntime-node the weight is an initializer of one ONNX model that holds both products behind an
- * If node, so the weight lives once, in ORT's native memory (not the 4 GiB wasm heap), prepacked for MLAS:
+ * If node, so the weight lives once, in ORT's native memory (not the 4 GiB wasm heap):
  *   forward  (back = false): Gemm(x, W, b)                 — transB set for the [out, in] layout
  *   backward (back = true):  Gemm(dy, W) with transB flipped
  * The product runs as a tfjs kernel ("OrtFrozenLinear") on the wasm and cpu backends — on wasm ORT reads

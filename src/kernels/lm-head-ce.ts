@@ -3,7 +3,7 @@
  *   loss = Σ −log softmax(h·W)[target]   and   dL/dh = (softmax(h·W) − onehot(target))·Wᵀ
  * so the [rows, vocab] logits, probabilities and their gradient live only inside ORT, one chunk at a
  * time, and the backward pass needs no recomputation: the gradient is kept from the forward pass and
- * scaled by the upstream gradient. The weight (frozen) is an initializer prepacked by MLAS.
+ * scaled by the upstream gradient. The frozen weight is an ORT initializer (native memory).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WeightData, WeightLayout } from "./frozen-linear.js";

@@ -92,8 +92,16 @@ export class OrtSession {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
-      // Hundreds of sessions share two cores with tfjs: idle workers must sleep, not spin.
-      extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" }, disable_prepacking: process.env.OPENR1_ORT_PREPACK === "0" ? "1" : "0" } },
+      extra: {
+        session: {
+          // Hundreds of sessions share two cores with tfjs: idle workers must sleep, not spin.
+          intra_op: { allow_spinning: "0" },
+          inter_op: { allow_spinning: "0" },
+          // Prepacking keeps a packed copy per orientation (2x a frozen weight's memory) for ≤ ~10%
+          // speed at the 0.5B shapes (bench/kernels.ts): off unless OPENR1_ORT_PREPACK=1.
+          disable_prepacking: process.env.OPENR1_ORT_PREPACK === "1" ? "0" : "1",
+        },
+      },
     });
   }
 

@@ -9,7 +9,7 @@ import { frozenLinearFor, lmHeadCrossEntropyFor } from "../kernels/index.js";
 
 /** x [n, in] @ wt [in, out] where wt is frozen: the gradient flows to x only, through the fast path. */
 export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
-  // onnxruntime's MLAS (weight prepacked in native memory, both passes) when onnxruntime-node loads.
+  // onnxruntime's MLAS (weight held in native memory, both passes) when onnxruntime-node loads.
   const fast = frozenLinearFor(wt);
   if (fast) return fast.apply(x);
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({
