@@ -122,15 +122,40 @@ export class Qwen2Model {
       throw new Error(`Qwen2Model: attention_mask must be [${B}, ${past + L}] (past ${past} + new ${L})`);
     }
     const positionIds = input.positionIds ?? positionIdsFromMask(mask).map((r) => r.slice(past));
+    if (positionIds.length !== B || positionIds.some((r) => r.length !== L)) throw new Error(`Qwen2Model: position_ids must be [${B}, ${L}]`);
     const training = opts.training ?? false;
     const recompute = (opts.recompute ?? training) && !cache;
     const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
-    const out = tf.tidy(() => {
+    let out: tf.Tensor2D;
+    try {
+      out = this.runLayers(ids, mask, positionIds, { B, L, past, training, dropoutSeed: opts.dropoutSeed }, recompute, cache, newCache);
+    } catch (e) {
+      tf.dispose(newCache.flatMap(({ k, v }) => [k, v]));
+      throw e;
+    }
+    if (cache) {
+      cache.dispose();
+      cache.layers.push(...newCache);
+    }
+    return out;
+  }
+
+  /** Embeddings, the decoder layers and the final norm; new keys/values are pushed to newCache. */
+  private runLayers(
+    ids: number[][],
+    mask: number[][],
+    positionIds: number[][],
+    step: LayerStep,
+    recompute: boolean,
+    cache: KVCache | undefined,
+    newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[],
+  ): tf.Tensor2D {
+    const c = this.config;
+    return tf.tidy(() => {
       const { cos, sin } = ropeTables(positionIds, c.headDim, c.ropeTheta);
-      const bias = attentionBias(mask, L);
+      const bias = attentionBias(mask, step.L);
       let x = this.embed(ids.flat());
       for (let l = 0; l < c.numHiddenLayers; l++) {
-        const step: LayerStep = { B, L, past, training, dropoutSeed: opts.dropoutSeed };
         // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
         const xin = x;
         x = tf.tidy(() => {
@@ -141,11 +166,6 @@ export class Qwen2Model {
       }
       return rmsNorm(x, this.weights.norm, c.rmsNormEps);
     });
-    if (cache) {
-      cache.dispose();
-      cache.layers.push(...newCache);
-    }
-    return out;
   }
 
   /** One decoder layer: x + attn(norm(x)), then + mlp(norm(·)). x is [B·L, hidden]. */
