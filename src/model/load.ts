@@ -52,5 +52,5 @@ export async function resolveModelDir(source: string = DEFAULT_MODEL_REPO, opts:
 
 /** Loads a Qwen2 model from a local directory or a Hub repository (default: Qwen2.5-0.5B-Instruct, pinned). */
 export async function loadQwen2Model(source: string = DEFAULT_MODEL_REPO, opts: ModelSourceOptions = {}): Promise<Qwen2Model> {
-  return Qwen2Model.fromDirectory(await resolveModelDir(source, opts));
+  return Qwen2Model.fromDirectory(await resolveModelDir(source, opts), { progress: opts.progress });
 }

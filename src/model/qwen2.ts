@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { byteProgress } from "../hub/progress.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
 import { applyRope, attentionBias, bmm, chunkedCrossEntropySum, frozenMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
@@ -68,8 +69,11 @@ export class Qwen2Model {
     readonly generationConfig: Record<string, unknown> | null = null,
   ) {}
 
-  /** Loads a model from a local directory in Hugging Face layout (config.json + safetensors). */
-  static async fromDirectory(dir: string): Promise<Qwen2Model> {
+  /**
+   * Loads a model from a local directory in Hugging Face layout (config.json + safetensors). `progress`
+   * (default: when stderr is a terminal) shows a bar while the weights are read.
+   */
+  static async fromDirectory(dir: string, opts: { progress?: boolean } = {}): Promise<Qwen2Model> {
     const config = await readQwen2Config(dir);
     const ckpt = await SafetensorsCheckpoint.openDir(dir);
     let generationConfig: Record<string, unknown> | null = null;
@@ -79,7 +83,13 @@ export class Qwen2Model {
       // optional file
     }
     try {
-      return new Qwen2Model(config, await loadQwen2Weights(ckpt, config, `${dir} (${ckpt.describe()})`), generationConfig);
+      const total = ckpt.names().reduce((n, k) => n + ckpt.info(k)!.end - ckpt.info(k)!.begin, 0);
+      const bar = byteProgress("loading weights", total, 0, opts.progress ?? process.stderr.isTTY === true);
+      try {
+        return new Qwen2Model(config, await loadQwen2Weights(ckpt, config, `${dir} (${ckpt.describe()})`, (b) => bar.advance(b)), generationConfig);
+      } finally {
+        bar.stop();
+      }
     } finally {
       await ckpt.close();
     }

@@ -43,7 +43,12 @@ export function transposeF32(src: Float32Array, rows: number, cols: number): Flo
  * Loads Qwen2 weights from a checkpoint, checking every tensor is present with the shape the config
  * implies, one tensor at a time (each converted to float32 and laid out for the fast path).
  */
-export async function loadQwen2Weights(ckpt: SafetensorsCheckpoint, config: Qwen2Config, source: string): Promise<Qwen2Weights> {
+export async function loadQwen2Weights(
+  ckpt: SafetensorsCheckpoint,
+  config: Qwen2Config,
+  source: string,
+  onBytes: (bytes: number) => void = () => {},
+): Promise<Qwen2Weights> {
   const shapes = expectedWeightShapes(config);
   for (const [name, shape] of shapes) {
     const info = ckpt.info(name);
@@ -53,14 +58,20 @@ export async function loadQwen2Weights(ckpt: SafetensorsCheckpoint, config: Qwen
     }
   }
   const created: tf.Tensor[] = [];
+  const read = async (name: string) => {
+    const info = ckpt.info(name)!;
+    const data = await ckpt.readF32(name);
+    onBytes(info.end - info.begin);
+    return data;
+  };
   const vec = async (name: string) => {
-    const t = tf.tensor1d(await ckpt.readF32(name));
+    const t = tf.tensor1d(await read(name));
     created.push(t);
     return t;
   };
   const transposed = async (name: string) => {
     const [rows, cols] = shapes.get(name)!;
-    const t = tf.tensor2d(transposeF32(await ckpt.readF32(name), rows, cols), [cols, rows]);
+    const t = tf.tensor2d(transposeF32(await read(name), rows, cols), [cols, rows]);
     created.push(t);
     return t;
   };
