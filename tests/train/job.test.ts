@@ -1,0 +1,51 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { selectBackend } from "../../src/backend.js";
+import type { MathExample } from "../../src/data/types.js";
+import { defaultTokenizerDir } from "../../src/tokenizer/index.js";
+import { runTrainJob } from "../../src/train/index.js";
+
+await selectBackend();
+
+const ex = (i: number): MathExample => ({
+  id: `p${i}`, problem: `What is ${i} + ${i}?`, solution: `${i} + ${i} = ${2 * i}, so the answer is \\boxed{${2 * i}}.`, answer: `${2 * i}`,
+  reasoning: i % 2 ? `<think>\nadd\n</think>\n\\boxed{${2 * i}}` : undefined, problemType: "Algebra", questionType: "math-word-problem", source: "test",
+});
+
+test("runTrainJob: the small random Qwen2 (made on first use), shipped tokenizer, LoRA, outputs", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "openr1-cache-"));
+  const out = mkdtempSync(join(tmpdir(), "job-"));
+  const saved = process.env.OPENR1_CACHE;
+  process.env.OPENR1_CACHE = cache;
+  let ready: unknown;
+  try {
+    const res = await runTrainJob({
+      data: { train: [1, 2, 3, 4, 5].map(ex), validation: [6, 7].map(ex) },
+      lora: { r: 4, alpha: 8, dropout: 0, targetModules: ["q_proj", "v_proj"] },
+      format: { target: "reasoning", maxSeqLength: 128, systemPrompt: null },
+      trainer: { outputDir: out, batchSize: 2, maxSteps: 2, learningRate: 1e-3, saveEvery: 2 },
+      mergedDtype: "f32",
+      onReady: (info) => void (ready = info),
+    });
+    assert.equal(res.status, "completed");
+    assert.equal(res.steps.length, 2);
+    assert.ok(res.steps.every((s) => Math.abs(s.loss - Math.log(151936)) < 0.5), "a random model starts near ln(vocab)");
+    assert.equal(res.formatReport.train.kept, 3); // the even-numbered examples have no reasoning trace
+    assert.equal(res.formatReport.train.droppedNoTarget, 2);
+    assert.equal((ready as { tokenizerDir: string }).tokenizerDir, defaultTokenizerDir());
+    assert.equal(res.parameters.trainable, 2 * (4 * 64 + 64 * 4 + 4 * 64 + 32 * 4)); // 2 layers × (q: A 4×64, B 64×4; v: A 4×64, B 32×4)
+    assert.ok(existsSync(join(res.adapterDir!, "adapter_model.safetensors")));
+    assert.deepEqual(JSON.parse(readFileSync(join(res.adapterDir!, "adapter_config.json"), "utf8")).target_modules.sort(), ["q_proj", "v_proj"]);
+    assert.ok(readdirSync(res.mergedDir!).includes("tokenizer.json"));
+    res.lora.dispose();
+    res.lora.base.dispose();
+  } finally {
+    if (saved === undefined) delete process.env.OPENR1_CACHE;
+    else process.env.OPENR1_CACHE = saved;
+    rmSync(cache, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  }
+});
