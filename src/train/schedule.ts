@@ -29,7 +29,7 @@ export function lrFactor(step: number, cfg: Omit<ScheduleConfig, "learningRate">
   const progress = (step - w) / Math.max(1, T - w);
   const cosine = 0.5 * (1 + Math.cos(Math.PI * 2 * 0.5 * progress));
   const floor = cfg.minLrRatio ?? 0;
-  return floor > 0 ? cosine * (1 - floor) + floor : Math.max(0, cosine);
+  return Math.max(0, cosine * (1 - floor) + floor);
 }
 
 export function learningRateAt(step: number, cfg: ScheduleConfig): number {
