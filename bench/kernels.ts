@@ -4,13 +4,15 @@
  *
  * "apply" times FrozenLinear.apply end to end (tfjs → ORT → tfjs copies included); "native" times the
  * ORT run alone on Float32Arrays, so apply − native is the cost of crossing between tfjs and ORT.
+ * "tf.matMul→ORT" is tf.matMul with installOrtMatMul (what selectBackend sets up), the weight an input.
+ * The last rows time the fused LM head + cross-entropy (loss and dL/dh in one pass) over 512 rows.
  * Each figure is the best of `repeats` runs: the machine is shared, the best is the least disturbed.
  *
  * Run alone: node --import tsx bench/kernels.ts [--quick]
  */
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/backend.js";
-import { FrozenLinear, installOrtMatMul, ortAvailable, OrtSession, uninstallOrtMatMul } from "../src/kernels/index.js";
+import { FrozenLinear, installOrtMatMul, LmHeadCrossEntropy, ortAvailable, OrtSession, uninstallOrtMatMul } from "../src/kernels/index.js";
 
 export interface KernelShape {
   name: string;
@@ -81,6 +83,7 @@ export interface KernelBenchOptions {
 export async function benchKernels(options: KernelBenchOptions = {}): Promise<KernelBenchRow[]> {
   const { shapes = [...trainingShapes, ...decodeShapes], threads = [1, 2], repeats = 3, tfjsMaxGflop = 5, log = console.log } = options;
   const backend = await selectBackend();
+  uninstallOrtMatMul(); // the tfjs rows measure the backend's own kernel
   const rows: KernelBenchRow[] = [];
   const record = (row: KernelBenchRow) => {
     rows.push(row);
@@ -135,6 +138,22 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
     }
     tf.dispose([x, dy]);
   }
+  if (ortAvailable() && options.shapes === undefined) {
+    const [N, chunk] = [512, Math.floor(2 ** 24 / V)];
+    const flop = 2 * 2 * N * H * V; // logits and dL/dh
+    for (const n of threads) {
+      const ce = new LmHeadCrossEntropy({ data: randomData(V * H), shape: [V, H] }, { layout: "out,in", threads: n });
+      const h = tf.tensor2d(randomData(N * H), [N, H]);
+      const targets = Array.from({ length: N }, (_, i) => (i * 7919) % V);
+      const rowIds = targets.map((_, i) => i);
+      const grad = tf.grad((hh: tf.Tensor) => ce.sum(hh as tf.Tensor2D, rowIds, targets, chunk));
+      const ms = best(repeats, () => grad(h));
+      record({ shape: `fused LM head + CE [512,896]·[151936,896]ᵀ (${chunk}-row chunks)`, direction: "forward", engine: `ort-${n}thread`, ms, gflops: flop / ms / 1e6 });
+      h.dispose();
+      ce.dispose();
+    }
+  }
+  installOrtMatMul();
   return rows;
 }
 
