@@ -305,8 +305,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     const last = globalStep === maxSteps;
     if (validation.length > 0 && ((cfg.evalEvery > 0 && globalStep % cfg.evalEvery === 0) || last)) await evaluate();
-    if (cfg.saveEvery > 0 && (globalStep % cfg.saveEvery === 0 || last)) await saveCheckpoint();
-    if (opts.signal?.aborted && !last) {
+    const aborted = opts.signal?.aborted === true && !last;
+    // An interrupted run (Ctrl-C) saves where it stopped, so that resuming loses no step.
+    if (cfg.saveEvery > 0 && (globalStep % cfg.saveEvery === 0 || last || aborted)) await saveCheckpoint();
+    if (aborted) {
       status = "aborted";
       break;
     }
