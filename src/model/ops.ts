@@ -164,13 +164,20 @@ export function chunkedCrossEntropySum(
         tf.tidy(() => {
           const parts: tf.Tensor2D[] = [];
           for (const [s, e] of chunks) {
-            parts.push(tf.tidy(() => {
-              const logits = tf.matMul(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D, headT);
-              // (tf.oneHot with dtype float32 returns all zeros on the wasm backend: cast the int32 one.)
-              const onehot = tf.cast(tf.oneHot(targets.slice(s, e), V), "float32");
-              const g = tf.mul(tf.sub(tf.softmax(logits), onehot), dy) as tf.Tensor2D;
-              return tf.matMul(headT, g.transpose()).transpose() as tf.Tensor2D;
-            }));
+            // Each [rows, vocab] temporary is freed as soon as the next exists: at most two are alive.
+            const step = <T extends tf.Tensor>(prev: tf.Tensor[], next: T): T => {
+              tf.dispose(prev);
+              return next;
+            };
+            const logits = tf.tidy(() => tf.matMul(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D, headT));
+            let g = step([logits], tf.softmax(logits) as tf.Tensor2D);
+            // (tf.oneHot with dtype float32 returns all zeros on the wasm backend: cast the int32 one.)
+            const onehot = tf.tidy(() => tf.cast(tf.oneHot(targets.slice(s, e), V), "float32"));
+            g = step([g, onehot], tf.sub(g, onehot) as tf.Tensor2D);
+            g = step([g], tf.mul(g, dy) as tf.Tensor2D);
+            const gT = step([g], g.transpose());
+            const dhT = step([gT], tf.matMul(headT, gT));
+            parts.push(step([dhT], dhT.transpose()));
           }
           // Scatter the selected rows back into [N, H] with a forward gather (zero row for the others).
           const selected = tf.concat([...parts, tf.zeros([1, h.shape[1]])]);
