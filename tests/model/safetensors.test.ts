@@ -7,6 +7,7 @@ import { selectBackend } from "../../src/backend.js";
 import { SafetensorsCheckpoint, SafetensorsFile, writeSafetensors, type TensorToWrite } from "../../src/model/safetensors.js";
 import { bf16ToF32, f16ToF32, f32ToBf16 } from "../../src/model/half.js";
 import { Qwen2Model } from "../../src/model/qwen2.js";
+import { saveQwen2Model } from "../../src/model/save.js";
 import { GOLDEN_DIR, maxDiffMasked, readGolden } from "./golden.js";
 
 await selectBackend();
@@ -108,5 +109,18 @@ test("corrupt, truncated and mismatched files give errors that name the file and
     await writeFile(join(dir, "config.json"), JSON.stringify({ ...cfg, num_hidden_layers: 3 }));
     await assert.rejects(Qwen2Model.fromDirectory(dir), /missing tensor "model\.layers\.2\./);
     await assert.rejects(SafetensorsCheckpoint.openDir(join(dir, "nope")), /cannot open safetensors file/);
+  });
+});
+
+test("loading a reference checkpoint and saving it in its dtype reproduces the reference file byte for byte", async () => {
+  await withTmp(async (dir) => {
+    for (const [variant, dtype] of [["tiny-tied", "F32"], ["tiny-untied", "F32"], ["tiny-tied-bf16", "BF16"]] as const) {
+      const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, variant, "model"));
+      await saveQwen2Model(model, join(dir, variant), { dtype });
+      model.dispose();
+      const ours = await readFile(join(dir, variant, "model.safetensors"));
+      const ref = await readFile(join(GOLDEN_DIR, variant, "model", "model.safetensors"));
+      assert.ok(ours.equals(ref), `${variant}: model.safetensors differs from the reference serializer's`);
+    }
   });
 });
