@@ -107,6 +107,8 @@ for (const variant of ["tiny-tied", "tiny-untied"]) {
         assert.deepEqual(await ours.readF32(k), await ref.readF32(k), k);
       }
       await Promise.all([ref.close(), ours.close()]);
+      const bytes = await readFile(join(dir, "adapter_model.safetensors"));
+      assert.ok(bytes.equals(await readFile(join(refDir, "adapter_model.safetensors"))), "byte-identical to peft's file");
       lora.dispose();
       model.dispose();
     } finally {
