@@ -62,6 +62,9 @@ export function generate(model: Qwen2Model, input: { inputIds: number[][]; atten
   const eos = opts.eosTokenIds ?? (cfgEos === null ? [] : Array.isArray(cfgEos) ? cfgEos : [cfgEos]);
   const pad = opts.padTokenId ?? eos[0] ?? 0;
   if (opts.stopStrings?.length && !opts.decode) throw new Error("generate: stopStrings need a decode function");
+  // A byte-level BPE token holds at least a quarter of a character (UTF-8 is at most 4 bytes per char), so this
+  // many trailing tokens cover any stop string, with a margin.
+  const stopWindow = opts.stopStrings?.length ? 4 * Math.max(...opts.stopStrings.map((s) => s.length)) + 8 : 0;
   const B = input.inputIds.length;
   const mask = (input.attentionMask ?? input.inputIds.map((r) => r.map(() => 1))).map((r) => [...r]);
   const sequences = input.inputIds.map((r) => [...r]);
@@ -87,7 +90,11 @@ export function generate(model: Qwen2Model, input: { inputIds: number[][]; atten
         newTokens[b].push(next[b]);
         opts.onToken?.({ row: b, token: next[b], step });
         if (eos.includes(next[b])) finishReasons[b] = "eos";
-        else if (opts.stopStrings?.length && opts.stopStrings.some((s) => opts.decode!(newTokens[b]).includes(s))) finishReasons[b] = "stop";
+        else if (stopWindow > 0) {
+          // A stop string absent before this token can only end in it: decode just the tail.
+          const tail = opts.decode!(newTokens[b].slice(-stopWindow));
+          if (opts.stopStrings!.some((s) => tail.includes(s))) finishReasons[b] = "stop";
+        }
       }
       if (finishReasons.every((r) => r !== null)) break;
       stepIds = next.map((t) => [t]);
