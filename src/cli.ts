@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerDataCommands } from "./cli/data.js";
 import { registerEvalCommands } from "./cli/eval.js";
+import { registerPipelineCommands } from "./cli/pipeline.js";
 import { registerTrackingCommands } from "./cli/tracking.js";
 import { registerTrainCommands } from "./cli/train.js";
 
@@ -10,6 +11,7 @@ const program = new Command()
   .description("The OpenR1 math fine-tuning pipeline: data, model, LoRA training, evaluation, tracking")
   .showHelpAfterError();
 
+registerPipelineCommands(program);
 registerDataCommands(program);
 registerTrainCommands(program);
 registerEvalCommands(program);

@@ -8,3 +8,4 @@ export * from "./train/index.js";
 export * from "./eval/index.js";
 export * from "./tracking/index.js";
 export * from "./viz/index.js";
+export * from "./pipeline/index.js";

@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { resolveConfig, type Profile } from "../pipeline/config.js";
+import { describeOutputs, runPipeline } from "../pipeline/run.js";
+
+interface RunCliOptions {
+  profile?: Profile;
+  config?: string;
+  set: string[];
+  runName?: string;
+  fresh?: boolean;
+  progress: boolean;
+  printConfig?: boolean;
+}
+
+/**
+ * First Ctrl-C: stop after the current training step, checkpoint it and close the run record.
+ * Second Ctrl-C: exit at once (the last checkpoint still resumes).
+ */
+function interruptController(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    console.error("\nStopping after this step and saving a checkpoint (Ctrl-C again to quit now)…");
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+  return { signal: controller.signal, dispose: () => process.off("SIGINT", onSigint) };
+}
+
+/** `openr1 run`: the whole pipeline, on the embedded offline default unless told otherwise. */
+export function registerPipelineCommands(program: Command): void {
+  program
+    .command("run")
+    .description("Run the whole pipeline: data → split → model + LoRA → training → evaluation → tracking (resumes an unfinished run)")
+    .option("--profile <name>", "default (embedded sample, small random model, offline) or full (Qwen2.5-0.5B-Instruct on OpenR1-Math-220k)")
+    .option("--config <file>", "JSON config merged over the profile")
+    .option("--set <key=value>", "override one setting, e.g. --set train.learningRate=1e-4 (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
+    .option("--run-name <name>", "run directory name under outputDir (default: the profile name)")
+    .option("--fresh", "discard an earlier run of the same name instead of resuming it")
+    .option("--no-progress", "no progress bars")
+    .option("--print-config", "print the resolved configuration and exit")
+    .action(async (o: RunCliOptions) => {
+      const overrides = [...o.set, ...(o.runName ? [`runName=${JSON.stringify(o.runName)}`] : [])];
+      const config = resolveConfig({ profile: o.profile, file: o.config, overrides });
+      if (o.printConfig) {
+        console.log(JSON.stringify(config, null, 2));
+        return;
+      }
+      const interrupt = interruptController();
+      try {
+        const result = await runPipeline(config, { signal: interrupt.signal, fresh: o.fresh, progress: o.progress });
+        console.log(`\nPipeline ${result.status}. Outputs:\n${describeOutputs(result)}`);
+        if (result.status !== "completed") process.exitCode = 130;
+      } finally {
+        interrupt.dispose();
+      }
+    });
+}

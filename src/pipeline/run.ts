@@ -1,0 +1,235 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { SingleBar, Presets } from "cli-progress";
+import { selectBackend, type BackendInfo } from "../backend.js";
+import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "../data/index.js";
+import type { DatasetSplit } from "../data/types.js";
+import { compareSummaries, evaluate, loadModelGenerator, saveResults, type EvalResult } from "../eval/index.js";
+import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
+import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
+import type { PipelineConfig } from "./config.js";
+
+export type PipelineStatus = "running" | "interrupted" | "completed" | "failed";
+
+/** Where a pipeline run put what it made; also written to `<runDir>/pipeline.json`. */
+export interface PipelineResult {
+  status: PipelineStatus;
+  runDir: string;
+  dataDir: string;
+  checkpointsDir: string;
+  /** The base model the adapter belongs to (HF layout). */
+  baseModelDir?: string;
+  adapterDir?: string;
+  mergedDir?: string;
+  evalDir?: string;
+  metricsPath?: string;
+  trackingDir?: string;
+  trackingMode: string;
+}
+
+export interface PipelineOptions {
+  /** Aborting stops training after the current step, checkpoints it, and leaves a complete run record. */
+  signal?: AbortSignal;
+  /** Discard an earlier run of the same name instead of resuming it. */
+  fresh?: boolean;
+  /** Terminal progress bars (default: when stderr is a TTY or CI is set). */
+  progress?: boolean;
+  log?: (line: string) => void;
+  /** More trainer callbacks (a notebook's live display, say). */
+  callbacks?: TrainerCallback[];
+}
+
+interface RunState {
+  status: PipelineStatus;
+  config: PipelineConfig;
+  trackingId: string;
+  startedAt: string;
+  updatedAt: string;
+  result?: PipelineResult;
+}
+
+const stateFile = (runDir: string) => join(runDir, "pipeline.json");
+
+function writeState(runDir: string, state: RunState): void {
+  writeFileSync(stateFile(runDir), JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2) + "\n");
+}
+
+/**
+ * Opens the run directory: a new run, or the unfinished run of the same name (resumed), refusing to resume
+ * a run made with another configuration, since its checkpoints would not match.
+ */
+function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { state: RunState; resuming: boolean } {
+  if (fresh) rmSync(runDir, { recursive: true, force: true });
+  if (existsSync(stateFile(runDir))) {
+    const previous = JSON.parse(readFileSync(stateFile(runDir), "utf8")) as RunState;
+    if (JSON.stringify(previous.config) !== JSON.stringify(config)) {
+      throw new Error(
+        `${runDir} holds a run made with a different configuration; use --fresh to discard it or another --run-name (config.runName)`,
+      );
+    }
+    return { state: { ...previous, status: "running" }, resuming: true };
+  }
+  mkdirSync(runDir, { recursive: true });
+  const trackingId = Math.random().toString(36).slice(2, 10).padEnd(8, "0");
+  const now = new Date().toISOString();
+  return { state: { status: "running", config, trackingId, startedAt: now, updatedAt: now }, resuming: false };
+}
+
+function evalProgress(label: string, enabled: boolean): { onProgress?: (done: number, total: number) => void; stop(): void } {
+  if (!enabled) return { stop() {} };
+  const bar = new SingleBar({ format: `evaluate ${label} |{bar}| {value}/{total} problems | ETA {eta_formatted}`, hideCursor: true }, Presets.shades_classic);
+  let started = false;
+  return {
+    onProgress(done, total) {
+      if (!started) bar.start(total, 0), (started = true);
+      bar.update(done);
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+/** data → split → model + LoRA → training → evaluation (base and fine-tuned) → tracking, resumable. */
+export async function runPipeline(config: PipelineConfig, options: PipelineOptions = {}): Promise<PipelineResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const progress = options.progress ?? Boolean(process.stderr.isTTY || process.env.CI);
+  const runDir = resolve(config.outputDir, config.runName ?? config.profile);
+  const { state, resuming } = openRun(runDir, config, options.fresh ?? false);
+  const dataDir = join(runDir, "data");
+  const checkpointsDir = join(runDir, "train");
+  const result: PipelineResult = { status: "running", runDir, dataDir, checkpointsDir, trackingMode: "disabled" };
+  writeState(runDir, state);
+  log(`${resuming ? "Resuming" : "Starting"} run ${runDir} (profile ${config.profile})`);
+
+  const backend: BackendInfo = await selectBackend(config.backend);
+  log(`backend: ${backend.name} via ${backend.source}`);
+
+  // 1. Data: the split is a pure function of the data and the seed, so a resumed run rebuilds the same one.
+  const source = dataSourceFrom(config.data.source, { config: config.data.hubConfig, revision: config.data.revision });
+  const prepared = await prepareDataset(source, {
+    limit: config.data.limit ?? undefined,
+    filters: {
+      ...config.data.filters,
+      maxProblemChars: config.data.filters.maxProblemChars ?? undefined,
+      maxSolutionChars: config.data.filters.maxSolutionChars ?? undefined,
+    },
+    split: { validation: config.data.validation, seed: config.seed, stratify: config.data.stratify },
+  });
+  const split: DatasetSplit = prepared.split;
+  await writeSplit(dataDir, split, prepared.report);
+  log(formatFilterReport(prepared.report));
+  log(`split: ${split.train.length} train / ${split.validation.length} validation → ${dataDir}`);
+
+  // 2. Tracking: local run record always, W&B when a key is set (or as configured).
+  const tracker: Tracker = createTracker({
+    mode: config.tracking.mode === "auto" ? undefined : config.tracking.mode,
+    project: config.tracking.project,
+    entity: config.tracking.entity ?? undefined,
+    name: config.runName ?? config.profile,
+    id: state.trackingId,
+    runsDir: config.outputDir,
+    config: { pipeline: config, backend: backend.name, dataset: { source: config.data.source, ...prepared.report } },
+    warn: (m) => log(`warning: ${m}`),
+  });
+  result.trackingMode = tracker.mode;
+  result.trackingDir = tracker.runDir;
+  const description: ConstructorParameters<typeof WandbCallback>[1] = {
+    loraConfig: { ...config.lora },
+    dataset: { name: "open-r1/OpenR1-Math-220k", source: config.data.source, train: split.train.length, validation: split.validation.length },
+  };
+  const wandb = new WandbCallback(tracker, description);
+  const callbacks: TrainerCallback[] = [wandb, ...(progress ? [new ProgressBarCallback()] : []), ...(options.callbacks ?? [])];
+
+  try {
+    // 3. Model + LoRA + training, resuming from the last checkpoint of an unfinished run.
+    const checkpoint = latestCheckpoint(checkpointsDir);
+    if (checkpoint) log(`resuming training from ${checkpoint.dir}`);
+    const trained = await runTrainJob({
+      data: split,
+      model: config.model.source,
+      modelOptions: { revision: config.model.revision, progress },
+      lora: config.lora,
+      format: { maxSeqLength: config.train.maxSeqLength, target: config.train.target, overLength: config.train.overLength },
+      trainer: { ...config.train, seed: config.seed, outputDir: checkpointsDir },
+      mergedDtype: config.train.mergedDtype,
+      resumeFrom: checkpoint ? "latest" : undefined,
+      callbacks,
+      signal: options.signal,
+      onReady: (info) => {
+        const modelConfig = JSON.parse(readFileSync(join(info.modelDir, "config.json"), "utf8")) as Record<string, unknown>;
+        Object.assign(description, { modelConfig, numParameters: info.parameters.total, numTrainableParameters: info.parameters.trainable });
+        log(`model: ${info.modelDir}`);
+        log(info.parameters.text);
+        log(`train set: ${describeFormatReport(info.train)}`);
+      },
+    });
+    trained.lora.dispose();
+    trained.lora.base.dispose();
+    result.baseModelDir = trained.modelDir;
+    if (trained.status === "aborted") {
+      result.status = "interrupted";
+      log(`Interrupted at step ${trained.globalStep}/${trained.maxSteps}; checkpoint ${trained.lastCheckpoint}. Run the same command again to resume.`);
+      return result;
+    }
+    result.adapterDir = trained.adapterDir;
+    result.mergedDir = trained.mergedDir;
+
+    // 4. Evaluation: the base model and the merged fine-tuned model on the same validation problems.
+    const evalDir = join(runDir, "eval");
+    const evalConfig = {
+      limit: config.eval.numProblems,
+      batchSize: config.eval.batchSize,
+      maxNewTokens: config.eval.maxNewTokens,
+      temperature: config.eval.temperature,
+      topP: config.eval.topP,
+      seed: config.seed,
+    };
+    const runEval = async (label: string, model: string): Promise<EvalResult> => {
+      const bar = evalProgress(label, progress);
+      try {
+        const generator = await loadModelGenerator({ model, label });
+        const r = await evaluate(generator, split.validation, { ...evalConfig, onProgress: bar.onProgress });
+        saveResults(evalDir, label, r);
+        return r;
+      } finally {
+        bar.stop();
+      }
+    };
+    const base = config.eval.compareBase ? await runEval("base", trained.modelDir) : undefined;
+    if (options.signal?.aborted) return { ...result, status: "interrupted" };
+    const tuned = await runEval("tuned", trained.mergedDir!);
+    wandb.logEvalResult(tuned, trained.globalStep);
+    if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });
+    const metrics = {
+      train: Object.fromEntries(Object.entries(trained.logHistory.at(-1) ?? {})),
+      trainEvals: trained.evals,
+      eval: { tuned: tuned.summary, base: base?.summary, comparison: base ? compareSummaries(base.summary, tuned.summary) : undefined },
+    };
+    result.evalDir = evalDir;
+    result.metricsPath = join(runDir, "metrics.json");
+    writeFileSync(result.metricsPath, JSON.stringify(metrics, null, 2) + "\n");
+    log(`accuracy: ${base ? `base ${(base.summary.accuracy * 100).toFixed(1)}% → ` : ""}fine-tuned ${(tuned.summary.accuracy * 100).toFixed(1)}%`);
+    result.status = "completed";
+    return result;
+  } catch (e) {
+    result.status = "failed";
+    throw e;
+  } finally {
+    await tracker.finish({ exitCode: result.status === "completed" ? 0 : 1 });
+    writeState(runDir, { ...state, status: result.status, result });
+  }
+}
+
+/** The lines the CLI prints at the end: where everything is. */
+export function describeOutputs(r: PipelineResult): string {
+  const rows: [string, string | undefined][] = [
+    ["run directory", r.runDir],
+    ["train/validation data", r.dataDir],
+    ["checkpoints", r.checkpointsDir],
+    ["adapter (peft format)", r.adapterDir],
+    ["merged model (HF format)", r.mergedDir],
+    ["evaluation samples + summaries", r.evalDir],
+    ["metrics", r.metricsPath],
+    [`tracking run (${r.trackingMode})`, r.trackingDir],
+  ];
+  return rows.filter(([, v]) => v).map(([k, v]) => `  ${k.padEnd(32)} ${v}`).join("\n");
+}

@@ -1,0 +1,102 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as tf from "@tensorflow/tfjs";
+import { LoraModel } from "../../src/model/lora.js";
+import { Qwen2Model } from "../../src/model/qwen2.js";
+import { resolveConfig } from "../../src/pipeline/config.js";
+import { runPipeline } from "../../src/pipeline/run.js";
+import { readRun } from "../../src/tracking/index.js";
+import { selectBackend } from "../../src/backend.js";
+import type { TrainerCallback } from "../../src/train/callbacks.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The embedded default, shortened: the same stages, fewer steps and problems. */
+await selectBackend();
+const QUICK = ["train.maxSteps=4", "train.evalEvery=2", "train.saveEvery=2", "eval.numProblems=2", "eval.maxNewTokens=8", "tracking.mode=offline"];
+
+test("the main command runs the whole pipeline on the embedded default, and its outputs load", async () => {
+  const out = mkdtempSync(join(tmpdir(), "openr1-main-"));
+  try {
+    const sets = [...QUICK, `outputDir=${out}`].flatMap((s) => ["--set", s]);
+    const stdout = execFileSync(process.execPath, ["--import", "tsx", "src/cli.ts", "run", "--no-progress", ...sets], {
+      cwd: ROOT, encoding: "utf8", env: { ...process.env, WANDB_API_KEY: "" },
+    });
+    assert.match(stdout, /Pipeline completed/);
+    const runDir = join(out, "default");
+    const state = JSON.parse(readFileSync(join(runDir, "pipeline.json"), "utf8"));
+    assert.equal(state.status, "completed");
+    const r = state.result;
+    for (const p of [r.adapterDir, r.mergedDir, r.metricsPath, r.trackingDir]) assert.ok(stdout.includes(p), `the command prints ${p}`);
+
+    // The adapter in peft's format, on the base model it was trained from.
+    const adapterConfig = JSON.parse(readFileSync(join(r.adapterDir, "adapter_config.json"), "utf8"));
+    assert.equal(adapterConfig.peft_type, "LORA");
+    assert.deepEqual([...adapterConfig.target_modules].sort(), ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]);
+    const before = tf.memory().numTensors;
+    const merged = await Qwen2Model.fromDirectory(r.mergedDir);
+    assert.equal(merged.config.vocabSize, 151936);
+    merged.dispose();
+    const lora = await LoraModel.load(await Qwen2Model.fromDirectory(r.baseModelDir), r.adapterDir);
+    assert.equal(lora.trainableVariables().size, 2 * 7 * 2, "lora_A and lora_B on 7 modules of 2 layers");
+    lora.dispose();
+    lora.base.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    assert.ok(existsSync(join(r.mergedDir, "tokenizer.json")), "the merged model ships its tokenizer");
+
+    // Metrics: training evals and both evaluations.
+    const metrics = JSON.parse(readFileSync(r.metricsPath, "utf8"));
+    assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [2, 4]);
+    assert.equal(metrics.eval.tuned.n, 2);
+    assert.equal(metrics.eval.base.n, 2);
+
+    // The tracking run record: config, history at the training steps, summary and the samples table.
+    const run = readRun(r.trackingDir);
+    assert.equal((run.config.pipeline as { profile: string }).profile, "default");
+    assert.ok(run.history.some((h) => h._step === 4 && typeof h["train/loss"] === "number"));
+    assert.equal(typeof run.summary["eval/accuracy"], "number");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("an interrupted pipeline leaves a checkpoint and a run record, and running it again resumes", async () => {
+  const out = mkdtempSync(join(tmpdir(), "openr1-resume-"));
+  try {
+    const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`] });
+    const controller = new AbortController();
+    const stopAt3: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 3 && controller.abort()) };
+    const first = await runPipeline(config, { signal: controller.signal, progress: false, log: () => {}, callbacks: [stopAt3] });
+    assert.equal(first.status, "interrupted");
+    assert.ok(existsSync(join(first.checkpointsDir, "checkpoint-3")), "checkpointed where it stopped");
+    assert.equal(JSON.parse(readFileSync(join(first.runDir, "pipeline.json"), "utf8")).status, "interrupted");
+    assert.ok(readRun(first.trackingDir!).history.some((h) => h._step === 3), "the run record has the steps before the stop");
+
+    const lines: string[] = [];
+    const second = await runPipeline(config, { progress: false, log: (l) => lines.push(l) });
+    assert.equal(second.status, "completed");
+    assert.ok(lines.some((l) => /resuming training from .*checkpoint-3/.test(l)));
+    const metrics = JSON.parse(readFileSync(second.metricsPath!, "utf8"));
+    assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [4], "only the remaining step ran");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("a different configuration never resumes a run it does not match", async () => {
+  const out = mkdtempSync(join(tmpdir(), "openr1-mismatch-"));
+  try {
+    const a = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", `outputDir=${out}`] });
+    await runPipeline(a, { progress: false, log: () => {} });
+    const b = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", "lora.r=4", `outputDir=${out}`] });
+    await assert.rejects(runPipeline(b, { progress: false, log: () => {} }), /different configuration; use --fresh/);
+    const fresh = await runPipeline(b, { progress: false, log: () => {}, fresh: true });
+    assert.equal(fresh.status, "completed");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
