@@ -28,6 +28,7 @@ export interface SamplingOptions {
 /**
  * Samples one token from logits after transformers' TemperatureLogitsWarper, TopKLogitsWarper and
  * TopPLogitsWarper (in that order; top-p keeps the smallest set whose probability reaches top_p, at least one).
+ * Neither path sorts the whole 151,936-token vocabulary: top-k sorts its k candidates, top-p alone bisects.
  */
 export function sampleToken(logits: ArrayLike<number>, opts: SamplingOptions, random: () => number): number {
   const temperature = opts.temperature ?? 1;
@@ -35,35 +36,40 @@ export function sampleToken(logits: ArrayLike<number>, opts: SamplingOptions, ra
   const V = logits.length;
   const scaled = Float64Array.from({ length: V }, (_, i) => logits[i] / temperature);
   const byScore = (a: number, b: number) => scaled[b] - scaled[a] || a - b;
-  let idx: number[];
-  if (opts.topK !== undefined && opts.topK > 0 && opts.topK < V) {
-    // Keep every token scoring at least the k-th best (ties included, as TopKLogitsWarper does)
-    // without sorting the whole vocabulary.
-    const kth = kthLargest(scaled, opts.topK);
-    idx = [];
+  // Tokens scoring at least the k-th best (ties included, as TopKLogitsWarper keeps), best first.
+  const topCandidates = (k: number) => {
+    const kth = kthLargest(scaled, k);
+    const idx: number[] = [];
     for (let i = 0; i < V; i++) if (scaled[i] >= kth) idx.push(i);
-    idx.sort(byScore);
-  } else {
-    idx = Array.from({ length: V }, (_, i) => i).sort(byScore);
+    return idx.sort(byScore);
+  };
+  const topK = opts.topK !== undefined && opts.topK > 0 && opts.topK < V ? opts.topK : undefined;
+  const topP = opts.topP !== undefined && opts.topP < 1 ? opts.topP : undefined;
+  let idx: number[] | undefined = topK !== undefined ? topCandidates(topK) : undefined;
+  const max = idx ? scaled[idx[0]] : scaled.reduce((m, v) => Math.max(m, v), -Infinity);
+  // Normaliser over the tokens still allowed: the top-k set, or the whole vocabulary.
+  let z = 0;
+  if (idx) for (const i of idx) z += Math.exp(scaled[i] - max);
+  else for (let i = 0; i < V; i++) z += Math.exp(scaled[i] - max);
+  const prob = (i: number) => Math.exp(scaled[i] - max) / z;
+  if (topP !== undefined) {
+    if (idx) {
+      let cum = 0, keep = 0;
+      while (keep < idx.length && cum < topP) cum += prob(idx[keep++]);
+      idx = idx.slice(0, Math.max(1, keep));
+    } else {
+      idx = nucleus(scaled, max, z, topP);
+    }
   }
-  const max = scaled[idx[0]];
-  let probs = idx.map((i) => Math.exp(scaled[i] - max));
-  let z = probs.reduce((a, b) => a + b, 0);
-  probs = probs.map((p) => p / z);
-  if (opts.topP !== undefined && opts.topP < 1) {
-    let cum = 0, keep = 0;
-    while (keep < probs.length && cum < opts.topP) cum += probs[keep++];
-    probs = probs.slice(0, Math.max(1, keep));
-    idx = idx.slice(0, probs.length);
-    z = probs.reduce((a, b) => a + b, 0);
-    probs = probs.map((p) => p / z);
+  // Draw in proportion to the probabilities, renormalised over what is left.
+  const n = idx ? idx.length : V;
+  let u = random() * (idx ? idx.reduce((m, i) => m + prob(i), 0) : 1);
+  for (let j = 0; j < n; j++) {
+    const i = idx ? idx[j] : j;
+    u -= prob(i);
+    if (u < 0) return i;
   }
-  let u = random();
-  for (let i = 0; i < probs.length; i++) {
-    u -= probs[i];
-    if (u < 0) return idx[i];
-  }
-  return idx[probs.length - 1];
+  return idx ? idx[n - 1] : argmax(scaled);
 }
 
 /** The k-th largest value (k >= 1) via a size-k min-heap: O(n log k). */
@@ -96,4 +102,29 @@ function kthLargest(values: ArrayLike<number>, k: number): number {
     }
   }
   return heap[0];
+}
+
+/**
+ * The top-p nucleus without sorting the vocabulary: the tokens at or above the highest probability
+ * threshold whose tokens still hold top_p of the mass, found by bisection (in vocabulary order; the order
+ * does not change the distribution sampled from).
+ */
+function nucleus(scaled: Float64Array, max: number, z: number, topP: number): number[] {
+  const V = scaled.length;
+  const p = new Float64Array(V);
+  for (let i = 0; i < V; i++) p[i] = Math.exp(scaled[i] - max) / z;
+  const massAbove = (t: number) => {
+    let m = 0;
+    for (let i = 0; i < V; i++) if (p[i] >= t) m += p[i];
+    return m;
+  };
+  let lo = 0, hi = 1; // massAbove(lo) >= topP > massAbove(hi) (the top token has p <= 1)
+  for (let it = 0; it < 40; it++) {
+    const mid = (lo + hi) / 2;
+    if (massAbove(mid) >= topP) lo = mid;
+    else hi = mid;
+  }
+  const idx: number[] = [];
+  for (let i = 0; i < V; i++) if (p[i] >= lo) idx.push(i);
+  return idx;
 }

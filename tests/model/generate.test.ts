@@ -95,3 +95,39 @@ test("top-k and top-p keep the tokens transformers' warpers keep", () => {
   for (let i = 0; i < 200; i++) seen.add(sampleToken(logits, { temperature: 0.1, topP: 0.9 }, rnd));
   assert.deepEqual([...seen], [0]);
 });
+
+/** transformers' TopKLogitsWarper then TopPLogitsWarper, transcribed literally: the set of tokens left. */
+function hfAllowed(logits: number[], topK: number | undefined, topP: number | undefined): Set<number> {
+  let scores = logits.slice();
+  if (topK !== undefined) {
+    const kth = [...scores].sort((a, b) => b - a)[topK - 1];
+    scores = scores.map((s) => (s < kth ? -Infinity : s));
+  }
+  if (topP !== undefined) {
+    const order = scores.map((_, i) => i).sort((a, b) => scores[a] - scores[b]); // ascending
+    const max = Math.max(...scores);
+    const e = order.map((i) => Math.exp(scores[i] - max));
+    const z = e.reduce((a, b) => a + b, 0);
+    let cum = 0;
+    const remove = e.map((v) => (cum += v / z) <= 1 - topP);
+    remove[remove.length - 1] = false; // min_tokens_to_keep = 1
+    order.forEach((i, j) => { if (remove[j]) scores[i] = -Infinity; });
+  }
+  return new Set(scores.flatMap((s, i) => (s === -Infinity ? [] : [i])));
+}
+
+test("sampling draws only tokens transformers' top-k/top-p warpers keep, on a large vocabulary", () => {
+  const rnd = seededRandom(5);
+  const V = 5000;
+  const peaked = Array.from({ length: V }, (_, i) => (i % 97 === 0 ? 6 : 0) + 3 * rnd());
+  const flat = Array.from({ length: V }, () => 0.01 * rnd());
+  for (const logits of [peaked, flat]) {
+    for (const [topK, topP] of [[undefined, 0.9], [40, undefined], [40, 0.5], [undefined, 0.3]] as const) {
+      const allowed = hfAllowed(logits, topK, topP);
+      for (let i = 0; i < 200; i++) {
+        const t = sampleToken(logits, { topK, topP }, rnd);
+        assert.ok(allowed.has(t), `token ${t} outside transformers' set (topK ${topK}, topP ${topP})`);
+      }
+    }
+  }
+});
