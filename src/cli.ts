@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerDataCommands } from "./cli/data.js";
 import { registerEvalCommands } from "./cli/eval.js";
+import { registerModelCommands } from "./cli/model.js";
 import { registerPipelineCommands } from "./cli/pipeline.js";
 import { registerTrackingCommands } from "./cli/tracking.js";
 import { registerTrainCommands } from "./cli/train.js";
@@ -13,6 +14,7 @@ const program = new Command()
 
 registerPipelineCommands(program);
 registerDataCommands(program);
+registerModelCommands(program);
 registerTrainCommands(program);
 registerEvalCommands(program);
 registerTrackingCommands(program);

@@ -91,11 +91,11 @@ const embeddedDefault: PipelineConfig = {
   model: { source: "random-small", revision: "main" },
   lora: { r: 8, alpha: 16, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
   train: {
-    target: "solution", maxSeqLength: 256, overLength: "truncate", batchSize: 2, gradientAccumulation: 2,
+    target: "solution", maxSeqLength: 512, overLength: "truncate", batchSize: 2, gradientAccumulation: 2,
     learningRate: 2e-3, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
-    epochs: 1, maxSteps: 12, logEvery: 1, evalEvery: 6, saveEvery: 6, keepCheckpoints: 2, mergedDtype: "bf16",
+    epochs: 1, maxSteps: 24, logEvery: 1, evalEvery: 6, saveEvery: 6, keepCheckpoints: 2, mergedDtype: "bf16",
   },
-  eval: { numProblems: 8, batchSize: 4, maxNewTokens: 48, temperature: 0, topP: 1, compareBase: true },
+  eval: { numProblems: 8, batchSize: 4, maxNewTokens: 64, temperature: 0, topP: 1, compareBase: true },
   tracking: { mode: "auto", project: "openr1-ts", entity: null },
 };
 
