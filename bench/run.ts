@@ -1,0 +1,80 @@
+/**
+ * `npm run bench`: one table of what matters on this machine, each model workload in its own process so
+ * that its peak RSS is its own — generation (prefill, decode with the KV cache at batch 1 and 8) and one
+ * LoRA optimizer step for the small offline model, the small config issue 8 compares with PyTorch and the
+ * Qwen2.5-0.5B shape (random weights), then answer-checking throughput.
+ *
+ * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --kernels (also bench/kernels.ts).
+ */
+import { execFileSync } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { runEvalBench } from "./eval.js";
+import { benchKernels } from "./kernels.js";
+import { runTrainBench } from "./train.js";
+
+interface Row {
+  model: string;
+  workload: string;
+  shape: string;
+  throughput: string;
+  peakRssMiB: number | string;
+}
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.find((a) => a.startsWith("--only="))?.slice(7) as "small" | "0.5b" | undefined;
+const rows: Row[] = [];
+let backend = "";
+
+/** bench/model.ts in a child process: its JSON lines. */
+function modelBench(which: "small" | "0.5b"): Record<string, unknown>[] {
+  const script = fileURLToPath(new URL("./model.ts", import.meta.url));
+  const flags = [`--only=${which}`, ...(quick ? ["--quick"] : [])];
+  try {
+    const out = execFileSync(process.execPath, ["--import", "tsx", script, ...flags], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 26 });
+    return out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  } catch (e) {
+    const stderr = String((e as { stderr?: string }).stderr ?? "").trim().split("\n").filter((l) => l.length < 300);
+    return [{ model: which, measure: "model bench", error: stderr.at(-1) ?? (e as Error).message.split("\n")[0] }];
+  }
+}
+
+for (const which of only ? [only] : (["small", "0.5b"] as const)) {
+  for (const r of modelBench(which)) {
+    if ("machine" in r) {
+      backend = String((r.machine as Record<string, unknown>).backend ?? backend);
+      continue;
+    }
+    // One optimizer step (below, through the trainer) is the training figure; the model bench's fwd+bwd is a detail.
+    if (String(r.measure).startsWith("LoRA")) continue;
+    const shape = r.measure === "prefill" ? `1 × ${r.seq}` : `${r.batch} × (${r.prompt} + ${r.newTokens})`;
+    rows.push({
+      model: String(r.model),
+      workload: String(r.measure),
+      shape: r.error ? "" : shape,
+      throughput: r.error ? `error: ${r.error}` : `${r.tokensPerSecond} tokens/s`,
+      peakRssMiB: (r.peakRssMiB as number | undefined) ?? "",
+    });
+  }
+}
+
+const trainModels = only === "small" ? ["small", "small-h256"] : only === "0.5b" ? ["0.5b"] : ["small", "small-h256", "0.5b"];
+for (const r of runTrainBench({ quick }).filter((r) => trainModels.includes(r.model))) {
+  rows.push({
+    model: r.modelName,
+    workload: `LoRA optimizer step (${r.lora})`,
+    shape: `${r.batch} × ${r.seq}${r.accumulation > 1 ? ` × ${r.accumulation} accumulated` : ""}`,
+    throughput: `${r.tokensPerSecond} tokens/s`,
+    peakRssMiB: r.peakRssMiB,
+  });
+}
+
+for (const r of await runEvalBench({ rounds: quick ? 1 : 3 })) {
+  rows.push({ model: "—", workload: `answer checking (${r.path})`, shape: `${r.cases} cases`, throughput: `${r.casesPerSecond.toFixed(1)} cases/s`, peakRssMiB: "" });
+}
+
+console.log(`\nmachine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}`);
+console.table(rows);
+
+if (args.includes("--kernels")) await benchKernels({ repeats: quick ? 1 : 3 });
