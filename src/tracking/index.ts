@@ -13,6 +13,5 @@ export {
   type EvaluationSample,
   type EvaluationSummary,
 } from "./wandbCallback.js";
-export { simulateTrainingRun, type SyntheticRunOptions } from "./syntheticRun.js";
-export { formatRunReport, latestTable, tableColumn, summaryGroup, rewardColumns, runForReport } from "./report.js";
+export { formatRunReport, latestTable, tableColumn, summaryGroup, rewardColumns } from "./report.js";
 export { fromEvalResult } from "./evalResult.js";

@@ -1,25 +1,6 @@
 import { existsSync } from "node:fs";
-import { isTableRef, latestRunDir, readRun, readTable, type RunData } from "./readRun.js";
-import { simulateTrainingRun } from "./syntheticRun.js";
+import { isTableRef, readTable, type RunData } from "./readRun.js";
 import type { Table } from "./types.js";
-
-/**
- * The run a report shows: `runDir` when given, else the latest under `runsDir`; when there is none yet
- * (before the pipeline has run), a synthetic offline run is recorded there so the report has something
- * to show. `synthetic` says whether the run is one of those.
- */
-export async function runForReport(options: { runDir?: string; runsDir: string }): Promise<{ runDir: string; synthetic: boolean }> {
-  let runDir = options.runDir;
-  if (runDir === undefined) {
-    try {
-      runDir = latestRunDir(options.runsDir);
-    } catch (e) {
-      if (existsSync(options.runsDir) && !/no run directories/.test((e as Error).message)) throw e;
-      runDir = (await simulateTrainingRun({ mode: "offline", runsDir: options.runsDir })).runDir!;
-    }
-  }
-  return { runDir, synthetic: readRun(runDir).config.synthetic === true };
-}
 
 /** The `reward/<name>` columns of a sample table, as {name: values}, leaving out samples without a value. */
 export function rewardColumns(table: Table): Record<string, number[]> {

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTracker, readRun, simulateTrainingRun, syncRun, type TrackerOptions } from "../../src/tracking/index.js";
+import { createTracker, readRun, syncRun, type TrackerOptions } from "../../src/tracking/index.js";
+import { simulateTrainingRun } from "./syntheticRun.js";
 import { startFakeWandb, type FakeRun } from "./fakeWandbServer.js";
 
 const API_KEY = "0123456789abcdef0123456789abcdef01234567";

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { registerTrackingCommands } from "../../src/cli/tracking.js";
-import { createTracker, formatRunReport, latestTable, readRun, rewardColumns, runForReport, simulateTrainingRun, summaryGroup, tableColumn } from "../../src/tracking/index.js";
+import { createTracker, formatRunReport, latestRunDir, latestTable, readRun, rewardColumns, summaryGroup, tableColumn } from "../../src/tracking/index.js";
+import { simulateTrainingRun } from "./syntheticRun.js";
 import { startFakeWandb } from "./fakeWandbServer.js";
 
 async function runCli(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
@@ -82,16 +83,14 @@ test("CLI: report on a folder that is not a run, and sync, say what is wrong; sy
   }
 });
 
-test("the report's run: the given one, else the latest, else a synthetic one recorded for the occasion", async () => {
+test("a report reads the latest run under a folder, its sample table and reward columns", async () => {
   const runsDir = join(mkdtempSync(join(tmpdir(), "openr1-report-")), "runs");
-  const first = await runForReport({ runsDir });
-  assert.equal(first.synthetic, true);
-  const run = readRun(first.runDir);
+  assert.throws(() => latestRunDir(runsDir), /no run directories/);
+  const recorded = await simulateTrainingRun({ runsDir, steps: 4, samples: 3, env: {} });
+  assert.equal(latestRunDir(runsDir), recorded.runDir);
+  const run = readRun(latestRunDir(runsDir));
   assert.equal(run.meta.mode, "offline");
-  assert.deepEqual(rewardColumns(latestTable(run, "eval/samples")!).accuracy, (tableColumn(latestTable(run, "eval/samples")!, "correct") as boolean[]).map(Number));
-  assert.deepEqual(await runForReport({ runsDir }), { runDir: first.runDir, synthetic: true }, "the latest, still known as synthetic");
-  const real = createTracker({ runsDir: join(runsDir, ".."), env: {}, config: { learning_rate: 1 } });
-  await real.finish();
-  assert.deepEqual(await runForReport({ runsDir, runDir: real.runDir }), { runDir: real.runDir, synthetic: false });
-  await assert.rejects(runForReport({ runsDir, runDir: join(runsDir, "nope") }), /nope: not a run directory/);
+  const samples = latestTable(run, "eval/samples")!;
+  assert.deepEqual(rewardColumns(samples).accuracy, (tableColumn(samples, "correct") as boolean[]).map(Number));
+  assert.throws(() => readRun(join(runsDir, "nope")), /nope: not a run directory/);
 });

@@ -1,6 +1,6 @@
-import { createTracker, type TrackerOptions } from "./tracker.js";
-import type { FinishResult } from "./types.js";
-import { WandbCallback, type EvaluationSample } from "./wandbCallback.js";
+import { createTracker, type TrackerOptions } from "../../src/tracking/tracker.js";
+import type { FinishResult } from "../../src/tracking/types.js";
+import { WandbCallback, type EvaluationSample } from "../../src/tracking/wandbCallback.js";
 
 export interface SyntheticRunOptions extends TrackerOptions {
   steps?: number;
