@@ -1,16 +1,11 @@
 import { countBy, textLengths, type CategoryKey, type TextField } from "./inspect.js";
+import type { Figure } from "../viz/figure.js";
 import type { DatasetSplit, MathExample } from "./types.js";
-
-/** A plotly figure as plotly.js takes it (`Plotly.newPlot(div, data, layout)`). */
-export interface PlotlyFigure {
-  data: Record<string, unknown>[];
-  layout: Record<string, unknown>;
-}
 
 const LABELS: Record<CategoryKey, string> = { problemType: "problem type", questionType: "question type", source: "source" };
 
 /** Overlaid histograms of the character lengths of the chosen texts. */
-export function lengthHistogramFigure(examples: readonly MathExample[], fields: TextField[] = ["problem", "solution", "reasoning"], bins = 30): PlotlyFigure {
+export function lengthHistogramFigure(examples: readonly MathExample[], fields: TextField[] = ["problem", "solution", "reasoning"], bins = 30): Figure {
   return {
     data: fields.map((field) => ({ type: "histogram", name: field, x: textLengths(examples, field), nbinsx: bins, opacity: 0.6 })),
     layout: {
@@ -23,7 +18,7 @@ export function lengthHistogramFigure(examples: readonly MathExample[], fields: 
 }
 
 /** Bars of how many examples have each value of a category. */
-export function categoryBarFigure(examples: readonly MathExample[], key: CategoryKey): PlotlyFigure {
+export function categoryBarFigure(examples: readonly MathExample[], key: CategoryKey): Figure {
   const counts = countBy(examples, key);
   return {
     data: [{ type: "bar", x: counts.map((c) => c.value), y: counts.map((c) => c.count) }],
@@ -32,7 +27,7 @@ export function categoryBarFigure(examples: readonly MathExample[], key: Categor
 }
 
 /** Share of each category value in train and in validation, side by side (stratification shows as equal bars). */
-export function splitCategoryFigure(split: DatasetSplit, key: CategoryKey): PlotlyFigure {
+export function splitCategoryFigure(split: DatasetSplit, key: CategoryKey): Figure {
   const values = countBy([...split.train, ...split.validation], key).map((c) => c.value);
   const share = (side: MathExample[]) => {
     const counts = new Map(countBy(side, key).map((c) => [c.value, c.count]));

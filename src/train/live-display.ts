@@ -1,4 +1,4 @@
-import type { HtmlDisplay } from "../data/notebook-plot.js";
+import type { HtmlSink } from "../viz/notebookHtml.js";
 import type { TrainerCallback, TrainerState } from "./callbacks.js";
 
 interface Series {
@@ -57,15 +57,15 @@ export class LiveTrainingDisplay implements TrainerCallback {
   private readonly evalLoss: [number, number][] = [];
   private readonly lr: [number, number][] = [];
   private status = "";
-  private display?: HtmlDisplay;
+  private display?: HtmlSink;
 
-  constructor(display?: HtmlDisplay) {
+  constructor(display?: HtmlSink) {
     this.display = display;
   }
 
   async onTrainBegin(_config: Record<string, unknown>, state: TrainerState): Promise<void> {
     if (!this.display) {
-      const tslab = (await import("tslab")) as { newDisplay(): HtmlDisplay };
+      const tslab = (await import("tslab")) as { newDisplay(): HtmlSink };
       this.display = tslab.newDisplay();
     }
     this.status = `starting at step ${state.globalStep} of ${state.maxSteps}`;

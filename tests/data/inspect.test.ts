@@ -6,7 +6,6 @@ import {
   examplesDataFrame,
   lengthHistogramFigure,
   lengthStats,
-  plotlyHtml,
   quantile,
   splitCategoryFigure,
   type MathExample,
@@ -45,12 +44,5 @@ describe("inspection", () => {
     assert.deepEqual([bars.data[0].x, bars.data[0].y], [["Algebra", "Geometry"], [2, 1]]);
     const shares = splitCategoryFigure({ train: data.slice(0, 2), validation: data.slice(2) }, "problemType");
     assert.deepEqual(shares.data.map((t) => t.y), [[0.5, 0.5], [1, 0]]);
-  });
-
-  it("inlines plotly.js in the first figure's HTML only", () => {
-    const first = plotlyHtml(categoryBarFigure(data, "source"));
-    const second = plotlyHtml(categoryBarFigure(data, "source"));
-    assert.ok(first.length > 1_000_000 && first.includes("window.Plotly = Plotly"));
-    assert.ok(second.length < 10_000 && second.includes("Plotly.newPlot") && !second.includes("window.Plotly = Plotly"));
   });
 });
