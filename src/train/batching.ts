@@ -1,6 +1,7 @@
 import type { Batch } from "./trainable.js";
 import type { TokenizedExample } from "./format.js";
-import { hashInts, mulberry32, shuffleInPlace } from "./rng.js";
+import { seededRandom } from "../model/sampling.js";
+import { hashInts, shuffleInPlace } from "./rng.js";
 
 /** Examples per length-sorted group, in micro-batches (transformers' LengthGroupedSampler uses 50). */
 export const MEGABATCH_MULT = 50;
@@ -12,7 +13,7 @@ export const MEGABATCH_MULT = 50;
  * A pure function of (lengths, batchSize, seed, epoch): resuming recomputes it.
  */
 export function epochBatches(lengths: number[], batchSize: number, seed: number, epoch: number): number[][] {
-  const random = mulberry32(hashInts(seed, 0x0da7a, epoch));
+  const random = seededRandom(hashInts(seed, 0x0da7a, epoch));
   const order = shuffleInPlace(lengths.map((_, i) => i), random);
   const batches: number[][] = [];
   const mega = batchSize * MEGABATCH_MULT;

@@ -1,3 +1,4 @@
+import { seededRandom } from "../../src/model/sampling.js";
 import { createTracker, type TrackerOptions } from "../../src/tracking/tracker.js";
 import type { FinishResult } from "../../src/tracking/types.js";
 import { WandbCallback, type EvaluationSample } from "../../src/tracking/wandbCallback.js";
@@ -10,17 +11,6 @@ export interface SyntheticRunOptions extends TrackerOptions {
   seed?: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PROBLEM_TYPES = ["Algebra", "Geometry", "Number Theory", "Combinatorics", "Calculus"];
 
 /**
@@ -31,7 +21,7 @@ const PROBLEM_TYPES = ["Algebra", "Geometry", "Number Theory", "Combinatorics", 
  */
 export async function simulateTrainingRun(options: SyntheticRunOptions = {}): Promise<FinishResult & { id: string }> {
   const { steps = 60, loggingSteps = 5, evalSteps = 20, samples = 30, seed = 0, ...trackerOptions } = options;
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const tracker = createTracker({ name: "synthetic-run", ...trackerOptions });
   const callback = new WandbCallback(tracker, {
     modelConfig: { model_type: "qwen2", hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936 },
