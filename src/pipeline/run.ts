@@ -62,7 +62,9 @@ function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { stat
   if (fresh) rmSync(runDir, { recursive: true, force: true });
   if (existsSync(stateFile(runDir))) {
     const previous = JSON.parse(readFileSync(stateFile(runDir), "utf8")) as RunState;
-    if (JSON.stringify(previous.config) !== JSON.stringify(config)) {
+    // Where the run directory was reached from (outputDir "runs" or "../runs") does not change the run.
+    const comparable = (c: PipelineConfig) => JSON.stringify({ ...c, outputDir: undefined });
+    if (comparable(previous.config) !== comparable(config)) {
       throw new Error(
         `${runDir} holds a run made with a different configuration; use --fresh to discard it or another --run-name (config.runName)`,
       );

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { LoraModel } from "../../src/model/lora.js";
@@ -94,6 +94,8 @@ test("a different configuration never resumes a run it does not match", async ()
     await runPipeline(a, { progress: false, log: () => {} });
     const b = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", "lora.r=4", `outputDir=${out}`] });
     await assert.rejects(runPipeline(b, { progress: false, log: () => {} }), /different configuration; use --fresh/);
+    const sameRunOtherPath = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", `outputDir=${out}/../${basename(out)}`] });
+    assert.equal((await runPipeline(sameRunOtherPath, { progress: false, log: () => {} })).status, "completed", "the same run reached by another path resumes");
     const fresh = await runPipeline(b, { progress: false, log: () => {}, fresh: true });
     assert.equal(fresh.status, "completed");
   } finally {
