@@ -163,6 +163,11 @@ export function installOrtMatMul(options: OrtMatMulOptions = {}): string[] {
   return installed;
 }
 
+/** Whether tf.matMul on the active backend goes to ORT (transposed and batched products at full speed). */
+export function ortMatMulActive(): boolean {
+  return originals.has(tf.getBackend());
+}
+
 /** Puts the backends' own BatchMatMul kernels back. */
 export function uninstallOrtMatMul(): void {
   for (const [backendName, original] of originals) {

@@ -2,7 +2,7 @@ import { readFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, TrainableModel } from "../train/trainable.js";
-import { matMul2d } from "./ops.js";
+import { matMulT } from "./ops.js";
 import type { LinearAdapter, Qwen2Model } from "./qwen2.js";
 import { SafetensorsFile, writeJsonAtomic, writeSafetensors, type TensorToWrite } from "./safetensors.js";
 import { seededRandom } from "./sampling.js";
@@ -66,8 +66,8 @@ class LoraLinear implements LinearAdapter {
   apply(x: tf.Tensor2D, training: boolean, seed?: number): tf.Tensor2D {
     return tf.tidy(() => {
       const xin = training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, seed) as tf.Tensor2D) : x;
-      const xa = matMul2d(xin, (this.A as tf.Tensor2D).transpose());
-      return matMul2d(xa, (this.B as tf.Tensor2D).transpose()).mul(this.scaling) as tf.Tensor2D;
+      const xa = matMulT(xin, this.A as tf.Tensor2D);
+      return matMulT(xa, this.B as tf.Tensor2D).mul(this.scaling) as tf.Tensor2D;
     });
   }
 }

@@ -1,10 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
-import { frozenLinearFor, lmHeadCrossEntropyFor } from "../kernels/index.js";
+import { frozenLinearFor, lmHeadCrossEntropyFor, ortMatMulActive } from "../kernels/index.js";
 
 /*
  * Matrix products laid out for the fast path of the wasm backend: a plain 2-D matMul with no transpose
  * flags runs ~12x faster there than the transposed or batched variants autodiff would otherwise produce,
- * so the gradients below transpose explicitly (an O(n·m) copy) and multiply untransposed.
+ * so the gradients below transpose explicitly (an O(n·m) copy) and multiply untransposed. When tf.matMul
+ * runs on ORT (src/kernels), transposed and batched products are as fast as plain ones: a·bᵀ and batched
+ * products are then single tf.matMul calls with transpose flags (no copies, no per-head unstack/stack).
  */
 
 /** x [n, in] @ wt [in, out] where wt is frozen: the gradient flows to x only, through the fast path. */
@@ -39,8 +41,21 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return f(a, b) as tf.Tensor2D;
 }
 
-/** Batched a [n, p, k] @ b [n, k, m] as n 2-D products (batched matMul is the slow path on wasm). */
+/** a [n, k] @ b [m, k]ᵀ with gradients to both. */
+export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (ortMatMulActive()) return tf.matMul(a, b, false, true);
+  return tf.tidy(() => matMul2d(a, b.transpose()));
+}
+
+/** Batched a [n, p, k] @ b [n, m, k]ᵀ. */
+export function bmmT(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (ortMatMulActive()) return tf.matMul(a, b, false, true);
+  return tf.tidy(() => bmm(a, b.transpose([0, 2, 1])));
+}
+
+/** Batched a [n, p, k] @ b [n, k, m] (on wasm without ORT: n 2-D products, batched matMul is its slow path). */
 export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (ortMatMulActive()) return tf.matMul(a, b);
   const n = a.shape[0];
   if (n === 1) return matMul2d(a.squeeze([0]), b.squeeze([0])).expandDims(0) as tf.Tensor3D;
   const as = tf.unstack(a) as tf.Tensor2D[];

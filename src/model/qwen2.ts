@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { byteProgress } from "../hub/progress.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
-import { applyRope, attentionBias, bmm, chunkedCrossEntropySum, frozenMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
+import { applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, frozenMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
 import { LINEAR_NAMES, loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
 
@@ -207,8 +207,7 @@ export class Qwen2Model {
     }
     // Grouped-query attention without repeating K/V: query head h uses KV head floor(h / g).
     const qg = q.reshape([B * kvH, g * L, d]) as tf.Tensor3D;
-    const kT = k.reshape([B * kvH, T, d]).transpose([0, 2, 1]) as tf.Tensor3D;
-    const scores = tf.add(bmm(qg, kT).mul(1 / Math.sqrt(d)).reshape([B, kvH, g, L, T]), bias);
+    const scores = tf.add(bmmT(qg, k.reshape([B * kvH, T, d]) as tf.Tensor3D).mul(1 / Math.sqrt(d)).reshape([B, kvH, g, L, T]), bias);
     const probs = tf.softmax(scores, -1).reshape([B * kvH, g * L, T]) as tf.Tensor3D;
     const ctx = bmm(probs, v.reshape([B * kvH, T, d]) as tf.Tensor3D)
       .reshape([B, H, L, d]).transpose([0, 2, 1, 3]).reshape([B * L, H * d]) as tf.Tensor2D;
