@@ -1,7 +1,7 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { FrozenLinear, type WeightLayout } from "./frozen-linear.js";
 import { ortAvailable } from "./ort.js";
-import { cachedForWeight } from "./weight-cache.js";
+import { cachedForWeight, cachedForWeights } from "./weight-cache.js";
 
 /**
  * The FrozenLinear (on onnxruntime) for a frozen tfjs weight, built on first use and cached with it; null
@@ -11,4 +11,33 @@ import { cachedForWeight } from "./weight-cache.js";
 export function frozenLinearFor(weight: tf.Tensor2D, layout: WeightLayout = "in,out"): FrozenLinear | null {
   if (!ortAvailable() || weight.isDisposed) return null;
   return cachedForWeight(weight, `linear ${layout}`, () => new FrozenLinear(weight, { layout, engine: "onnxruntime", tfjsWeight: weight }));
+}
+
+/**
+ * One FrozenLinear (on onnxruntime) for several frozen [in, out] weights that share their input (q/k/v,
+ * gate/up): x·[W1 | W2 | …] + [b1 | b2 | …] in one product, forward and backward (dx = Σ dyᵢ·Wᵢᵀ in one
+ * Gemm). Split its output at the weights' widths. Cached with the weights; null without onnxruntime.
+ * `biases`, when given, has one entry per weight (zeros where undefined).
+ */
+export function frozenConcatFor(weights: tf.Tensor2D[], biases?: (tf.Tensor1D | undefined)[]): FrozenLinear | null {
+  if (!ortAvailable() || weights.some((w) => w.isDisposed)) return null;
+  const withBias = biases?.some((b) => b !== undefined) ?? false;
+  const keyed = withBias ? [...weights, ...biases!.filter((b): b is tf.Tensor1D => b !== undefined)] : weights;
+  return cachedForWeights(keyed, withBias ? "concat+bias" : "concat", () => {
+    const inF = weights[0].shape[0];
+    if (weights.some((w) => w.shape[0] !== inF)) throw new Error("frozenConcatFor: the weights must have the same input size");
+    const data = tf.tidy(() => tf.concat(weights, 1).dataSync() as Float32Array);
+    const width = weights.reduce((n, w) => n + w.shape[1], 0);
+    let bias: Float32Array | undefined;
+    if (withBias) {
+      bias = new Float32Array(width);
+      let at = 0;
+      weights.forEach((w, i) => {
+        const b = biases![i];
+        if (b) bias!.set(b.dataSync() as Float32Array, at);
+        at += w.shape[1];
+      });
+    }
+    return new FrozenLinear({ data, shape: [inF, width] }, { engine: "onnxruntime", bias });
+  });
 }

@@ -1,6 +1,6 @@
 export { FrozenLinear, type FrozenLinearOptions, type WeightData, type WeightLayout, type KernelEngine } from "./frozen-linear.js";
 export { ortAvailable, ortUnavailableReason, ortThreads, setOrtThreads, OrtSession } from "./ort.js";
 export { installOrtMatMul, uninstallOrtMatMul, ortMatMulActive, ortMatMul, ortMatMulStats, type OrtMatMulOptions } from "./matmul.js";
-export { frozenLinearFor } from "./frozen-cache.js";
+export { frozenLinearFor, frozenConcatFor } from "./frozen-cache.js";
 export { releaseWeightCache, weightCacheSize } from "./weight-cache.js";
 export { LmHeadCrossEntropy, lmHeadCrossEntropyFor } from "./lm-head-ce.js";

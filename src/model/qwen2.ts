@@ -3,6 +3,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { byteProgress } from "../hub/progress.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
+import { frozenConcatFor } from "../kernels/index.js";
 import { applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, frozenMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
 import { LINEAR_NAMES, loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
@@ -95,16 +96,23 @@ export class Qwen2Model {
     }
   }
 
-  private linear(layer: number, name: LinearName, x: tf.Tensor2D, training: boolean, dropoutSeed: number | undefined, bias?: tf.Tensor1D): tf.Tensor2D {
-    let y = frozenMatMul(x, this.weights.layers[layer].linears[name]);
-    if (bias) y = tf.add(y, bias);
-    const adapter = this.adapters.get(`${layer}.${name}`);
-    if (adapter) {
+  /**
+   * Linears that share their input x (q/k/v, gate/up), each with its frozen product, optional bias and
+   * adapter. On onnxruntime the frozen products run as one product over the concatenated weights.
+   */
+  private linears(layer: number, names: LinearName[], x: tf.Tensor2D, training: boolean, dropoutSeed: number | undefined, biases?: tf.Tensor1D[]): tf.Tensor2D[] {
+    const ws = names.map((n) => this.weights.layers[layer].linears[n]);
+    const fused = ws.length > 1 ? frozenConcatFor(ws, biases) : null;
+    const frozen = fused
+      ? (tf.split(fused.apply(x), ws.map((w) => w.shape[1]), 1) as tf.Tensor2D[])
+      : ws.map((w, i) => (biases ? tf.add(frozenMatMul(x, w), biases[i]) : frozenMatMul(x, w)) as tf.Tensor2D);
+    return frozen.map((y, i) => {
+      const adapter = this.adapters.get(`${layer}.${names[i]}`);
+      if (!adapter) return y;
       // A seed per (call, layer, linear): a recomputed layer draws the same dropout masks.
-      const seed = dropoutSeed === undefined ? undefined : (dropoutSeed * this.config.numHiddenLayers + layer) * 7 + LINEAR_NAMES.indexOf(name);
-      y = tf.add(y, adapter.apply(x, training, seed));
-    }
-    return y;
+      const seed = dropoutSeed === undefined ? undefined : (dropoutSeed * this.config.numHiddenLayers + layer) * 7 + LINEAR_NAMES.indexOf(names[i]);
+      return tf.add(y, adapter.apply(x, training, seed)) as tf.Tensor2D;
+    });
   }
 
   /** Embedding lookup from the transposed table: [N] ids -> [N, hidden]. */
@@ -192,12 +200,13 @@ export class Qwen2Model {
     const H = c.numAttentionHeads, kvH = c.numKeyValueHeads, d = c.headDim, g = H / kvH;
     const { B, L, training } = s;
     const T = s.past + L;
-    const lin = (name: LinearName, t: tf.Tensor2D, b?: tf.Tensor1D) => this.linear(l, name, t, training, s.dropoutSeed, b);
+    const lin = (names: LinearName[], t: tf.Tensor2D, b?: tf.Tensor1D[]) => this.linears(l, names, t, training, s.dropoutSeed, b);
     const h = rmsNorm(x, w.inputNorm, c.rmsNormEps);
     const heads = (t: tf.Tensor2D, n: number) => t.reshape([B, L, n, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-    const q = applyRope(heads(lin("q_proj", h, w.qBias), H), cos, sin);
-    let k = applyRope(heads(lin("k_proj", h, w.kBias), kvH), cos, sin);
-    let v = heads(lin("v_proj", h, w.vBias), kvH);
+    const [qh, kh, vh] = lin(["q_proj", "k_proj", "v_proj"], h, [w.qBias, w.kBias, w.vBias]);
+    const q = applyRope(heads(qh, H), cos, sin);
+    let k = applyRope(heads(kh, kvH), cos, sin);
+    let v = heads(vh, kvH);
     if (kv) {
       if (kv.past) {
         k = tf.concat([kv.past.k, k], 2);
@@ -211,11 +220,11 @@ export class Qwen2Model {
     const probs = tf.softmax(scores, -1).reshape([B * kvH, g * L, T]) as tf.Tensor3D;
     const ctx = bmm(probs, v.reshape([B * kvH, T, d]) as tf.Tensor3D)
       .reshape([B, H, L, d]).transpose([0, 2, 1, 3]).reshape([B * L, H * d]) as tf.Tensor2D;
-    const x1 = tf.add(x, lin("o_proj", ctx)) as tf.Tensor2D;
+    const x1 = tf.add(x, lin(["o_proj"], ctx)[0]) as tf.Tensor2D;
     const h2 = rmsNorm(x1, w.postAttentionNorm, c.rmsNormEps);
-    const gate = lin("gate_proj", h2);
-    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), lin("up_proj", h2)) as tf.Tensor2D;
-    return tf.add(x1, lin("down_proj", act)) as tf.Tensor2D;
+    const [gate, up] = lin(["gate_proj", "up_proj"], h2);
+    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D;
+    return tf.add(x1, lin(["down_proj"], act)[0]) as tf.Tensor2D;
   }
 
   /**
