@@ -32,6 +32,12 @@ interface FrozenProducts {
   next: number;
 }
 
+/**
+ * Bytes of frozen-product outputs a training step may keep for the backward pass (layers beyond it are
+ * recomputed in full): the 4 GiB wasm heap holds the frozen weights' tfjs copies too (1.9 GB at 0.5B).
+ */
+const FROZEN_SAVE_BUDGET = Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 256) * 2 ** 20;
+
 /** A frozen product whose value was computed before: returns it, and dy·Wᵀ as the gradient for x. */
 function replayedProduct(x: tf.Tensor2D, value: tf.Tensor2D, unit: FrozenLinear): tf.Tensor2D {
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -198,11 +204,13 @@ export class Qwen2Model {
       const { cos, sin } = ropeTables(positionIds, c.headDim, c.ropeTheta);
       const bias = attentionBias(mask, step.L);
       let x = this.embed(ids.flat());
+      const widths = Object.values(this.weights.layers[0].linears).reduce((n, w) => n + w.shape[1], 0);
+      const savedPerLayer = step.B * step.L * widths * 4;
       for (let l = 0; l < c.numHiddenLayers; l++) {
         // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
         const xin = x;
         x = tf.tidy(() => {
-          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, bias, step);
+          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, bias, step, (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET);
           const kv = cache ? { past: cache.layers[l], keep: (k: tf.Tensor4D, v: tf.Tensor4D) => newCache.push({ k: tf.keep(k), v: tf.keep(v) }) } : undefined;
           return this.decoderLayer(l, xin, cos, sin, bias, step, kv);
         });
@@ -259,16 +267,16 @@ export class Qwen2Model {
    * activations). Gradients flow to x and to the layer's adapter variables. Memory for training then
    * grows with one layer's activations plus every layer's frozen outputs ([tokens, 12672] at the 0.5B shape).
    */
-  private checkpointedLayer(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, s: LayerStep): tf.Tensor2D {
+  private checkpointedLayer(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, s: LayerStep, saveFrozen: boolean): tf.Tensor2D {
     const vars: tf.Variable[] = [];
     for (const [key, a] of this.adapters) if (key.startsWith(`${l}.`)) vars.push(...a.variables());
     const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
       const xin = inputs[0] as tf.Tensor2D;
-      const frozen: FrozenProducts = { outputs: [], replay: false, next: 0 };
+      const frozen: FrozenProducts | undefined = saveFrozen ? { outputs: [], replay: false, next: 0 } : undefined;
       const value = this.decoderLayer(l, xin, cos, sin, bias, { ...s, frozen });
       // Kept for the backward pass (and freed with the tape when no gradient is taken).
-      save([xin, cos, sin, bias, ...frozen.outputs]);
+      save([xin, cos, sin, bias, ...(frozen?.outputs ?? [])]);
       return {
         value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -277,7 +285,7 @@ export class Qwen2Model {
           const state = tf.engine().state;
           const outerTape = state.activeTape;
           try {
-            return tf.grads((...args: tf.Tensor[]) => this.decoderLayer(l, args[0] as tf.Tensor2D, cs as tf.Tensor4D, sn as tf.Tensor4D, bs, { ...s, frozen: { outputs: outputs as tf.Tensor2D[], replay: true, next: 0 } }))([xs, ...vars], dy);
+            return tf.grads((...args: tf.Tensor[]) => this.decoderLayer(l, args[0] as tf.Tensor2D, cs as tf.Tensor4D, sn as tf.Tensor4D, bs, { ...s, frozen: frozen && { outputs: outputs as tf.Tensor2D[], replay: true, next: 0 } }))([xs, ...vars], dy);
           } finally {
             state.activeTape = outerTape;
           }
