@@ -5,23 +5,11 @@ import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
 import { FrozenLinear, frozenLinearFor, ortMatMulStats, ortAvailable, releaseWeightCache, weightCacheSize, type KernelEngine, type WeightLayout } from "../../src/kernels/index.js";
+import { random } from "./random-data.js";
 
 before(async () => {
   await selectBackend();
 });
-
-/** Deterministic uniform(-1, 1) values (mulberry32), so failures reproduce. */
-function random(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** Float64 reference of a[m,k]·b[k,n], with b read transposed ([n,k]) when bT. */
 function matmul64(a: Float32Array, b: Float32Array, m: number, k: number, n: number, bT: boolean): Float64Array {

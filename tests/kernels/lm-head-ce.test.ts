@@ -3,23 +3,11 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
 import { LmHeadCrossEntropy, lmHeadCrossEntropyFor, ortAvailable, type WeightLayout } from "../../src/kernels/index.js";
+import { random } from "./random-data.js";
 
 before(async () => {
   await selectBackend();
 });
-
-/** Deterministic uniform(-1, 1) values (mulberry32). */
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** Float64 cross-entropy sum and its gradient w.r.t. h, from the definition. W is [H, V] (get(k, v)). */
 function reference(h: Float32Array, N: number, H: number, V: number, get: (k: number, v: number) => number, rows: number[], targets: number[]) {

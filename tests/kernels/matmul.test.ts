@@ -3,25 +3,13 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
 import { installOrtMatMul, uninstallOrtMatMul, ortMatMul, ortMatMulStats } from "../../src/kernels/index.js";
+import { random } from "./random-data.js";
 
 let backendName = "";
 before(async () => {
   backendName = (await selectBackend()).name;
 });
 after(() => uninstallOrtMatMul());
-
-/** Deterministic uniform(-1, 1) values (mulberry32). */
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** Float64 reference of op(A)·op(B) for A [batchA, r, c], B [batchB, r, c] (batchX = 1 broadcasts). */
 function reference(a: Float32Array, aS: number[], b: Float32Array, bS: number[], tA: boolean, tB: boolean): Float64Array {
