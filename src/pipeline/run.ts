@@ -197,7 +197,11 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
       }
     };
     const base = config.eval.compareBase ? await runEval("base", trained.modelDir) : undefined;
-    if (options.signal?.aborted) return { ...result, status: "interrupted" };
+    if (options.signal?.aborted) {
+      result.status = "interrupted";
+      log("Interrupted before evaluating the fine-tuned model. Run the same command again to evaluate it.");
+      return result;
+    }
     const tuned = await runEval("tuned", trained.mergedDir!);
     wandb.logEvalResult(tuned, trained.globalStep);
     if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });

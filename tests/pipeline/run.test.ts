@@ -87,6 +87,23 @@ test("an interrupted pipeline leaves a checkpoint and a run record, and running 
   }
 });
 
+test("an interruption during evaluation is recorded as interrupted, and running again finishes the evaluation", async () => {
+  const out = mkdtempSync(join(tmpdir(), "openr1-eval-stop-"));
+  try {
+    const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`] });
+    const controller = new AbortController();
+    const stopAtEnd: TrainerCallback = { onTrainEnd: () => void controller.abort() };
+    const first = await runPipeline(config, { signal: controller.signal, progress: false, log: () => {}, callbacks: [stopAtEnd] });
+    assert.equal(first.status, "interrupted");
+    assert.equal(JSON.parse(readFileSync(join(first.runDir, "pipeline.json"), "utf8")).status, "interrupted");
+    const second = await runPipeline(config, { progress: false, log: () => {} });
+    assert.equal(second.status, "completed");
+    assert.equal(JSON.parse(readFileSync(second.metricsPath!, "utf8")).eval.tuned.n, 2);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test("a different configuration never resumes a run it does not match", async () => {
   const out = mkdtempSync(join(tmpdir(), "openr1-mismatch-"));
   try {
