@@ -206,7 +206,7 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
     wandb.logEvalResult(tuned, trained.globalStep);
     if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });
     const metrics = {
-      train: Object.fromEntries(Object.entries(trained.logHistory.at(-1) ?? {})),
+      train: trained.logHistory.filter((h) => "loss" in h).at(-1),
       trainEvals: trained.evals,
       eval: { tuned: tuned.summary, base: base?.summary, comparison: base ? compareSummaries(base.summary, tuned.summary) : undefined },
     };

@@ -19,9 +19,18 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 await selectBackend();
 const QUICK = ["train.maxSteps=4", "train.evalEvery=2", "train.saveEvery=2", "eval.numProblems=2", "eval.maxNewTokens=8", "tracking.mode=offline"];
 
-test("the main command runs the whole pipeline on the embedded default, and its outputs load", async () => {
-  const out = mkdtempSync(join(tmpdir(), "openr1-main-"));
+/** Runs `body` with a fresh temporary folder, removed afterwards whatever happens. */
+async function inTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("the main command runs the whole pipeline on the embedded default, and its outputs load", () =>
+  inTempDir("openr1-main-", async (out) => {
     const sets = [...QUICK, `outputDir=${out}`].flatMap((s) => ["--set", s]);
     const stdout = execFileSync(process.execPath, ["--import", "tsx", "src/cli.ts", "run", "--no-progress", ...sets], {
       cwd: ROOT, encoding: "utf8", env: { ...process.env, WANDB_API_KEY: "" },
@@ -59,14 +68,10 @@ test("the main command runs the whole pipeline on the embedded default, and its 
     assert.equal((run.config.pipeline as { profile: string }).profile, "default");
     assert.ok(run.history.some((h) => h._step === 4 && typeof h["train/loss"] === "number"));
     assert.equal(typeof run.summary["eval/accuracy"], "number");
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("an interrupted pipeline leaves a checkpoint and a run record, and running it again resumes", async () => {
-  const out = mkdtempSync(join(tmpdir(), "openr1-resume-"));
-  try {
+test("an interrupted pipeline leaves a checkpoint and a run record, and running it again resumes", () =>
+  inTempDir("openr1-resume-", async (out) => {
     const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`] });
     const controller = new AbortController();
     const stopAt3: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 3 && controller.abort()) };
@@ -82,14 +87,10 @@ test("an interrupted pipeline leaves a checkpoint and a run record, and running 
     assert.ok(lines.some((l) => /resuming training from .*checkpoint-3/.test(l)));
     const metrics = JSON.parse(readFileSync(second.metricsPath!, "utf8"));
     assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [4], "only the remaining step ran");
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("an interruption during evaluation is recorded as interrupted, and running again finishes the evaluation", async () => {
-  const out = mkdtempSync(join(tmpdir(), "openr1-eval-stop-"));
-  try {
+test("an interruption during evaluation is recorded as interrupted, and running again finishes the evaluation", () =>
+  inTempDir("openr1-eval-stop-", async (out) => {
     const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`] });
     const controller = new AbortController();
     const stopAtEnd: TrainerCallback = { onTrainEnd: () => void controller.abort() };
@@ -99,14 +100,10 @@ test("an interruption during evaluation is recorded as interrupted, and running 
     const second = await runPipeline(config, { progress: false, log: () => {} });
     assert.equal(second.status, "completed");
     assert.equal(JSON.parse(readFileSync(second.metricsPath!, "utf8")).eval.tuned.n, 2);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("a different configuration never resumes a run it does not match", async () => {
-  const out = mkdtempSync(join(tmpdir(), "openr1-mismatch-"));
-  try {
+test("a different configuration never resumes a run it does not match", () =>
+  inTempDir("openr1-mismatch-", async (out) => {
     const a = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", `outputDir=${out}`] });
     await runPipeline(a, { progress: false, log: () => {} });
     const b = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", "lora.r=4", `outputDir=${out}`] });
@@ -115,7 +112,4 @@ test("a different configuration never resumes a run it does not match", async ()
     assert.equal((await runPipeline(sameRunOtherPath, { progress: false, log: () => {} })).status, "completed", "the same run reached by another path resumes");
     const fresh = await runPipeline(b, { progress: false, log: () => {}, fresh: true });
     assert.equal(fresh.status, "completed");
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-});
+  }));
