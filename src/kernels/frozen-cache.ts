@@ -10,7 +10,8 @@ import { cachedForWeight, cachedForWeights } from "./weight-cache.js";
  */
 export function frozenLinearFor(weight: tf.Tensor2D, layout: WeightLayout = "in,out"): FrozenLinear | null {
   if (!ortAvailable() || weight.isDisposed) return null;
-  return cachedForWeight(weight, `linear ${layout}`, () => new FrozenLinear(weight, { layout, engine: "onnxruntime", tfjsWeight: weight }));
+  const lazy = { shape: weight.shape, load: () => ({ data: weight.dataSync() as Float32Array }) };
+  return cachedForWeight(weight, `linear ${layout}`, () => new FrozenLinear(lazy, { layout, engine: "onnxruntime", tfjsWeight: weight }));
 }
 
 /**
@@ -26,18 +27,19 @@ export function frozenConcatFor(weights: tf.Tensor2D[], biases?: (tf.Tensor1D | 
   return cachedForWeights(keyed, withBias ? "concat+bias" : "concat", () => {
     const inF = weights[0].shape[0];
     if (weights.some((w) => w.shape[0] !== inF)) throw new Error("frozenConcatFor: the weights must have the same input size");
-    const data = tf.tidy(() => tf.concat(weights, 1).dataSync() as Float32Array);
     const width = weights.reduce((n, w) => n + w.shape[1], 0);
-    let bias: Float32Array | undefined;
-    if (withBias) {
-      bias = new Float32Array(width);
+    const load = () => {
+      const data = tf.tidy(() => tf.concat(weights, 1).dataSync() as Float32Array);
+      if (!withBias) return { data };
+      const bias = new Float32Array(width);
       let at = 0;
       weights.forEach((w, i) => {
         const b = biases![i];
-        if (b) bias!.set(b.dataSync() as Float32Array, at);
+        if (b) bias.set(b.dataSync() as Float32Array, at);
         at += w.shape[1];
       });
-    }
-    return new FrozenLinear({ data, shape: [inF, width] }, { engine: "onnxruntime", bias });
+      return { data, bias };
+    };
+    return new FrozenLinear({ shape: [inF, width], load }, { engine: "onnxruntime" });
   });
 }

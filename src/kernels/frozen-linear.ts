@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { BRIDGED_BACKENDS, runBridged } from "./bridge.js";
 import { encodeModel, type Graph, type Initializer } from "./onnx-proto.js";
-import { OrtSession, ortAvailable, ortThreads } from "./ort.js";
+import { OrtSession, ortAvailable, ortThreads, type OrtTensor } from "./ort.js";
 
 export type WeightLayout = "in,out" | "out,in";
 export type KernelEngine = "onnxruntime" | "tfjs";
@@ -37,12 +37,28 @@ export interface FrozenLinearOptions {
   tfjsWeight?: tf.Tensor2D;
   /** See tfjsWeight (default 2e6 FLOPs: a one-token decode step's k/v/q projections at hidden 896). */
   minFlop?: number;
+  /**
+   * With a LazyWeight: forward products of at most this many rows (default 64: decode steps) run on a
+   * second, forward-only session whose weight MLAS packs once at load instead of on every call (2.5×
+   * faster at 8 rows on the 0.5B shapes). It is built the first time such a product runs, so the packed
+   * copy exists only where generation happens, never in training.
+   */
+  packedMaxRows?: number;
 }
 
 /** Weight data given without a tfjs tensor, e.g. straight from a safetensors file. */
 export interface WeightData {
   data: Float32Array;
   shape: [number, number];
+}
+
+/**
+ * A weight read only when a session needs it (each session holds its own copy): `load` returns the
+ * weight (in `shape`) and the bias, if any.
+ */
+export interface LazyWeight {
+  shape: [number, number];
+  load: () => { data: Float32Array; bias?: Float32Array };
 }
 
 function floatData(t: tf.Tensor | Float32Array, what: string): Float32Array {
@@ -84,8 +100,22 @@ function productGraph(w: Initializer, bias: Initializer | undefined, transposed:
   };
 }
 
+/** The forward product alone, for the prepacked session. */
+function forwardGraph(w: Initializer, bias: Initializer | undefined, transposed: boolean): Graph {
+  return {
+    name: "frozen_linear_forward",
+    nodes: [{ opType: "Gemm", inputs: bias ? ["x", "W", "b"] : ["x", "W"], outputs: ["y"], attributes: { transB: transposed ? 1 : 0 } }],
+    inputs: [{ name: "x", elemType: 1, dims: ["rows", "width"] }],
+    outputs: [{ name: "y", elemType: 1, dims: ["rows", "cols"] }],
+    initializers: bias ? [w, bias] : [w],
+  };
+}
+
+/** Default of packedMaxRows: products with this many rows or fewer are "few-row" (decode steps). */
+export const FEW_ROWS = 64;
+
 const KERNEL = "OrtFrozenLinear";
-const live = new Map<number, { session: OrtSession; inFeatures: number; outFeatures: number }>();
+const live = new Map<number, FrozenLinear>();
 let nextId = 0;
 
 function registerKernel(): void {
@@ -100,10 +130,11 @@ function registerKernel(): void {
         const layer = live.get(id);
         if (!layer) throw new Error("FrozenLinear: used after dispose()");
         const dims = [x.shape[0], back ? layer.inFeatures : layer.outFeatures];
+        const { session, feeds } = layer.sessionFor(back, x.shape[0]);
         return runBridged(backendName, backend as tf.KernelBackend, {
-          session: layer.session,
+          session,
           inputs: { x: { info: x, dims: x.shape } },
-          feeds: { back: layer.session.bool(back) },
+          feeds,
           output: "y",
           outShape: dims,
           outDims: dims,
@@ -119,6 +150,9 @@ export class FrozenLinear {
   readonly layout: WeightLayout;
   readonly engine: KernelEngine;
   private session?: OrtSession;
+  private packed?: OrtSession;
+  private readonly lazy?: { load: LazyWeight["load"]; packedMaxRows: number; threads: number };
+  private readonly transposed: boolean;
   private readonly id = nextId++;
   private readonly small?: { weight: tf.Tensor2D; minFlop: number };
   private weight?: tf.Tensor2D;
@@ -128,13 +162,14 @@ export class FrozenLinear {
 
   /**
    * Copies the weight (and bias) once; the caller may dispose its own tensors afterwards. With
-   * onnxruntime the copy lives in native memory, with tfjs as a kept tensor of the active backend.
+   * onnxruntime the copy lives in native memory, with tfjs as a kept tensor of the active backend. A
+   * LazyWeight is loaded when a session is first needed (once per session kind), and must stay loadable.
    */
-  constructor(weight: tf.Tensor2D | WeightData, options: FrozenLinearOptions = {}) {
-    const shape = weight instanceof tf.Tensor ? weight.shape : weight.shape;
+  constructor(weight: tf.Tensor2D | WeightData | LazyWeight, options: FrozenLinearOptions = {}) {
+    const shape = weight.shape;
     if (shape.length !== 2) throw new Error(`FrozenLinear: weight must be 2-D, got shape [${shape}]`);
     this.layout = options.layout ?? "in,out";
-    const transposed = this.layout === "out,in";
+    const transposed = (this.transposed = this.layout === "out,in");
     [this.inFeatures, this.outFeatures] = transposed ? [shape[1], shape[0]] : [shape[0], shape[1]];
     if (options.bias && (options.bias instanceof Float32Array ? options.bias.length : options.bias.size) !== this.outFeatures) {
       throw new Error(`FrozenLinear: bias must have ${this.outFeatures} elements (the output size)`);
@@ -149,13 +184,21 @@ export class FrozenLinear {
         if (options.bias) throw new Error("FrozenLinear: tfjsWeight cannot be combined with a bias");
         this.small = { weight: options.tfjsWeight, minFlop: options.minFlop ?? 2e6 };
       }
-      const w: Initializer = { name: "W", dims: [...shape], data: weight instanceof tf.Tensor ? floatData(weight, "weight") : weight.data };
-      const b = options.bias ? { name: "b", dims: [this.outFeatures], data: floatData(options.bias, "bias") } : undefined;
-      this.session = new OrtSession(encodeModel({ graph: productGraph(w, b, transposed), opsets: { "": 17 } }), options.threads ?? ortThreads());
+      const threads = options.threads ?? ortThreads();
+      if ("load" in weight) {
+        if (options.bias) throw new Error("FrozenLinear: a LazyWeight's bias comes from its load()");
+        this.lazy = { load: weight.load, packedMaxRows: options.packedMaxRows ?? FEW_ROWS, threads };
+      } else {
+        const data = weight instanceof tf.Tensor ? floatData(weight, "weight") : weight.data;
+        this.session = this.buildSession(productGraph, data, options.bias && floatData(options.bias, "bias"), threads, false);
+      }
       [this.product, this.backProduct] = this.ortProducts();
     } else {
-      this.weight = tf.keep(weight instanceof tf.Tensor ? weight.clone() : tf.tensor2d(weight.data, shape));
-      if (options.bias) this.bias = tf.keep(options.bias instanceof Float32Array ? tf.tensor1d(options.bias) : options.bias.clone());
+      const data = "load" in weight ? weight.load() : undefined;
+      if (data?.bias && options.bias) throw new Error("FrozenLinear: a LazyWeight's bias comes from its load()");
+      const bias = data?.bias ?? options.bias;
+      if (bias) this.bias = tf.keep(bias instanceof Float32Array ? tf.tensor1d(bias) : bias.clone());
+      this.weight = tf.keep(weight instanceof tf.Tensor ? weight.clone() : tf.tensor2d(data?.data ?? (weight as WeightData).data, shape));
       this.product = (x) => tf.tidy(() => {
         const y: tf.Tensor2D = tf.matMul(x, this.weight!, false, transposed);
         return this.bias ? tf.add(y, this.bias) : y;
@@ -164,14 +207,41 @@ export class FrozenLinear {
     }
   }
 
+  private buildSession(
+    graphOf: (w: Initializer, b: Initializer | undefined, transposed: boolean) => Graph,
+    data: Float32Array, bias: Float32Array | undefined, threads: number, prepack: boolean,
+  ): OrtSession {
+    const dims = this.transposed ? [this.outFeatures, this.inFeatures] : [this.inFeatures, this.outFeatures];
+    if (data.length !== dims[0] * dims[1]) throw new Error(`FrozenLinear: weight data has ${data.length} values, expected ${dims[0]}×${dims[1]}`);
+    const b = bias ? { name: "b", dims: [this.outFeatures], data: bias } : undefined;
+    return new OrtSession(encodeModel({ graph: graphOf({ name: "W", dims, data }, b, this.transposed), opsets: { "": 17 } }), threads, prepack);
+  }
+
+  /** The session for a product (built now from a LazyWeight if needed) and its feeds besides x. */
+  sessionFor(back: boolean, rows: number): { session: OrtSession; feeds: Record<string, OrtTensor> } {
+    const lazy = this.lazy;
+    if (lazy && !back && rows <= lazy.packedMaxRows) {
+      if (!this.packed) {
+        const { data, bias } = lazy.load();
+        this.packed = this.buildSession(forwardGraph, data, bias, lazy.threads, true);
+      }
+      return { session: this.packed, feeds: {} };
+    }
+    if (!this.session) {
+      const { data, bias } = lazy!.load();
+      this.session = this.buildSession(productGraph, data, bias, lazy!.threads, false);
+    }
+    return { session: this.session, feeds: { back: this.session.bool(back) } };
+  }
+
   private ortProducts(): [(x: tf.Tensor2D) => tf.Tensor2D, (dy: tf.Tensor2D) => tf.Tensor2D] {
-    const session = this.session!;
     registerKernel();
-    live.set(this.id, { session, inFeatures: this.inFeatures, outFeatures: this.outFeatures });
+    live.set(this.id, this);
     const run = (x: tf.Tensor2D, back: boolean, cols: number): tf.Tensor2D => {
       if (tf.getKernel(KERNEL, tf.getBackend())) return tf.engine().runKernel(KERNEL, { x }, { id: this.id, back });
       const rows = x.shape[0];
-      const y = session.run({ x: session.float(floatData(x, "input"), [rows, x.shape[1]]), back: session.bool(back) }, "y");
+      const { session, feeds } = this.sessionFor(back, rows);
+      const y = session.run({ ...feeds, x: session.float(floatData(x, "input"), [rows, x.shape[1]]) }, "y");
       return tf.tensor2d(y.data, [rows, cols]);
     };
     const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({
@@ -212,6 +282,7 @@ export class FrozenLinear {
   dispose(): void {
     live.delete(this.id);
     this.session?.dispose();
+    this.packed?.dispose();
     this.weight?.dispose();
     this.bias?.dispose();
   }

@@ -1,4 +1,4 @@
-export { FrozenLinear, type FrozenLinearOptions, type WeightData, type WeightLayout, type KernelEngine } from "./frozen-linear.js";
+export { FEW_ROWS, FrozenLinear, type FrozenLinearOptions, type LazyWeight, type WeightData, type WeightLayout, type KernelEngine } from "./frozen-linear.js";
 export { ortAvailable, ortUnavailableReason, ortThreads, setOrtThreads, OrtSession } from "./ort.js";
 export { installOrtMatMul, uninstallOrtMatMul, ortMatMulActive, ortMatMul, ortMatMulStats, type OrtMatMulOptions } from "./matmul.js";
 export { frozenLinearFor, frozenConcatFor } from "./frozen-cache.js";

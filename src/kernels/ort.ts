@@ -82,7 +82,11 @@ export class OrtSession {
   private readonly native: NativeSession;
   private readonly ort: Ort;
 
-  constructor(model: Uint8Array, threads = defaultThreads) {
+  /**
+   * `prepack` lets MLAS pack the model's constant weights once at load (default: OPENR1_ORT_PREPACK=1):
+   * a product with few rows then reads the packed weight instead of packing it on every call.
+   */
+  constructor(model: Uint8Array, readonly threads = defaultThreads, prepack = process.env.OPENR1_ORT_PREPACK === "1") {
     const o = load();
     if (!o) throw new Error(`OrtSession: ${unavailableReason}`);
     this.ort = o;
@@ -97,9 +101,7 @@ export class OrtSession {
           // Hundreds of sessions share two cores with tfjs: idle workers must sleep, not spin.
           intra_op: { allow_spinning: "0" },
           inter_op: { allow_spinning: "0" },
-          // Prepacking keeps a packed copy per orientation (2x a frozen weight's memory) for ≤ ~10%
-          // speed at the 0.5B shapes (bench/kernels.ts): off unless OPENR1_ORT_PREPACK=1.
-          disable_prepacking: process.env.OPENR1_ORT_PREPACK === "1" ? "0" : "1",
+          disable_prepacking: prepack ? "0" : "1",
         },
       },
     });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { byteProgress } from "../hub/progress.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
-import { frozenConcatFor, frozenLinearFor, type FrozenLinear } from "../kernels/index.js";
+import { FEW_ROWS, frozenConcatFor, frozenLinearFor, type FrozenLinear } from "../kernels/index.js";
 import { applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, frozenMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
 import { LINEAR_NAMES, loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
@@ -297,7 +297,9 @@ export class Qwen2Model {
 
   /** Logits [N, vocab] for hidden states [N, hidden]. */
   logitsFromHidden(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(h, this.weights.lmHeadT);
+    // A decode step's few rows read the head prepacked on onnxruntime (built on first use).
+    const fast = h.shape[0] <= FEW_ROWS ? frozenLinearFor(this.weights.lmHeadT) : null;
+    return fast ? fast.apply(h) : tf.matMul(h, this.weights.lmHeadT);
   }
 
   /** Full logits [B, L, vocab] (use for small inputs; the loss path never materialises them). */

@@ -175,6 +175,35 @@ test("products under minFlop use the tfjs weight (forward and gradient stay corr
   w.dispose();
 });
 
+test("a LazyWeight is loaded per session: few-row products on the prepacked forward session, others and gradients on the main one", () => {
+  for (const engine of engines) {
+    for (const layout of ["in,out", "out,in"] as WeightLayout[]) {
+      const [inF, outF] = [24, 40];
+      const wData = random(inF * outF, 51), bData = random(outF, 52);
+      const transposed = layout === "out,in";
+      let loads = 0;
+      const lin = new FrozenLinear(
+        { shape: transposed ? [outF, inF] : [inF, outF], load: () => (loads++, { data: wData, bias: bData }) },
+        { engine, layout, packedMaxRows: 4 },
+      );
+      assert.equal(loads, engine === "tfjs" ? 1 : 0, `${engine}: loaded when first needed`);
+      for (const rows of [1, 4, 5, 33]) {
+        const xData = random(rows * inF, 53 + rows), rData = random(rows * outF, 54 + rows);
+        const { y, dx } = tf.tidy(() => {
+          const x = tf.tensor2d(xData, [rows, inF]), r = tf.tensor2d(rData, [rows, outF]);
+          return { y: lin.apply(x).dataSync(), dx: tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(lin.apply(xx as tf.Tensor2D), r)))(x).dataSync() };
+        });
+        assertClose(y, matmul64(xData, wData, rows, inF, outF, transposed).map((v, i) => v + bData[i % outF]), 1e-5, `${engine} ${layout}: forward, ${rows} rows`);
+        assertClose(dx, matmul64(rData, wData, rows, outF, inF, !transposed), 1e-5, `${engine} ${layout}: gradient, ${rows} rows`);
+      }
+      // onnxruntime: the main session (gradient of the first product) and the packed one, once each.
+      assert.equal(loads, engine === "tfjs" ? 1 : 2);
+      lin.dispose();
+    }
+  }
+  assert.throws(() => new FrozenLinear({ shape: [2, 2], load: () => ({ data: new Float32Array(4) }) }, { engine: engines[0], bias: new Float32Array(2) }), /bias comes from its load/);
+});
+
 test("bad input names the problem", () => {
   const lin = new FrozenLinear({ data: new Float32Array(6), shape: [2, 3] });
   assert.throws(() => tf.tidy(() => lin.apply(tf.zeros([4, 3]))), /last dimension is 3, expected 2/);
