@@ -38,6 +38,21 @@ interface FrozenProducts {
  */
 const FROZEN_SAVE_BUDGET = Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 256) * 2 ** 20;
 
+/**
+ * Activations a training forward pass may keep for its backward before layers are recomputed instead
+ * (gradient checkpointing): without it the 0.5B shape at seq 512 would keep ~8.5 GB; small models run
+ * faster without recomputation.
+ */
+const RECOMPUTE_ABOVE_BYTES = 2 ** 30;
+
+/**
+ * Bytes the autodiff tape keeps for one layer's backward per token, measured on the wasm backend with
+ * LoRA on all seven linears (0.5B shape at seq 512: 355 MB per layer; h256/i1024 at 2 × 128: 38 MB).
+ */
+function keptBytesPerToken(c: Qwen2Config, keys: number): number {
+  return 4 * (50 * c.hiddenSize + 20 * c.intermediateSize + 6 * c.numAttentionHeads * keys);
+}
+
 /** A frozen product whose value was computed before: returns it, and dy·Wᵀ as the gradient for x. */
 function replayedProduct(x: tf.Tensor2D, value: tf.Tensor2D, unit: FrozenLinear): tf.Tensor2D {
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -75,7 +90,10 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seeds the adapters' dropout masks (with training). */
   dropoutSeed?: number;
-  /** Recompute each layer in the backward pass instead of keeping its activations (default: when training). */
+  /**
+   * Recompute each layer in the backward pass instead of keeping its activations (default: when training
+   * would otherwise keep more than 1 GiB, e.g. the 0.5B shape beyond ~70 tokens).
+   */
   recompute?: boolean;
   /** Rows per chunk of the loss's [rows, vocab] logits (default: ~64 MB of logits per chunk). */
   lossChunkRows?: number;
@@ -173,7 +191,8 @@ export class Qwen2Model {
     const positionIds = input.positionIds ?? positionIdsFromMask(mask).map((r) => r.slice(past));
     if (positionIds.length !== B || positionIds.some((r) => r.length !== L)) throw new Error(`Qwen2Model: position_ids must be [${B}, ${L}]`);
     const training = opts.training ?? false;
-    const recompute = (opts.recompute ?? training) && !cache;
+    const kept = B * L * c.numHiddenLayers * keptBytesPerToken(c, past + L);
+    const recompute = (opts.recompute ?? (training && kept > RECOMPUTE_ABOVE_BYTES)) && !cache;
     const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
     let out: tf.Tensor2D;
     try {
