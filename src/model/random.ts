@@ -161,7 +161,8 @@ export async function ensureRandomQwen2(options: RandomQwen2Options = {}, cacheD
 export function randomQwen2Model(options: RandomQwen2Options = {}): Qwen2Model {
   const o = { ...SMALL_RANDOM_QWEN2, ...options };
   const config = parseQwen2Config(randomConfigJson(o, "F32"), "random Qwen2 config");
-  let seed = o.seed * 1000;
+  // tfjs treats a seed of 0 as "none" (Math.random): start at 1.
+  let seed = o.seed * 1000 + 1;
   const H = o.hidden, I = o.intermediate, kv = config.numKeyValueHeads * config.headDim;
   const normal = (shape: [number, number]) => tf.randomNormal(shape, 0, 0.02, "float32", seed++) as tf.Tensor2D;
   const embedT = normal([H, o.vocab]);
