@@ -34,9 +34,10 @@ interface FrozenProducts {
 
 /**
  * Bytes of frozen-product outputs a training step may keep for the backward pass (layers beyond it are
- * recomputed in full): the 4 GiB wasm heap holds the frozen weights' tfjs copies too (1.9 GB at 0.5B).
+ * recomputed in full). They are kept in host memory, outside the 4 GiB wasm heap, which already holds the
+ * weights' tfjs copies (1.9 GB at 0.5B): every layer at the 0.5B shape and seq 512 needs 623 MB.
  */
-const FROZEN_SAVE_BUDGET = Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 256) * 2 ** 20;
+const FROZEN_SAVE_BUDGET = Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 1024) * 2 ** 20;
 
 /**
  * Activations a training forward pass may keep for its backward before layers are recomputed instead
@@ -294,19 +295,24 @@ export class Qwen2Model {
       const xin = inputs[0] as tf.Tensor2D;
       const frozen: FrozenProducts | undefined = saveFrozen ? { outputs: [], replay: false, next: 0 } : undefined;
       const value = this.decoderLayer(l, xin, cos, sin, bias, { ...s, frozen });
-      // Kept for the backward pass (and freed with the tape when no gradient is taken).
-      save([xin, cos, sin, bias, ...(frozen?.outputs ?? [])]);
+      // Kept for the backward pass (and freed with the tape when no gradient is taken); the frozen
+      // products in host memory (dataSync copies), restored into the heap for this layer's backward only.
+      save([xin, cos, sin, bias]);
+      const host = frozen?.outputs.map((t) => ({ data: t.dataSync() as Float32Array, shape: t.shape }));
       return {
         value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, cs, sn, bs, ...outputs] = saved;
+          const [xs, cs, sn, bs] = saved;
+          const outputs = host?.map(({ data, shape }) => tf.tensor2d(data, shape));
+          if (host) host.length = 0;
           // tf.grads inside a backward pass replaces and then clears the engine's tape: keep the outer one.
           const state = tf.engine().state;
           const outerTape = state.activeTape;
           try {
-            return tf.grads((...args: tf.Tensor[]) => this.decoderLayer(l, args[0] as tf.Tensor2D, cs as tf.Tensor4D, sn as tf.Tensor4D, bs, { ...s, frozen: frozen && { outputs: outputs as tf.Tensor2D[], replay: true, next: 0 } }))([xs, ...vars], dy);
+            return tf.grads((...args: tf.Tensor[]) => this.decoderLayer(l, args[0] as tf.Tensor2D, cs as tf.Tensor4D, sn as tf.Tensor4D, bs, { ...s, frozen: outputs && { outputs, replay: true, next: 0 } }))([xs, ...vars], dy);
           } finally {
             state.activeTape = outerTape;
+            tf.dispose(outputs ?? []);
           }
         },
       };
