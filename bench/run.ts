@@ -48,6 +48,10 @@ for (const which of only ? [only] : (["small", "0.5b"] as const)) {
     }
     // One optimizer step (below, through the trainer) is the training figure; the model bench's fwd+bwd is a detail.
     if (String(r.measure).startsWith("LoRA")) continue;
+    if (r.measure === "first use (ORT sessions built)") {
+      rows.push({ model: String(r.model), workload: String(r.measure), shape: "", throughput: `${r.seconds} s`, peakRssMiB: "" });
+      continue;
+    }
     const shape = r.measure === "prefill" ? `1 × ${r.seq}` : `${r.batch} × (${r.prompt} + ${r.newTokens})`;
     rows.push({
       model: String(r.model),
