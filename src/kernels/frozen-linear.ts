@@ -174,6 +174,7 @@ export class FrozenLinear {
     if (options.bias && (options.bias instanceof Float32Array ? options.bias.length : options.bias.size) !== this.outFeatures) {
       throw new Error(`FrozenLinear: bias must have ${this.outFeatures} elements (the output size)`);
     }
+    if ("load" in weight && options.bias) throw new Error("FrozenLinear: a LazyWeight's bias comes from its load()");
     const engine = options.engine ?? "auto";
     if (engine === "onnxruntime" && !ortAvailable()) throw new Error("FrozenLinear: engine onnxruntime requested but onnxruntime-node is unavailable");
     this.engine = engine === "tfjs" || !ortAvailable() ? "tfjs" : "onnxruntime";
@@ -186,7 +187,6 @@ export class FrozenLinear {
       }
       const threads = options.threads ?? ortThreads();
       if ("load" in weight) {
-        if (options.bias) throw new Error("FrozenLinear: a LazyWeight's bias comes from its load()");
         this.lazy = { load: weight.load, packedMaxRows: options.packedMaxRows ?? FEW_ROWS, threads };
       } else {
         const data = weight instanceof tf.Tensor ? floatData(weight, "weight") : weight.data;
@@ -194,11 +194,10 @@ export class FrozenLinear {
       }
       [this.product, this.backProduct] = this.ortProducts();
     } else {
-      const data = "load" in weight ? weight.load() : undefined;
-      if (data?.bias && options.bias) throw new Error("FrozenLinear: a LazyWeight's bias comes from its load()");
-      const bias = data?.bias ?? options.bias;
+      const loaded = "load" in weight ? weight.load() : undefined;
+      const bias = loaded?.bias ?? options.bias;
       if (bias) this.bias = tf.keep(bias instanceof Float32Array ? tf.tensor1d(bias) : bias.clone());
-      this.weight = tf.keep(weight instanceof tf.Tensor ? weight.clone() : tf.tensor2d(data?.data ?? (weight as WeightData).data, shape));
+      this.weight = tf.keep(weight instanceof tf.Tensor ? weight.clone() : tf.tensor2d(loaded?.data ?? (weight as WeightData).data, shape));
       this.product = (x) => tf.tidy(() => {
         const y: tf.Tensor2D = tf.matMul(x, this.weight!, false, transposed);
         return this.bias ? tf.add(y, this.bias) : y;
