@@ -30,3 +30,4 @@ export {
 export type { RandomQwen2Options } from "./random.js";
 export { LINEAR_NAMES } from "./weights.js";
 export type { LinearName } from "./weights.js";
+export { FullModel } from "./full.js";

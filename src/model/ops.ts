@@ -41,6 +41,35 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return f(a, b) as tf.Tensor2D;
 }
 
+/** x [n, in] @ w [in, out] where w trains: gradients to both (on ORT one tf.matMul, else the untransposed path). */
+export function linearMatMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return ortMatMulActive() ? tf.matMul(x, w) : matMul2d(x, w);
+}
+
+/**
+ * Embedding lookup [N] ids -> [N, hidden] from the transposed table embedT [hidden, vocab], with a gradient
+ * for the table (full-parameter training). The backward scatter-adds dy's rows into the table's columns
+ * on the host: tfjs's gather gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+ */
+export function embedLookup(embedT: tf.Tensor2D, ids: number[]): tf.Tensor2D {
+  const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const table = inputs[0] as tf.Tensor2D;
+    const [H, V] = table.shape;
+    return {
+      value: tf.tidy(() => tf.gather(table, ids, 1).transpose()),
+      gradFunc: (dy: tf.Tensor) => {
+        const rows = dy.dataSync() as Float32Array;
+        const grad = new Float32Array(H * V);
+        ids.forEach((id, n) => {
+          for (let h = 0; h < H; h++) grad[h * V + id] += rows[n * H + h];
+        });
+        return tf.tensor2d(grad, [H, V]);
+      },
+    };
+  });
+  return f(embedT) as tf.Tensor2D;
+}
+
 /** a [n, k] @ b [m, k]ᵀ with gradients to both. */
 export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (ortMatMulActive()) return tf.matMul(a, b, false, true);
@@ -140,7 +169,8 @@ export function attentionBias(mask: number[][], queryLen: number): tf.Tensor {
  * Sum over the selected rows of h [N, H] of the cross-entropy of softmax(h @ headT) against `targets`,
  * without materialising the [N, vocab] logits or their gradient at once: both passes go through chunks
  * of rows (the backward recomputes each chunk's logits). `rows[i]` is the row of h whose target is
- * `targets[i]`. headT [H, V] is frozen. Returns a scalar that is differentiable w.r.t. h.
+ * `targets[i]`. headT [H, V] is frozen unless `trainHead`: then the scalar is also differentiable w.r.t.
+ * headT (its gradient summed over the chunks, Σ h_chunkᵀ·g). Returns a scalar differentiable w.r.t. h.
  */
 export function chunkedCrossEntropySum(
   h: tf.Tensor2D,
@@ -148,15 +178,17 @@ export function chunkedCrossEntropySum(
   rows: number[],
   targets: number[],
   chunkRows = Math.max(1, Math.floor(2 ** 24 / headT.shape[1])),
+  trainHead = false,
 ): tf.Scalar {
   // onnxruntime: head and cross-entropy fused per chunk, the gradient kept from the forward pass.
-  const fused = lmHeadCrossEntropyFor(headT);
+  const fused = trainHead ? null : lmHeadCrossEntropyFor(headT);
   if (fused) return fused.sum(h, rows, targets, chunkRows);
   const N = h.shape[0], V = headT.shape[1];
   const chunks: [number, number][] = [];
   for (let s = 0; s < rows.length; s += chunkRows) chunks.push([s, Math.min(rows.length, s + chunkRows)]);
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [hh, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
+    const hh = inputs[0] as tf.Tensor;
+    const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
     save([hh]);
     const value = tf.tidy(() => {
       let total: tf.Tensor = tf.scalar(0);
@@ -178,18 +210,25 @@ export function chunkedCrossEntropySum(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const parts: tf.Tensor2D[] = [];
+          let dHead: tf.Tensor | undefined;
           for (const [s, e] of chunks) {
             // Each [rows, vocab] temporary is freed as soon as the next exists: at most two are alive.
             const step = <T extends tf.Tensor>(prev: tf.Tensor[], next: T): T => {
               tf.dispose(prev);
               return next;
             };
-            const logits = tf.tidy(() => tf.matMul(tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D, headT));
+            const hs = tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D;
+            const logits = tf.matMul(hs, headT);
             let g = step([logits], tf.softmax(logits) as tf.Tensor2D);
             // (tf.oneHot with dtype float32 returns all zeros on the wasm backend: cast the int32 one.)
             const onehot = tf.tidy(() => tf.cast(tf.oneHot(targets.slice(s, e), V), "float32"));
             g = step([g, onehot], tf.sub(g, onehot) as tf.Tensor2D);
             g = step([g], tf.mul(g, dy) as tf.Tensor2D);
+            if (trainHead) {
+              const part = tf.matMul(hs, g, true, false);
+              dHead = dHead ? step([dHead, part], tf.add(dHead, part)) : part;
+            }
+            hs.dispose();
             const gT = step([g], g.transpose());
             const dhT = step([gT], tf.matMul(headT, gT));
             parts.push(step([dhT], dhT.transpose()));
@@ -198,9 +237,10 @@ export function chunkedCrossEntropySum(
           const selected = tf.concat([...parts, tf.zeros([1, h.shape[1]])]);
           const where = new Array<number>(N).fill(rows.length);
           rows.forEach((r, i) => (where[r] = i));
-          return tf.gather(selected, where);
+          const dh = tf.gather(selected, where);
+          return trainHead ? [dh, dHead ?? tf.zerosLike(headT)] : dh;
         }),
     };
   });
-  return f(h) as tf.Scalar;
+  return (trainHead ? f(h, headT) : f(h)) as tf.Scalar;
 }

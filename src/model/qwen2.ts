@@ -4,9 +4,9 @@ import * as tf from "@tensorflow/tfjs";
 import { byteProgress } from "../hub/progress.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
 import { FEW_ROWS, frozenConcatFor, frozenLinearFor, type FrozenLinear } from "../kernels/index.js";
-import { applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, frozenMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
+import { applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, embedLookup, frozenMatMul, linearMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
-import { LINEAR_NAMES, loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
+import { layerTensors, LINEAR_NAMES, loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
 
 /** Something added to a frozen linear's output (a LoRA adapter): x [n, in] -> [n, out]. */
 export interface LinearAdapter {
@@ -104,6 +104,11 @@ export interface ForwardOptions {
 export class Qwen2Model {
   /** Adapters keyed by `${layer}.${linear}`, e.g. "0.q_proj". */
   readonly adapters = new Map<string, LinearAdapter>();
+  /**
+   * Full-parameter training (set by FullModel): the weights are tf.Variables, every product takes gradients
+   * to them, and the frozen-weight kernels (which copy weights into onnxruntime once) are not used.
+   */
+  trainableWeights = false;
 
   constructor(
     readonly config: Qwen2Config,
@@ -144,7 +149,7 @@ export class Qwen2Model {
    */
   private linears(layer: number, names: LinearName[], x: tf.Tensor2D, s: LayerStep, biases?: tf.Tensor1D[]): tf.Tensor2D[] {
     const ws = names.map((n) => this.weights.layers[layer].linears[n]);
-    const unit = ws.length > 1 ? frozenConcatFor(ws, biases) : frozenLinearFor(ws[0]);
+    const unit = this.trainableWeights ? null : ws.length > 1 ? frozenConcatFor(ws, biases) : frozenLinearFor(ws[0]);
     let product: tf.Tensor2D[];
     if (unit) {
       // A recomputed layer reuses the frozen products of its forward pass (a third of its FLOPs).
@@ -153,7 +158,8 @@ export class Qwen2Model {
       if (rec && !rec.replay) rec.outputs.push(y);
       product = ws.length > 1 ? (tf.split(y, ws.map((w) => w.shape[1]), 1) as tf.Tensor2D[]) : [y];
     } else {
-      product = ws.map((w, i) => (biases ? tf.add(frozenMatMul(x, w), biases[i]) : frozenMatMul(x, w)) as tf.Tensor2D);
+      const matMul = this.trainableWeights ? linearMatMul : frozenMatMul;
+      product = ws.map((w, i) => (biases ? tf.add(matMul(x, w), biases[i]) : matMul(x, w)) as tf.Tensor2D);
     }
     const { training, dropoutSeed } = s;
     return product.map((y, i) => {
@@ -167,6 +173,7 @@ export class Qwen2Model {
 
   /** Embedding lookup from the transposed table: [N] ids -> [N, hidden]. */
   private embed(ids: number[]): tf.Tensor2D {
+    if (this.trainableWeights) return embedLookup(this.weights.embedT, ids);
     return tf.gather(this.weights.embedT, ids, 1).transpose() as tf.Tensor2D;
   }
 
@@ -290,6 +297,7 @@ export class Qwen2Model {
   private checkpointedLayer(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, s: LayerStep, saveFrozen: boolean): tf.Tensor2D {
     const vars: tf.Variable[] = [];
     for (const [key, a] of this.adapters) if (key.startsWith(`${l}.`)) vars.push(...a.variables());
+    if (this.trainableWeights) vars.push(...(layerTensors(this.weights.layers[l]) as tf.Variable[]));
     const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
       const xin = inputs[0] as tf.Tensor2D;
@@ -323,7 +331,7 @@ export class Qwen2Model {
   /** Logits [N, vocab] for hidden states [N, hidden]. */
   logitsFromHidden(h: tf.Tensor2D): tf.Tensor2D {
     // A decode step's few rows read the head prepacked on onnxruntime (built on first use).
-    const fast = h.shape[0] <= FEW_ROWS ? frozenLinearFor(this.weights.lmHeadT) : null;
+    const fast = h.shape[0] <= FEW_ROWS && !this.trainableWeights ? frozenLinearFor(this.weights.lmHeadT) : null;
     return fast ? fast.apply(h) : tf.matMul(h, this.weights.lmHeadT);
   }
 
@@ -351,7 +359,7 @@ export class Qwen2Model {
     });
     const sum = tf.tidy(() => {
       if (rows.length === 0) return tf.scalar(0);
-      return chunkedCrossEntropySum(this.hiddenStates(input, opts), this.weights.lmHeadT, rows, targets, opts.lossChunkRows);
+      return chunkedCrossEntropySum(this.hiddenStates(input, opts), this.weights.lmHeadT, rows, targets, opts.lossChunkRows, this.trainableWeights);
     });
     return { sum, count: rows.length };
   }

@@ -100,11 +100,16 @@ export async function loadQwen2Weights(
   }
 }
 
+/** A decoder layer's tensors. */
+export function layerTensors(l: LayerWeights): tf.Tensor[] {
+  return [l.inputNorm, l.postAttentionNorm, l.qBias, l.kBias, l.vBias, ...Object.values(l.linears)];
+}
+
 /** Every distinct tensor of the weights (the tied head is listed once). */
 export function weightTensors(w: Qwen2Weights): tf.Tensor[] {
   const all: tf.Tensor[] = [w.embedT, w.norm];
   if (w.lmHeadT !== w.embedT) all.push(w.lmHeadT);
-  for (const l of w.layers) all.push(l.inputNorm, l.postAttentionNorm, l.qBias, l.kBias, l.vBias, ...Object.values(l.linears));
+  for (const l of w.layers) all.push(...layerTensors(l));
   return all;
 }
 

@@ -27,7 +27,12 @@ export class AdamW {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
 
-  constructor(private readonly params: Map<string, tf.Variable>, config: Partial<AdamWConfig> = {}) {
+  /** `noDecay`: parameters left out of weight decay (transformers' Trainer: biases and norm weights). */
+  constructor(
+    private readonly params: Map<string, tf.Variable>,
+    config: Partial<AdamWConfig> = {},
+    private readonly noDecay: ReadonlySet<string> = new Set(),
+  ) {
     this.config = { ...ADAMW_DEFAULTS, ...config };
     for (const [name, p] of params) {
       this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false, undefined, "float32")));
@@ -54,7 +59,7 @@ export class AdamW {
         const v = this.v.get(name)!;
         const mNew = m.add(g.sub(m).mul(1 - beta1));
         const vNew = v.mul(beta2).add(g.square().mul(1 - beta2));
-        const decayed = weightDecay === 0 ? p : p.mul(1 - lr * weightDecay);
+        const decayed = weightDecay === 0 || this.noDecay.has(name) ? p : p.mul(1 - lr * weightDecay);
         const denom = vNew.sqrt().div(bc2Sqrt).add(eps);
         m.assign(mNew);
         v.assign(vNew);

@@ -9,7 +9,7 @@ export interface Batch {
 
 /** What the trainer needs from a model with adapters: the seam between src/model and src/train. */
 export interface TrainableModel {
-  /** The trainable weights (LoRA A/B), keyed by their PEFT tensor names. */
+  /** The trainable weights: LoRA A/B keyed by their PEFT tensor names, or every weight by its HF name. */
   trainableVariables(): Map<string, tf.Variable>;
   /**
    * Sum (not mean) of the next-token negative log-likelihood over positions whose shifted label is not
@@ -19,6 +19,8 @@ export interface TrainableModel {
    * the same masks as an uninterrupted one).
    */
   sumLoss(batch: Batch, opts: { training: boolean; seed?: number }): tf.Scalar;
+  /** Parameters left out of weight decay (full-parameter training: biases and norm weights). */
+  noWeightDecay?(): Set<string>;
 }
 
 /** Number of target tokens in a batch under Hugging Face's shift (labels[:, 1:] != -100). */

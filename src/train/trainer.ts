@@ -82,7 +82,9 @@ export interface TrainerOutputs {
   saveAdapter?(dir: string): void | Promise<void>;
   /** Writes the merged model in HF layout (config.json, generation_config.json, model.safetensors) into `dir`. */
   saveMerged?(dir: string): void | Promise<void>;
-  /** Its files are copied next to the merged model. */
+  /** Full-parameter training: writes the trained model in HF layout into `dir` (checkpoints carry it too). */
+  saveModel?(dir: string): void | Promise<void>;
+  /** Its files are copied next to the merged or trained model. */
   tokenizer?: { saveTo(dir: string): unknown };
 }
 
@@ -121,6 +123,8 @@ export interface TrainResult {
   lastCheckpoint?: string;
   adapterDir?: string;
   mergedDir?: string;
+  /** Full-parameter training: the trained model (HF layout) under outputDir/model. */
+  modelDir?: string;
   status: "completed" | "aborted";
 }
 
@@ -185,7 +189,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
   const params = model.trainableVariables();
   if (params.size === 0) throw new Error("The model has no trainable variables");
-  const optimizer = new AdamW(params, { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
+  const optimizer = new AdamW(params, { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay }, model.noWeightDecay?.());
 
   let globalStep = 0;
   let microBatchCursor = 0;
@@ -241,7 +245,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       pendingLogSteps: pendingLogSteps.map(({ loss, numInputTokens, seconds }) => ({ loss, numInputTokens, seconds })),
     };
     lastCheckpoint = await writeCheckpointAtomic(cfg.outputDir, globalStep, async (tmp) => {
-      await opts.outputs?.saveAdapter?.(tmp);
+      await (opts.outputs?.saveAdapter ?? opts.outputs?.saveModel)?.(tmp);
       saveTrainerTensors(tmp, params, optimizer);
       writeTrainerState(tmp, trainerState);
     });
@@ -327,6 +331,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       mkdirSync(result.mergedDir, { recursive: true });
       await opts.outputs.saveMerged(result.mergedDir);
       opts.outputs.tokenizer?.saveTo(result.mergedDir);
+    }
+    if (opts.outputs?.saveModel) {
+      result.modelDir = join(cfg.outputDir, "model");
+      mkdirSync(result.modelDir, { recursive: true });
+      await opts.outputs.saveModel(result.modelDir);
+      opts.outputs.tokenizer?.saveTo(result.modelDir);
     }
   }
   const seconds = (performance.now() - started) / 1000;
