@@ -7,9 +7,10 @@ export type { OpenR1Row, OpenR1CoreRow, OpenR1Column, ChatMessage } from "./sche
 export { readParquetRows, parquetColumns } from "./parquet.js";
 export type { ReadOptions } from "./parquet.js";
 export { readJsonlRows } from "./jsonl.js";
-export { OPENR1_REPO, OPENR1_REVISION, EMBEDDED_SAMPLE, openr1Files, listOpenR1Files, dataSourceFrom, describeSource, readSourceRows } from "./source.js";
+export { OPENR1_REPO, OPENR1_REVISION, EMBEDDED_SAMPLE, DEFAULT_GENERATED_SEED, DEFAULT_GENERATED_COUNT, openr1Files, listOpenR1Files } from "./source.js";
+export { dataSourceFrom, describeSource, readSourceRows } from "./source.js";
 export type { OpenR1Config, DataSource, SourceRow } from "./source.js";
-export { normalizeProblem } from "./normalize.js";
+export { normalizeProblem, uuidFromText } from "./normalize.js";
 export { Preprocessor, DEFAULT_FILTERS, firstVerifiedReasoning, toMathExample, formatFilterReport } from "./preprocess.js";
 export type { FilterOptions, FilterReport } from "./preprocess.js";
 export { splitExamples } from "./split.js";
@@ -24,3 +25,5 @@ export { writeSplit } from "./write-jsonl.js";
 export type { WrittenSplit } from "./write-jsonl.js";
 export { sampleRowFromRewardKit, guessProblemType, guessQuestionType } from "./sample-rows.js";
 export type { RewardKitRow } from "./sample-rows.js";
+export { PROBLEM_FAMILIES, generateProblem, generateProblems, problemPool, solutionText, generatedRow } from "./generated/index.js";
+export type { GeneratedProblem, ProblemPool } from "./generated/index.js";

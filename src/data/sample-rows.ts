@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { uuidFromText } from "./normalize.js";
 import type { OpenR1Row } from "./schema.js";
 
 /** A row of the reward-kit conversion of OpenR1-Math-220k (tests/fixtures/data/openr1_first100_numeric.reward-kit.jsonl). */
@@ -38,12 +38,6 @@ function wrongAnswer(answer: string): string {
   return Number.isFinite(n) ? String(Math.round((n + 1) * 1e6) / 1e6) : `${answer}+1`;
 }
 
-/** The sha256 of the problem laid out as a UUID (the real uuid column was dropped by the conversion). */
-function syntheticUuid(problem: string): string {
-  const h = createHash("sha256").update(problem).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
 /**
  * One row of the 14-column schema from a reward-kit row. Real: problem, solution (the assistant turn less the
  * "The final answer is \boxed{…}." the conversion appended), answer. Synthesised: everything else — generations
@@ -71,7 +65,8 @@ export function sampleRowFromRewardKit(row: RewardKitRow, index: number): OpenR1
     problem_type: guessProblemType(problem),
     question_type: guessQuestionType(problem),
     source: "unknown",
-    uuid: syntheticUuid(problem),
+    // The real uuid column was dropped by the conversion.
+    uuid: uuidFromText(problem),
     is_reasoning_complete: complete,
     generations: gens,
     correctness_math_verify: correct,

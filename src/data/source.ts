@@ -3,6 +3,7 @@ import { dirname, extname, join } from "node:path";
 import { assetPath } from "../assets.js";
 import { cachedFilePath, hubDownload, hubListFiles, resolveHubSettings, type HubFileRequest, type HubSettingsOptions } from "../hub/index.js";
 import { DatasetError } from "./errors.js";
+import { generatedRow, generateProblems } from "./generated/index.js";
 import { readJsonlRows } from "./jsonl.js";
 import { readParquetRows, type ReadOptions } from "./parquet.js";
 
@@ -65,14 +66,20 @@ export async function listOpenR1Files(config: OpenR1Config, hub: HubSettingsOpti
 export type DataSource =
   | { kind: "embedded" }
   | { kind: "local"; path: string }
+  /** Generated problems of the fine-tuning pool (src/data/generated): never in the pretraining text. */
+  | { kind: "generated"; seed: number; count: number }
   | ({ kind: "hub"; config?: OpenR1Config; repoId?: string } & Omit<HubFileRequest, "filename" | "repoId" | "repoType">);
 
 /** The embedded sample shipped with the library (see README: real problems, solutions and answers). */
 export const EMBEDDED_SAMPLE = assetPath("openr1-math", "sample.parquet");
 
-/** "embedded", "hub" or a path, as the pipeline configuration spells the source. */
+export const DEFAULT_GENERATED_SEED = 0;
+export const DEFAULT_GENERATED_COUNT = 2000;
+
+/** "embedded", "hub", "generated" or a path, as the pipeline configuration spells the source. */
 export function dataSourceFrom(source: string, hub: { config?: OpenR1Config; revision?: string } = {}): DataSource {
   if (source === "embedded") return { kind: "embedded" };
+  if (source === "generated") return { kind: "generated", seed: DEFAULT_GENERATED_SEED, count: DEFAULT_GENERATED_COUNT };
   if (source === "hub") return { kind: "hub", config: hub.config, revision: hub.revision };
   return { kind: "local", path: source };
 }
@@ -80,6 +87,7 @@ export function dataSourceFrom(source: string, hub: { config?: OpenR1Config; rev
 export function describeSource(source: DataSource): string {
   if (source.kind === "embedded") return `the embedded sample (${EMBEDDED_SAMPLE})`;
   if (source.kind === "local") return source.path;
+  if (source.kind === "generated") return `${source.count} generated problems (fine-tuning pool, seed ${source.seed})`;
   return `${source.repoId ?? OPENR1_REPO} (${source.config ?? "default"}@${source.revision ?? OPENR1_REVISION})`;
 }
 
@@ -109,12 +117,24 @@ export interface SourceRow {
   rowNumber: number;
 }
 
+function* generatedSourceRows(source: { seed: number; count: number }, limit: number): Generator<SourceRow> {
+  const file = `generated:seed=${source.seed}`;
+  let rowNumber = 0;
+  for (const p of generateProblems({ seed: source.seed, pool: "finetune", count: Math.min(source.count, limit) })) {
+    yield { row: { ...generatedRow(p) }, file, rowNumber: ++rowNumber };
+  }
+}
+
 /**
  * Raw rows of a source, file by file; Hub shards are downloaded (or taken from the cache) only when reading
  * reaches them, so a `limit` of a few rows downloads one shard.
  */
 export async function* readSourceRows(source: DataSource, options: ReadOptions = {}): AsyncGenerator<SourceRow> {
   let left = options.limit ?? Infinity;
+  if (source.kind === "generated") {
+    yield* generatedSourceRows(source, left);
+    return;
+  }
   const files: (() => Promise<string>)[] = [];
   if (source.kind === "embedded") files.push(async () => EMBEDDED_SAMPLE);
   else if (source.kind === "local") for (const f of await localFiles(source.path)) files.push(async () => f);
