@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as transformers from "@huggingface/transformers";
 import { assetPath } from "../assets.js";
+import { byteLevelBaseVocab, VOCAB_MAP_FILE, VocabMap, type BaseVocab } from "./vocab-map.js";
 
 export interface ChatTurn {
   role: "system" | "user" | "assistant";
@@ -21,6 +22,7 @@ export const TOKENIZER_FILES = [
   "added_tokens.json",
   "vocab.json",
   "merges.txt",
+  VOCAB_MAP_FILE,
 ] as const;
 
 type HfTokenizer = transformers.PreTrainedTokenizer;
@@ -38,14 +40,26 @@ function readJson(file: string): unknown {
 /**
  * A Hugging Face tokenizer (through @huggingface/transformers) read from a local folder in HF layout:
  * a model directory or the shipped default. Reading the files ourselves keeps it offline by construction.
+ *
+ * With a vocabulary map (the folder's vocab_map.json, or `withVocabMap`) every id it takes or gives is a
+ * model id of the map: encode, decode, tokenToId, padTokenId, eosTokenId, vocabSize.
  */
 export class Tokenizer {
+  #baseVocab?: BaseVocab;
+
   private constructor(
     readonly dir: string,
     private readonly hf: HfTokenizer,
+    readonly vocabMap?: VocabMap,
   ) {}
 
   static load(dir: string = defaultTokenizerDir()): Tokenizer {
+    const tokenizer = Tokenizer.loadUnmapped(dir);
+    const mapFile = join(dir, VOCAB_MAP_FILE);
+    return existsSync(mapFile) ? Tokenizer.withVocabMap(tokenizer, VocabMap.read(mapFile, tokenizer.baseVocab)) : tokenizer;
+  }
+
+  private static loadUnmapped(dir: string): Tokenizer {
     const json = readJson(join(dir, "tokenizer.json"));
     const config = readJson(join(dir, "tokenizer_config.json")) as { tokenizer_class?: string };
     // transformers.js exports a class per tokenizer_class (Qwen2Tokenizer, …); the base class handles the rest.
@@ -58,17 +72,50 @@ export class Tokenizer {
     }
   }
 
+  /** The same base tokenizer working in the model ids of `map` (whatever map `tokenizer` had). */
+  static withVocabMap(tokenizer: Tokenizer, map: VocabMap): Tokenizer {
+    const size = tokenizer.baseVocab.size;
+    if (map.baseVocabSize !== size) {
+      throw new Error(`${tokenizer.dir}: the vocab map was made for a tokenizer of ${map.baseVocabSize} ids, this one has ${size}`);
+    }
+    const mapped = new Tokenizer(tokenizer.dir, tokenizer.hf, map);
+    mapped.#baseVocab = tokenizer.#baseVocab;
+    return mapped;
+  }
+
+  /** This tokenizer in full ids (itself when it has no vocab map). */
+  get unmapped(): Tokenizer {
+    return this.vocabMap ? new Tokenizer(this.dir, this.hf) : this;
+  }
+
+  /** The base tokenizer's vocabulary, as VocabMap needs it. */
+  get baseVocab(): BaseVocab {
+    this.#baseVocab ??= byteLevelBaseVocab(
+      this.hf.get_vocab(),
+      this.hf._tokenizer.get_added_tokens_decoder().keys(),
+      join(this.dir, "tokenizer.json"),
+    );
+    return this.#baseVocab;
+  }
+
+  private toModelId(fullId: number, what: string): number {
+    if (!this.vocabMap) return fullId;
+    const id = this.vocabMap.modelId(fullId);
+    if (id === undefined) throw new Error(`${this.dir}: the ${what} token (full id ${fullId}) is not in the vocab map`);
+    return id;
+  }
+
   get padTokenId(): number {
-    return this.hf.pad_token_id;
+    return this.toModelId(this.hf.pad_token_id, "pad");
   }
   get eosTokenId(): number {
-    return this.hf.eos_token_id;
+    return this.toModelId(this.hf.eos_token_id, "eos");
   }
   get eosToken(): string {
     return this.hf.eos_token;
   }
   get vocabSize(): number {
-    return this.hf.get_vocab().size;
+    return this.vocabMap ? this.vocabMap.size : this.hf.get_vocab().size;
   }
   get hasChatTemplate(): boolean {
     return this.hf.chat_template != null;
@@ -76,16 +123,20 @@ export class Tokenizer {
 
   /** Token ids of `text`. Special tokens written in the text (e.g. `<|im_end|>`) are recognised. */
   encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true });
+    const ids = this.hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true });
+    return this.vocabMap ? this.vocabMap.toModel(ids) : ids;
   }
 
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return "";
-    return this.hf.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
+    const fullIds = this.vocabMap ? this.vocabMap.toFull(ids) : ids;
+    return this.hf.decode(fullIds, { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
 
+  /** The token's id; with a vocab map, undefined when the map lacks the token. */
   tokenToId(token: string): number | undefined {
-    return this.hf.get_vocab().get(token);
+    const id = this.hf.get_vocab().get(token);
+    return this.vocabMap && id !== undefined ? this.vocabMap.modelId(id) : id;
   }
 
   /** The chat rendered as text by the tokenizer's Jinja chat template. */
@@ -102,14 +153,22 @@ export class Tokenizer {
     return this.encode(this.applyChatTemplate(messages, opts), { addSpecialTokens: false });
   }
 
-  /** Copies the tokenizer files present in this tokenizer's folder into `destDir` (for a saved model). */
+  /**
+   * Copies the tokenizer files present in this tokenizer's folder into `destDir` (for a saved model).
+   * The vocab map is written from memory instead: one made by `withVocabMap` has no file yet, and an
+   * unmapped tokenizer must not pick up a map lying in its folder.
+   */
   saveTo(destDir: string): string[] {
     mkdirSync(destDir, { recursive: true });
     const copied: string[] = [];
     for (const f of TOKENIZER_FILES) {
-      if (!existsSync(join(this.dir, f))) continue;
+      if (f === VOCAB_MAP_FILE || !existsSync(join(this.dir, f))) continue;
       copyFileSync(join(this.dir, f), join(destDir, f));
       copied.push(f);
+    }
+    if (this.vocabMap) {
+      this.vocabMap.write(join(destDir, VOCAB_MAP_FILE));
+      copied.push(VOCAB_MAP_FILE);
     }
     return copied;
   }
