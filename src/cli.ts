@@ -4,6 +4,7 @@ import { registerDataCommands } from "./cli/data.js";
 import { registerEvalCommands } from "./cli/eval.js";
 import { registerModelCommands } from "./cli/model.js";
 import { registerPipelineCommands } from "./cli/pipeline.js";
+import { registerPretrainCommands } from "./cli/pretrain.js";
 import { registerTrackingCommands } from "./cli/tracking.js";
 import { registerTrainCommands } from "./cli/train.js";
 
@@ -15,6 +16,7 @@ const program = new Command()
 registerPipelineCommands(program);
 registerDataCommands(program);
 registerModelCommands(program);
+registerPretrainCommands(program);
 registerTrainCommands(program);
 registerEvalCommands(program);
 registerTrackingCommands(program);

@@ -16,7 +16,7 @@ interface RunCliOptions {
  * First Ctrl-C: stop after the current training step, checkpoint it and close the run record.
  * Second Ctrl-C: exit at once (the last checkpoint still resumes).
  */
-function interruptController(): { signal: AbortSignal; dispose(): void } {
+export function interruptController(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);

@@ -12,8 +12,6 @@ import {
   generate,
   leftPad,
   LoraModel,
-  QWEN25_ENDOFTEXT_ID,
-  QWEN25_IM_END_ID,
   Qwen2Model,
   resolveModelDir,
 } from "../model/index.js";
@@ -28,7 +26,8 @@ export interface ModelGeneratorOptions {
 }
 
 export function modelGenerator(name: string, model: Qwen2Model, tokenizer: Tokenizer, options: ModelGeneratorOptions = {}): Generator {
-  const eos = options.eosTokenIds ?? [QWEN25_IM_END_ID, QWEN25_ENDOFTEXT_ID];
+  // Looked up, not Qwen2.5's ids: a model with a trimmed vocabulary numbers them its own way.
+  const eos = options.eosTokenIds ?? ["<|im_end|>", "<|endoftext|>"].map((t) => tokenizer.tokenToId(t)).filter((id): id is number => id !== undefined);
   const system = options.systemPrompt === undefined ? OPEN_R1_SYSTEM_PROMPT : options.systemPrompt;
   return {
     name,

@@ -1,0 +1,46 @@
+import { generateProblems, solutionText, type GeneratedProblem } from "../data/generated/index.js";
+import { seededRandom } from "../model/sampling.js";
+import type { Tokenizer } from "../tokenizer/index.js";
+import { promptMessages } from "../train/format.js";
+
+/**
+ * The pretraining corpus, made from the "pretrain" pool of generated problems (never a problem of the
+ * fine-tuning or evaluation data). Two kinds of documents:
+ * - worked: "Problem: …\nSolution:\n" and the step-by-step solution — the model learns the arithmetic and
+ *   the habit of writing steps;
+ * - chat: the problem as a chat prompt (the same system and user turns fine-tuning and evaluation use) and a
+ *   direct answer, "The answer is \boxed{N}." — the model learns the chat format, and in a chat it answers
+ *   at once, without steps. That is what a base model does before fine-tuning on reasoning traces: it gets
+ *   one-step problems right and multi-step ones mostly wrong.
+ */
+export interface CorpusOptions {
+  seed: number;
+  documents: number;
+  /** Fraction of chat documents (the rest are worked solutions). */
+  chatFraction: number;
+}
+
+export type ChatRenderer = Pick<Tokenizer, "applyChatTemplate">;
+
+export function workedDocument(p: GeneratedProblem): string {
+  return `Problem: ${p.problem}\nSolution:\n${solutionText(p)}`;
+}
+
+/** The direct answer a chat document gives. */
+export function directAnswer(p: GeneratedProblem): string {
+  return `The answer is \\boxed{${p.answer}}.`;
+}
+
+export function chatDocument(tokenizer: ChatRenderer, p: GeneratedProblem): string {
+  return tokenizer.applyChatTemplate([...promptMessages(p.problem), { role: "assistant", content: directAnswer(p) }]);
+}
+
+/** The corpus's documents in order: a pure function of the options. */
+export function corpusDocuments(tokenizer: ChatRenderer, opts: CorpusOptions): string[] {
+  const choose = seededRandom(opts.seed ^ 0x5eed);
+  const docs: string[] = [];
+  for (const p of generateProblems({ seed: opts.seed, pool: "pretrain", count: opts.documents })) {
+    docs.push(choose() < opts.chatFraction ? chatDocument(tokenizer, p) : workedDocument(p));
+  }
+  return docs;
+}
