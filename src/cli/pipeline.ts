@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { resolveConfig, type Profile } from "../pipeline/config.js";
-import { describeOutputs, runPipeline } from "../pipeline/run.js";
+import { describeOutputs, describeSummary, runPipeline } from "../pipeline/run.js";
 
 interface RunCliOptions {
   profile?: Profile;
@@ -49,6 +49,7 @@ export function registerPipelineCommands(program: Command): void {
       const interrupt = interruptController();
       try {
         const result = await runPipeline(config, { signal: interrupt.signal, fresh: o.fresh, progress: o.progress });
+        if (result.summary) console.log(`\nWhat fine-tuning changed:\n${describeSummary(result.summary)}`);
         console.log(`\nPipeline ${result.status}. Outputs:\n${describeOutputs(result)}`);
         if (result.status !== "completed") process.exitCode = 130;
       } finally {

@@ -16,7 +16,7 @@ export { countParameters, parameterTableHtml } from "./params.js";
 export type { ModuleParameters } from "./params.js";
 export { saveQwen2Model } from "./save.js";
 export type { SaveModelOptions } from "./save.js";
-export { loadQwen2Model, resolveModelDir, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION } from "./load.js";
+export { loadQwen2Model, resolveModelDir, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION, TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "./load.js";
 export type { ModelSourceOptions } from "./load.js";
 export {
   createRandomQwen2,

@@ -17,7 +17,7 @@ export const pipelineConfigSchema = z.strictObject({
   seed: z.number().int(),
   backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]),
   data: z.strictObject({
-    source: z.string().min(1).describe('"embedded", "hub", or a local parquet/jsonl file or directory'),
+    source: z.string().min(1).describe('"generated", "embedded" (54 real rows), "hub", or a local parquet/jsonl file or directory'),
     hubConfig: z.enum(["default", "extended", "all"]),
     revision: z.string().min(1),
     limit: z.number().int().positive().nullable().describe("rows to read before filtering"),
@@ -26,7 +26,7 @@ export const pipelineConfigSchema = z.strictObject({
     stratify: z.boolean(),
   }),
   model: z.strictObject({
-    source: z.string().min(1).describe('"random-small", a Hub repo id, or a local HF-layout directory'),
+    source: z.string().min(1).describe('"tiny-math" (shipped), "random-small", a Hub repo id, or a local HF-layout directory'),
     revision: z.string().min(1),
   }),
   lora: z.strictObject({
@@ -51,6 +51,7 @@ export const pipelineConfigSchema = z.strictObject({
     maxSteps: z.number().int().positive().nullable().describe("overrides epochs when set"),
     logEvery: z.number().int().positive(),
     evalEvery: z.number().int().positive(),
+    evalOnStart: z.boolean().describe("validation loss of the base model before the first step"),
     saveEvery: z.number().int().positive(),
     keepCheckpoints: z.number().int().positive(),
     mergedDtype: z.enum(["bf16", "f32"]),
@@ -73,6 +74,12 @@ export const pipelineConfigSchema = z.strictObject({
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 export type Profile = PipelineConfig["profile"];
 
+/**
+ * `default`: offline in a few minutes on two CPU cores. The shipped base model (qwen2-tiny-math, pretrained
+ * by `openr1 pretrain` on generated arithmetic: it answers chat prompts directly, without steps) is
+ * LoRA-fine-tuned on generated OpenR1-format problems whose solutions reason step by step, then base and
+ * tuned are evaluated on held-out problems of the same generator.
+ */
 const embeddedDefault: PipelineConfig = {
   profile: "default",
   runName: null,
@@ -80,22 +87,22 @@ const embeddedDefault: PipelineConfig = {
   seed: 42,
   backend: "auto",
   data: {
-    source: "embedded",
+    source: "generated",
     hubConfig: "default",
     revision: "main",
     limit: null,
     filters: { verifiedCorrect: false, completeReasoning: false, nonEmptyAnswer: true, maxProblemChars: null, maxSolutionChars: null, dedupe: true },
-    validation: 8,
+    validation: 120,
     stratify: false,
   },
-  model: { source: "random-small", revision: "main" },
-  lora: { r: 8, alpha: 16, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
+  model: { source: "tiny-math", revision: "main" },
+  lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
   train: {
-    target: "solution", maxSeqLength: 512, overLength: "truncate", batchSize: 2, gradientAccumulation: 2,
+    target: "solution", maxSeqLength: 256, overLength: "truncate", batchSize: 8, gradientAccumulation: 1,
     learningRate: 2e-3, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
-    epochs: 1, maxSteps: 24, logEvery: 1, evalEvery: 6, saveEvery: 6, keepCheckpoints: 2, mergedDtype: "bf16",
+    epochs: 1, maxSteps: 120, logEvery: 5, evalEvery: 20, evalOnStart: true, saveEvery: 40, keepCheckpoints: 2, mergedDtype: "bf16",
   },
-  eval: { numProblems: 8, batchSize: 4, maxNewTokens: 64, temperature: 0, topP: 1, compareBase: true },
+  eval: { numProblems: 120, batchSize: 40, maxNewTokens: 96, temperature: 0, topP: 1, compareBase: true },
   tracking: { mode: "auto", project: "openr1-ts", entity: null },
 };
 
@@ -105,24 +112,29 @@ const embeddedDefault: PipelineConfig = {
  * (rank 16 on all linears and the 10× learning rate LoRA usually needs).
  */
 const full: PipelineConfig = {
-  ...embeddedDefault,
   profile: "full",
+  runName: null,
+  outputDir: "runs",
+  seed: 42,
+  backend: "auto",
   data: {
-    ...embeddedDefault.data,
     source: "hub",
+    hubConfig: "default",
     revision: "e4e141ec9dea9f8326f4d347be56105859b2bd68",
-    filters: { ...embeddedDefault.data.filters, verifiedCorrect: true, completeReasoning: true },
+    limit: null,
+    filters: { verifiedCorrect: true, completeReasoning: true, nonEmptyAnswer: true, maxProblemChars: null, maxSolutionChars: null, dedupe: true },
     validation: 500,
     stratify: true,
   },
   model: { source: "Qwen/Qwen2.5-0.5B-Instruct", revision: "7ae557604adf67be50417f59c2c2f167def9a775" },
-  lora: { ...embeddedDefault.lora, r: 16, alpha: 32 },
+  lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
   train: {
-    ...embeddedDefault.train,
     target: "reasoning", maxSeqLength: 4096, overLength: "drop", batchSize: 1, gradientAccumulation: 16,
-    learningRate: 2e-4, epochs: 1, maxSteps: null, logEvery: 10, evalEvery: 200, saveEvery: 200, keepCheckpoints: 3,
+    learningRate: 2e-4, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
+    epochs: 1, maxSteps: null, logEvery: 10, evalEvery: 200, evalOnStart: false, saveEvery: 200, keepCheckpoints: 3, mergedDtype: "bf16",
   },
   eval: { numProblems: 200, batchSize: 8, maxNewTokens: 2048, temperature: 0, topP: 1, compareBase: true },
+  tracking: { mode: "auto", project: "openr1-ts", entity: null },
 };
 
 export const profiles: Record<Profile, PipelineConfig> = { default: embeddedDefault, full };

@@ -25,6 +25,45 @@ export interface PipelineResult {
   metricsPath?: string;
   trackingDir?: string;
   trackingMode: string;
+  /** What moved: written to metrics.json and printed at the end. */
+  summary?: PipelineSummary;
+}
+
+/** The numbers that say whether fine-tuning worked, first → last and base → tuned. */
+export interface PipelineSummary {
+  trainLoss: { first: number; last: number };
+  /** The first is the base model's (with train.evalOnStart), the last the fine-tuned model's. */
+  validationLoss?: { first: number; last: number };
+  accuracy: { base?: number; tuned: number };
+  stepByStep: { base?: number; tuned: number };
+}
+
+/** Loss and validation loss first → last from the trainer's log history, accuracy and step-by-step score base → tuned. */
+export function pipelineSummary(logHistory: Record<string, number>[], tuned: EvalResult["summary"], base?: EvalResult["summary"]): PipelineSummary {
+  const losses = logHistory.filter((h) => "loss" in h).map((h) => h.loss);
+  const evals = logHistory.filter((h) => "eval_loss" in h).map((h) => h.eval_loss);
+  return {
+    trainLoss: { first: losses[0] ?? NaN, last: losses.at(-1) ?? NaN },
+    validationLoss: evals.length ? { first: evals[0], last: evals.at(-1)! } : undefined,
+    accuracy: { base: base?.accuracy, tuned: tuned.accuracy },
+    stepByStep: { base: base?.meanRewards.stepByStep, tuned: tuned.meanRewards.stepByStep },
+  };
+}
+
+/** The summary as the lines `openr1 run` prints. */
+export function describeSummary(s: PipelineSummary): string {
+  const f = (x: number) => x.toFixed(3);
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const rows: [string, string][] = [["training loss (logged)", `${f(s.trainLoss.first)} → ${f(s.trainLoss.last)}`]];
+  if (s.validationLoss) {
+    const { first, last } = s.validationLoss;
+    rows.push(["validation loss", `${f(first)} → ${f(last)} (${(first / last).toFixed(1)}× lower)`]);
+  }
+  const { base, tuned } = s.accuracy;
+  rows.push(["accuracy", base === undefined ? pct(tuned) : `base ${pct(base)} → fine-tuned ${pct(tuned)} (${(100 * (tuned - base)) >= 0 ? "+" : ""}${(100 * (tuned - base)).toFixed(1)} points)`]);
+  const sb = s.stepByStep;
+  rows.push(["step-by-step score", sb.base === undefined ? f(sb.tuned) : `base ${f(sb.base)} → fine-tuned ${f(sb.tuned)}`]);
+  return rows.map(([k, v]) => `  ${k.padEnd(32)} ${v}`).join("\n");
 }
 
 export interface PipelineOptions {
@@ -205,7 +244,9 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
     const tuned = await runEval("tuned", trained.mergedDir!);
     wandb.logEvalResult(tuned, trained.globalStep);
     if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });
+    result.summary = pipelineSummary(trained.logHistory, tuned.summary, base?.summary);
     const metrics = {
+      summary: result.summary,
       train: trained.logHistory.filter((h) => "loss" in h).at(-1),
       trainEvals: trained.evals,
       eval: { tuned: tuned.summary, base: base?.summary, comparison: base ? compareSummaries(base.summary, tuned.summary) : undefined },
@@ -213,7 +254,6 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
     result.evalDir = evalDir;
     result.metricsPath = join(runDir, "metrics.json");
     writeFileSync(result.metricsPath, JSON.stringify(metrics, null, 2) + "\n");
-    log(`accuracy: ${base ? `base ${(base.summary.accuracy * 100).toFixed(1)}% → ` : ""}fine-tuned ${(tuned.summary.accuracy * 100).toFixed(1)}%`);
     result.status = "completed";
     return result;
   } catch (e) {

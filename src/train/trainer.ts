@@ -46,6 +46,8 @@ export interface TrainerConfig {
   logEvery: number;
   /** Validation loss every N steps and at the end; 0: only at the end (when there is a validation set). */
   evalEvery: number;
+  /** Also take the validation loss before the first step (transformers' eval_on_start): the base model's. */
+  evalOnStart: boolean;
   evalBatchSize: number;
   /** Checkpoint every K steps and at the end; 0: never. */
   saveEvery: number;
@@ -70,6 +72,7 @@ export const DEFAULT_TRAINER_CONFIG: Omit<TrainerConfig, "outputDir"> = {
   maxSteps: null,
   logEvery: 10,
   evalEvery: 0,
+  evalOnStart: false,
   evalBatchSize: 4,
   saveEvery: 0,
   keepCheckpoints: 2,
@@ -260,6 +263,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     for (const cb of callbacks) await cb.onEvaluate?.({ eval_loss: evalLoss }, state());
   };
 
+  if (cfg.evalOnStart && globalStep === 0 && validation.length > 0) await evaluate();
   const steps: StepRecord[] = [];
   const started = performance.now();
   let status: TrainResult["status"] = "completed";
