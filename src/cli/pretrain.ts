@@ -24,7 +24,7 @@ const logLines: TrainerCallback = {
 export function registerPretrainCommands(program: Command): void {
   program
     .command("pretrain")
-    .description(`Pretrain the shipped base model (${TINY_MATH_RECIPE.name}) from scratch on its generated corpus, every weight trainable (~30 min on 2 cores)`)
+    .description(`Pretrain the shipped base model (${TINY_MATH_RECIPE.name}) from scratch on its generated corpus, every weight trainable (about an hour on 2 cores)`)
     .option("--output-dir <dir>", "checkpoints, then model/ (HF layout + provenance.json)", "runs/pretrain")
     .option("--resume", "continue from the latest checkpoint in --output-dir")
     .option("--backend <name>", "auto, tensorflow, wasm or cpu", (v: string) => {

@@ -48,18 +48,21 @@ test("the main command runs the whole pipeline on the embedded default, and its 
     assert.deepEqual([...adapterConfig.target_modules].sort(), ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]);
     const before = tf.memory().numTensors;
     const merged = await Qwen2Model.fromDirectory(r.mergedDir);
-    assert.equal(merged.config.vocabSize, 151936);
+    const baseConfig = JSON.parse(readFileSync(join(r.baseModelDir, "config.json"), "utf8"));
+    assert.equal(merged.config.vocabSize, baseConfig.vocab_size);
     merged.dispose();
     const lora = await LoraModel.load(await Qwen2Model.fromDirectory(r.baseModelDir), r.adapterDir);
-    assert.equal(lora.trainableVariables().size, 2 * 7 * 2, "lora_A and lora_B on 7 modules of 2 layers");
+    assert.equal(lora.trainableVariables().size, 2 * 7 * baseConfig.num_hidden_layers, "lora_A and lora_B on 7 modules of every layer");
     lora.dispose();
     lora.base.dispose();
     assert.equal(tf.memory().numTensors, before);
-    assert.ok(existsSync(join(r.mergedDir, "tokenizer.json")), "the merged model ships its tokenizer");
+    for (const f of ["tokenizer.json", "tokenizer_config.json", "vocab_map.json"]) assert.ok(existsSync(join(r.mergedDir, f)), `the merged model ships ${f}`);
+    assert.match(stdout, /What fine-tuning changed:\n\s+training loss \(logged\)\s+[\d.]+ → [\d.]+\n\s+validation loss\s+[\d.]+ → [\d.]+ .*\n\s+accuracy\s+base [\d.]+% → fine-tuned [\d.]+%/);
 
     // Metrics: training evals and both evaluations.
     const metrics = JSON.parse(readFileSync(r.metricsPath, "utf8"));
-    assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [2, 4]);
+    assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [0, 2, 4], "the base model's validation loss, then every 2 steps");
+    assert.equal(metrics.summary.validationLoss.first, metrics.trainEvals[0].evalLoss);
     assert.equal(metrics.eval.tuned.n, 2);
     assert.equal(metrics.eval.base.n, 2);
 
