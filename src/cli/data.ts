@@ -42,7 +42,7 @@ export function registerDataCommands(program: Command): void {
   program
     .command("data")
     .description("Load OpenR1-Math-220k, filter it, split it, and write train/validation jsonl with the filter report")
-    .option("--source <source>", '"embedded", "hub", or a local .parquet/.jsonl file or directory', "embedded")
+    .option("--source <source>", '"embedded" (54 real rows), "generated" (the default pipeline\'s problems), "hub", or a local .parquet/.jsonl file or directory', "embedded")
     .option("--config <name>", "Hub config: default, extended or all", "default")
     .option("--revision <rev>", "Hub revision (a commit keeps the data reproducible)", OPENR1_REVISION)
     .option("--limit <rows>", "rows to read before filtering (default: all)")

@@ -19,7 +19,7 @@ import {
 export type GeneratorFactory = (spec: { model: string; adapter?: string; label: string }) => Promise<Generator>;
 
 export interface EvalCommandDeps {
-  /** Default: loadModelGenerator (local dir, Hub id or "random-small", optional LoRA adapter). */
+  /** Default: loadModelGenerator (local dir, Hub id, "tiny-math" or "random-small", optional LoRA adapter). */
   loadGenerator?: GeneratorFactory;
   /** Where result lines go (default: stdout). */
   print?: (line: string) => void;
@@ -128,9 +128,9 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
   program
     .command("evaluate")
     .description("Generate for validation problems, verify the answers and score the rewards; with --base-model, base vs fine-tuned side by side")
-    .requiredOption("--model <dir>", 'model to evaluate: HF-layout directory, Hub id, or "random-small"')
+    .requiredOption("--model <dir>", 'model to evaluate: HF-layout directory, Hub id, "tiny-math" (shipped) or "random-small"')
     .option("--adapter <dir>", "LoRA adapter (PEFT layout) applied to --model")
-    .option("--base-model <dir>", "also evaluate this model (directory, Hub id or random-small) and print both side by side")
+    .option("--base-model <dir>", "also evaluate this model (directory, Hub id, tiny-math or random-small) and print both side by side")
     .requiredOption("--data <file>", "validation jsonl written by `openr1 data`")
     .option("--limit <n>", "evaluate the first N problems")
     .option("--batch-size <n>", "prompts per generate call", String(DEFAULT_EVAL_CONFIG.batchSize))

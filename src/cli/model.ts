@@ -9,12 +9,11 @@ import {
   leftPad,
   loadQwen2Model,
   LoraModel,
-  QWEN25_ENDOFTEXT_ID,
-  QWEN25_IM_END_ID,
   resolveModelDir,
   SMALL_RANDOM_QWEN2,
 } from "../model/index.js";
 import { defaultTokenizerDir, loadTokenizer } from "../tokenizer/index.js";
+import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -29,7 +28,7 @@ const num = (name: string) => (v: string) => {
   return n;
 };
 
-/** "random-small" is the generated offline model; anything else is a local folder or a Hub repo id. */
+/** "random-small" is the generated offline model; "tiny-math" the shipped one; anything else a local folder or a Hub repo id. */
 async function modelDir(source: string, offline: boolean): Promise<string> {
   return source === "random-small" ? ensureRandomQwen2() : resolveModelDir(source, { offline: offline || undefined });
 }
@@ -41,7 +40,7 @@ export function registerModelCommands(program: Command): void {
   model
     .command("info")
     .description("print the config and the parameter count per module")
-    .option("--model <source>", '"random-small", a local HF-layout folder, or a Hub repo id', "random-small")
+    .option("--model <source>", '"tiny-math" (shipped), "random-small", a local HF-layout folder, or a Hub repo id', "tiny-math")
     .option("--offline", "use the Hub cache only")
     .action(async (o: { model: string; offline?: boolean }) => {
       await selectBackend();
@@ -56,9 +55,10 @@ export function registerModelCommands(program: Command): void {
     .command("generate")
     .description("answer a prompt through the chat template, streaming tokens")
     .requiredOption("--prompt <text>", "the user turn")
-    .option("--model <source>", `"random-small", a local HF-layout folder, or a Hub repo id (e.g. ${DEFAULT_MODEL_REPO})`, "random-small")
+    .option("--model <source>", `"tiny-math" (shipped), "random-small", a local HF-layout folder, or a Hub repo id (e.g. ${DEFAULT_MODEL_REPO})`, "tiny-math")
     .option("--adapter <dir>", "a peft LoRA adapter folder to apply")
-    .option("--system <text>", "system turn")
+    .option("--system <text>", "system turn (default: open-r1's, the one training and evaluation use)", OPEN_R1_SYSTEM_PROMPT)
+    .option("--no-system", "no system turn (the chat template may insert its own)")
     .option("--max-new-tokens <n>", "tokens to generate at most", int("--max-new-tokens"), 256)
     .option("--sample", "sample instead of greedy decoding")
     .option("--temperature <x>", "sampling temperature", num("--temperature"), 0.7)
@@ -68,7 +68,7 @@ export function registerModelCommands(program: Command): void {
     .option("--offline", "use the Hub cache only")
     .option("--backend <name>", "auto, tensorflow, wasm or cpu", "auto")
     .action(async (o: {
-      prompt: string; model: string; adapter?: string; system?: string; maxNewTokens: number; sample?: boolean;
+      prompt: string; model: string; adapter?: string; system: string | false; maxNewTokens: number; sample?: boolean;
       temperature: number; topK: number; topP: number; seed: number; offline?: boolean; backend: BackendPreference;
     }) => {
       const backend = await selectBackend(o.backend);
@@ -82,7 +82,7 @@ export function registerModelCommands(program: Command): void {
       const t0 = performance.now();
       const out = generate(m, leftPad([ids], tokenizer.padTokenId), {
         maxNewTokens: o.maxNewTokens,
-        eosTokenIds: [QWEN25_IM_END_ID, QWEN25_ENDOFTEXT_ID],
+        eosTokenIds: tokenizer.chatStopIds,
         padTokenId: tokenizer.padTokenId,
         doSample: Boolean(o.sample),
         temperature: o.temperature,

@@ -53,7 +53,7 @@ export function registerPretrainCommands(program: Command): void {
         const p = result.provenance!;
         console.log(`done: ${p.training.steps} steps, train loss ${p.training.firstLosses[0]?.toFixed(3)} → ${p.training.finalTrainLoss.toFixed(3)}, ` +
           `validation loss ${p.training.finalValidationLoss?.toFixed(3)}; check accuracy ${(100 * p.check.accuracy).toFixed(1)}% (${p.check.correct}/${p.check.problems})`);
-        console.log(`model: ${result.modelDir} (to ship it: copy its files into src/assets/models/${TINY_MATH_RECIPE.name}/)`);
+        console.log(`model: ${result.savedModelDir} (to ship it: copy its files into src/assets/models/${TINY_MATH_RECIPE.name}/)`);
       } catch (e) {
         console.error(`error: ${(e as Error).message}`);
         process.exitCode = 1;

@@ -29,7 +29,7 @@ const targets = (v: string) => {
 
 interface TrainCliOptions {
   data: string; limit?: number; validation: number; model: string; tokenizer?: string; outputDir: string;
-  target: "solution" | "reasoning"; systemPrompt?: string | false; maxSeqLength: number; overLength: "truncate" | "drop";
+  method: "lora" | "full"; target: "solution" | "reasoning"; systemPrompt?: string | false; maxSeqLength: number; overLength: "truncate" | "drop";
   batchSize: number; gradAccum: number; lr: number; weightDecay: number; warmupRatio: number; schedule: "cosine" | "linear" | "constant";
   minLrRatio: number; maxGradNorm: number; epochs: number; maxSteps: number; logEvery: number; evalEvery: number; saveEvery: number;
   keepCheckpoints: number; seed: number; loraR: number; loraAlpha: number; loraDropout: number; loraTargets: LinearName[];
@@ -40,13 +40,14 @@ interface TrainCliOptions {
 export function registerTrainCommands(program: Command): void {
   program
     .command("train")
-    .description("LoRA fine-tuning: format with the chat template, train (AdamW, warmup + cosine), checkpoint, save the adapter and merged model")
-    .option("--data <source>", '"embedded", "hub", or a local parquet/jsonl file or folder', d.data.source)
+    .description("Fine-tuning (LoRA, or every weight with --method full): format with the chat template, train (AdamW, warmup + cosine), checkpoint, save the adapter and merged model (or the trained model)")
+    .option("--data <source>", '"generated", "embedded" (54 real rows), "hub", or a local parquet/jsonl file or folder', d.data.source)
     .option("--limit <n>", "rows to read before filtering", int("--limit", 1))
     .option("--validation <n>", "validation examples: a count (>= 1) or a fraction (< 1)", num("--validation"), d.data.validation)
-    .option("--model <source>", '"random-small", a local HF-layout folder, or a Hub repo id', d.model.source)
+    .option("--model <source>", '"tiny-math" (shipped), "random-small", a local HF-layout folder, or a Hub repo id', d.model.source)
     .option("--tokenizer <dir>", "tokenizer folder (default: the model's, else the shipped Qwen2.5 tokenizer)")
     .option("--output-dir <dir>", "checkpoints, adapter/ and merged/ go here", "runs/train")
+    .option("--method <method>", "lora (adapters on the frozen model) or full (every weight trains)", oneOf("--method", ["lora", "full"] as const), d.train.method)
     .option("--target <source>", "assistant turn: solution or reasoning", oneOf("--target", ["solution", "reasoning"] as const), d.train.target)
     .option("--system-prompt <text>", "system turn (default: open-r1's)")
     .option("--no-system-prompt", "no system turn")
@@ -86,6 +87,7 @@ export function registerTrainCommands(program: Command): void {
           data: data.split,
           model: o.model,
           tokenizerDir: o.tokenizer,
+          method: o.method,
           lora: { r: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, targetModules: o.loraTargets },
           format: { target: o.target, systemPrompt, maxSeqLength: o.maxSeqLength, overLength: o.overLength },
           trainer: {
@@ -107,6 +109,7 @@ export function registerTrainCommands(program: Command): void {
           (result.evals.length ? `, validation loss ${result.evals.at(-1)!.evalLoss.toFixed(4)}` : ""));
         if (result.adapterDir) console.log(`adapter (peft): ${result.adapterDir}`);
         if (result.mergedDir) console.log(`merged model (HF): ${result.mergedDir}`);
+        if (result.savedModelDir) console.log(`trained model (HF): ${result.savedModelDir}`);
       } catch (e) {
         console.error(e instanceof TrainingDivergedError ? e.message : `error: ${(e as Error).message}`);
         process.exitCode = 1;

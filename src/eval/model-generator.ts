@@ -26,8 +26,7 @@ export interface ModelGeneratorOptions {
 }
 
 export function modelGenerator(name: string, model: Qwen2Model, tokenizer: Tokenizer, options: ModelGeneratorOptions = {}): Generator {
-  // Looked up, not Qwen2.5's ids: a model with a trimmed vocabulary numbers them its own way.
-  const eos = options.eosTokenIds ?? ["<|im_end|>", "<|endoftext|>"].map((t) => tokenizer.tokenToId(t)).filter((id): id is number => id !== undefined);
+  const eos = options.eosTokenIds ?? tokenizer.chatStopIds;
   const system = options.systemPrompt === undefined ? OPEN_R1_SYSTEM_PROMPT : options.systemPrompt;
   return {
     name,
@@ -78,7 +77,7 @@ export function referenceGenerator(examples: { problem: string; solution: string
 
 /**
  * Loads a model for evaluation: `model` is a local HF-layout directory, a Hub repository id, or
- * "random-small" (the offline embedded default); `adapter` a PEFT LoRA directory attached to it. The
+ * "tiny-math" (the shipped model, the offline default) or "random-small"; `adapter` a PEFT LoRA directory attached to it. The
  * tokenizer is the model directory's own when it has one, else the shipped Qwen2.5 tokenizer.
  */
 export async function loadModelGenerator(spec: { model: string; adapter?: string; label: string }, options: ModelGeneratorOptions = {}): Promise<Generator> {

@@ -66,3 +66,63 @@ export function rewardSeries(samples: SampleResult[]): Record<string, number[]> 
   const keys = Object.keys(samples[0]?.rewards ?? {}) as (keyof SampleResult["rewards"])[];
   return Object.fromEntries(keys.map((k) => [k, samples.map((s) => s.rewards[k]).filter((v): v is number => v !== null)]));
 }
+
+const mark = (s: SampleResult) => (s.correct === null ? "unscorable" : s.correct ? "✓" : "✗");
+
+/**
+ * Two evaluations of the same problems side by side (in the order evaluated): the problem, the gold answer,
+ * and for each model what it wrote and whether it was right. Throws when the samples are not the same problems.
+ */
+export function sideBySideTable(first: SampleResult[], second: SampleResult[], labels: [string, string] = ["base", "fine-tuned"]): EvalTable {
+  const n = Math.min(first.length, second.length);
+  for (let i = 0; i < n; i++) {
+    if (first[i]!.id !== second[i]!.id) throw new Error(`sideBySideTable: sample ${i} is problem ${first[i]!.id} on one side and ${second[i]!.id} on the other`);
+  }
+  return {
+    columns: ["problem", "gold", `${labels[0]} answer`, labels[0], `${labels[1]} answer`, labels[1]],
+    data: first.slice(0, n).map((a, i) => {
+      const b = second[i]!;
+      return [a.problem, a.gold, a.prediction, mark(a), b.prediction, mark(b)];
+    }),
+  };
+}
+
+/** Accuracy per group of samples (`groupOf` names a sample's group, e.g. how many steps its problem takes); unscorable samples left out. */
+export function accuracyByGroup(samples: SampleResult[], groupOf: (s: SampleResult) => string): Record<string, { n: number; correct: number; accuracy: number }> {
+  const groups: Record<string, { n: number; correct: number; accuracy: number }> = {};
+  for (const s of samples) {
+    if (s.correct === null) continue;
+    const g = (groups[groupOf(s)] ??= { n: 0, correct: 0, accuracy: 0 });
+    g.n++;
+    if (s.correct) g.correct++;
+  }
+  for (const g of Object.values(groups)) g.accuracy = g.correct / g.n;
+  return groups;
+}
+
+/** Grouped bars: each evaluation's accuracy per group of problems (groups in sorted order), the count in the hover text. */
+export function accuracyByGroupFigure(
+  runs: { label: string; samples: SampleResult[] }[],
+  groupOf: (s: SampleResult) => string,
+  options: { title?: string; groupTitle?: string } = {},
+): Figure {
+  const byRun = runs.map((r) => ({ label: r.label, groups: accuracyByGroup(r.samples, groupOf) }));
+  const names = [...new Set(byRun.flatMap((r) => Object.keys(r.groups)))].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  return {
+    data: byRun.map((r) => ({
+      type: "bar",
+      name: r.label,
+      x: names,
+      y: names.map((g) => r.groups[g]?.accuracy ?? null),
+      text: names.map((g) => (r.groups[g] ? `${(100 * r.groups[g]!.accuracy).toFixed(0)}%` : "")),
+      textposition: "auto",
+      hovertext: names.map((g) => `${r.groups[g]?.correct ?? 0} of ${r.groups[g]?.n ?? 0} correct`),
+    })),
+    layout: {
+      title: { text: options.title ?? "Accuracy by group" },
+      barmode: "group",
+      xaxis: { title: { text: options.groupTitle ?? "group" } },
+      yaxis: { title: { text: "accuracy" }, range: [0, 1], tickformat: ".0%" },
+    },
+  };
+}

@@ -36,6 +36,7 @@ export const pipelineConfigSchema = z.strictObject({
     targetModules: z.array(z.enum(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])).min(1),
   }),
   train: z.strictObject({
+    method: z.enum(["lora", "full"]).describe("lora: adapters on the frozen model; full: every weight trains"),
     target: z.enum(["solution", "reasoning"]).describe("assistant turn: reference solution or verified reasoning trace"),
     maxSeqLength: z.number().int().min(16),
     overLength: z.enum(["truncate", "drop"]),
@@ -98,7 +99,7 @@ const embeddedDefault: PipelineConfig = {
   model: { source: "tiny-math", revision: "main" },
   lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
   train: {
-    target: "solution", maxSeqLength: 256, overLength: "truncate", batchSize: 8, gradientAccumulation: 1,
+    method: "lora", target: "solution", maxSeqLength: 256, overLength: "truncate", batchSize: 8, gradientAccumulation: 1,
     learningRate: 2e-3, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
     epochs: 1, maxSteps: 120, logEvery: 5, evalEvery: 20, evalOnStart: true, saveEvery: 40, keepCheckpoints: 2, mergedDtype: "bf16",
   },
@@ -129,7 +130,7 @@ const full: PipelineConfig = {
   model: { source: "Qwen/Qwen2.5-0.5B-Instruct", revision: "7ae557604adf67be50417f59c2c2f167def9a775" },
   lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
   train: {
-    target: "reasoning", maxSeqLength: 4096, overLength: "drop", batchSize: 1, gradientAccumulation: 16,
+    method: "lora", target: "reasoning", maxSeqLength: 4096, overLength: "drop", batchSize: 1, gradientAccumulation: 16,
     learningRate: 2e-4, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
     epochs: 1, maxSteps: null, logEvery: 10, evalEvery: 200, evalOnStart: false, saveEvery: 200, keepCheckpoints: 3, mergedDtype: "bf16",
   },

@@ -188,6 +188,7 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
       data: split,
       model: config.model.source,
       modelOptions: { revision: config.model.revision, progress },
+      method: config.train.method,
       lora: config.lora,
       format: { maxSeqLength: config.train.maxSeqLength, target: config.train.target, overLength: config.train.overLength },
       trainer: { ...config.train, seed: config.seed, outputDir: checkpointsDir },
@@ -203,8 +204,8 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
         log(`train set: ${describeFormatReport(info.train)}`);
       },
     });
-    trained.lora.dispose();
-    trained.lora.base.dispose();
+    trained.lora?.dispose();
+    trained.model.dispose();
     result.baseModelDir = trained.modelDir;
     if (trained.status === "aborted") {
       result.status = "interrupted";
@@ -212,7 +213,7 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
       return result;
     }
     result.adapterDir = trained.adapterDir;
-    result.mergedDir = trained.mergedDir;
+    result.mergedDir = trained.tunedDir;
 
     // 4. Evaluation: the base model and the merged fine-tuned model on the same validation problems.
     const evalDir = join(runDir, "eval");
@@ -241,7 +242,7 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
       log("Interrupted before evaluating the fine-tuned model. Run the same command again to evaluate it.");
       return result;
     }
-    const tuned = await runEval("tuned", trained.mergedDir!);
+    const tuned = await runEval("tuned", trained.tunedDir!);
     wandb.logEvalResult(tuned, trained.globalStep);
     if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });
     result.summary = pipelineSummary(trained.logHistory, tuned.summary, base?.summary);

@@ -162,7 +162,7 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
       signal: opts.signal,
     });
     if (result.status !== "completed") return { ...result, corpus };
-    const modelDir = result.modelDir!;
+    const modelDir = result.savedModelDir!;
     log(`checking the model on ${recipe.check.problems} generated problems…`);
     const examples = [...generateProblems({ seed: recipe.check.seed, pool: "finetune", count: recipe.check.problems })].map((p) => toMathExample(generatedRow(p)));
     const checked = await evaluate(await loadModelGenerator({ model: modelDir, label: "base" }), examples, {

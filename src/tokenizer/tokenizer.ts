@@ -117,6 +117,10 @@ export class Tokenizer {
   get vocabSize(): number {
     return this.vocabMap ? this.vocabMap.size : this.hf.get_vocab().size;
   }
+  /** The ids a chat answer ends on: <|im_end|> and <|endoftext|> (those this vocabulary has). */
+  get chatStopIds(): number[] {
+    return ["<|im_end|>", "<|endoftext|>"].map((t) => this.tokenToId(t)).filter((id): id is number => id !== undefined);
+  }
   get hasChatTemplate(): boolean {
     return this.hf.chat_template != null;
   }

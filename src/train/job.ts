@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { DatasetSplit } from "../data/types.js";
+import { FullModel } from "../model/full.js";
 import { LoraModel, type LoraConfig, type TrainableParameterReport } from "../model/lora.js";
 import { resolveModelDir, type ModelSourceOptions } from "../model/load.js";
 import { Qwen2Model } from "../model/qwen2.js";
 import { ensureRandomQwen2, type RandomQwen2Options } from "../model/random.js";
+import { saveQwen2Model } from "../model/save.js";
 import { defaultTokenizerDir, loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
 import type { TrainerCallback } from "./callbacks.js";
 import { tokenizeExamples, type FormatOptions, type FormatReport } from "./format.js";
@@ -22,6 +24,9 @@ export interface TrainJobOptions {
   randomModel?: RandomQwen2Options;
   /** Default: the model directory's tokenizer when it has one, else the shipped Qwen2.5 tokenizer. */
   tokenizerDir?: string;
+  /** "lora" (default): train adapters on the frozen model; "full": train every weight (open-r1's SFT). */
+  method?: "lora" | "full";
+  /** LoRA settings (method "lora"). */
   lora?: Partial<LoraConfig>;
   format: Omit<FormatOptions, "maxSeqLength"> & { maxSeqLength: number };
   trainer: Partial<TrainerConfig> & { outputDir: string };
@@ -36,13 +41,17 @@ export interface TrainJobOptions {
 export interface TrainJobResult extends TrainResult {
   formatReport: { train: FormatReport; validation: FormatReport };
   parameters: TrainableParameterReport;
-  /** The trained adapters, still attached to the base model (dispose when done). */
-  lora: LoraModel;
+  /** The trained model: the base with the adapters attached (method "lora"), or with its weights trained. Dispose when done. */
+  model: Qwen2Model;
+  /** The trained adapters (method "lora"). */
+  lora?: LoraModel;
+  /** What evaluation should load: the merged model (LoRA) or the trained model (full), in HF layout. */
+  tunedDir?: string;
   tokenizer: Tokenizer;
   modelDir: string;
 }
 
-/** Model + tokenizer + formatting + LoRA + trainer: what `openr1 train` and the pipeline run. */
+/** Model + tokenizer + formatting + LoRA (or full-parameter training) + trainer: what `openr1 train` and the pipeline run. */
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const source = opts.model ?? RANDOM_SMALL_MODEL;
   const modelDir = source === RANDOM_SMALL_MODEL ? await ensureRandomQwen2(opts.randomModel) : await resolveModelDir(source, opts.modelOptions);
@@ -51,19 +60,24 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const tokenizer = loadTokenizer(tokenizerDir);
   const trainSet = tokenizeExamples(opts.data.train, tokenizer, opts.format);
   const validationSet = tokenizeExamples(opts.data.validation, tokenizer, opts.format);
-  const lora = LoraModel.create(base, opts.lora, opts.trainer.seed ?? 42);
-  const parameters = lora.trainableParameters();
+  const trainable = opts.method === "full" ? new FullModel(base) : LoraModel.create(base, opts.lora, opts.trainer.seed ?? 42);
+  const parameters = trainable.trainableParameters();
   opts.onReady?.({ train: trainSet.report, validation: validationSet.report, parameters, modelDir, tokenizerDir });
   const result = await train({
-    model: lora,
+    model: trainable,
     train: trainSet.examples,
     validation: validationSet.examples,
     padTokenId: tokenizer.padTokenId,
     config: opts.trainer,
     callbacks: opts.callbacks,
-    outputs: loraOutputs(lora, { tokenizer, mergedDtype: opts.mergedDtype, baseModelNameOrPath: source }),
+    outputs:
+      trainable instanceof LoraModel
+        ? loraOutputs(trainable, { tokenizer, mergedDtype: opts.mergedDtype, baseModelNameOrPath: source })
+        : { saveModel: (dir) => saveQwen2Model(base, dir, { dtype: opts.mergedDtype === "f32" ? "F32" : "BF16" }), tokenizer },
     resumeFrom: opts.resumeFrom,
     signal: opts.signal,
   });
-  return { ...result, formatReport: { train: trainSet.report, validation: validationSet.report }, parameters, lora, tokenizer, modelDir };
+  const lora = trainable instanceof LoraModel ? trainable : undefined;
+  const tunedDir = result.mergedDir ?? result.savedModelDir;
+  return { ...result, formatReport: { train: trainSet.report, validation: validationSet.report }, parameters, model: base, lora, tunedDir, tokenizer, modelDir };
 }

@@ -127,7 +127,7 @@ export interface TrainResult {
   adapterDir?: string;
   mergedDir?: string;
   /** Full-parameter training: the trained model (HF layout) under outputDir/model. */
-  modelDir?: string;
+  savedModelDir?: string;
   status: "completed" | "aborted";
 }
 
@@ -337,10 +337,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       opts.outputs.tokenizer?.saveTo(result.mergedDir);
     }
     if (opts.outputs?.saveModel) {
-      result.modelDir = join(cfg.outputDir, "model");
-      mkdirSync(result.modelDir, { recursive: true });
-      await opts.outputs.saveModel(result.modelDir);
-      opts.outputs.tokenizer?.saveTo(result.modelDir);
+      result.savedModelDir = join(cfg.outputDir, "model");
+      mkdirSync(result.savedModelDir, { recursive: true });
+      await opts.outputs.saveModel(result.savedModelDir);
+      opts.outputs.tokenizer?.saveTo(result.savedModelDir);
     }
   }
   const seconds = (performance.now() - started) / 1000;

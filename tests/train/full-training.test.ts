@@ -41,20 +41,20 @@ test("full-parameter training: loss falls by a large factor, memory flat, decay 
     assert.deepEqual([...full.noWeightDecay()].filter((n) => !/(\.bias|norm\.weight)$/.test(n)), []);
     assert.equal(full.noWeightDecay().size, 2 * 5 + 1, "3 biases + 2 norms per layer, and the final norm");
 
-    assert.deepEqual(readdirSync(res.modelDir!).sort(), ["config.json", "generation_config.json", "model.safetensors"]);
+    assert.deepEqual(readdirSync(res.savedModelDir!).sort(), ["config.json", "generation_config.json", "model.safetensors"]);
     assert.deepEqual(readdirSync(join(dir, "checkpoint-24")).sort(), ["config.json", "generation_config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"], "a checkpoint is a loadable HF folder plus the trainer state");
     // The saved folder has the transformers layout: HF names and [out, in] linears, tied head stored once.
-    const file = await SafetensorsFile.open(join(res.modelDir!, "model.safetensors"));
+    const file = await SafetensorsFile.open(join(res.savedModelDir!, "model.safetensors"));
     const reference = await SafetensorsFile.open(join(MODEL_DIR, "model.safetensors"));
     assert.deepEqual([...file.tensors.keys()].sort(), [...reference.tensors.keys()].sort());
     for (const [name, info] of reference.tensors) assert.deepEqual(file.tensors.get(name)!.shape, info.shape, name);
     await file.close();
     await reference.close();
-    assert.equal(JSON.parse(readFileSync(join(res.modelDir!, "config.json"), "utf8")).tie_word_embeddings, true);
+    assert.equal(JSON.parse(readFileSync(join(res.savedModelDir!, "config.json"), "utf8")).tie_word_embeddings, true);
 
     const batch = collate(data, PAD);
     const trained = full.sumLoss(batch, { training: false });
-    const reloaded = await Qwen2Model.fromDirectory(res.modelDir!);
+    const reloaded = await Qwen2Model.fromDirectory(res.savedModelDir!);
     const again = reloaded.sumLoss(batch, { training: false }).sum;
     assert.ok(Math.abs(again.dataSync()[0]! - trained.dataSync()[0]!) <= 1e-4 * trained.dataSync()[0]!, `reloaded ${again.dataSync()[0]} vs trained ${trained.dataSync()[0]}`);
     tf.dispose([trained, again]);

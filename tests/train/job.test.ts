@@ -40,8 +40,38 @@ test("runTrainJob: the small random Qwen2 (made on first use), shipped tokenizer
     assert.ok(existsSync(join(res.adapterDir!, "adapter_model.safetensors")));
     assert.deepEqual(JSON.parse(readFileSync(join(res.adapterDir!, "adapter_config.json"), "utf8")).target_modules.sort(), ["q_proj", "v_proj"]);
     assert.ok(readdirSync(res.mergedDir!).includes("tokenizer.json"));
-    res.lora.dispose();
-    res.lora.base.dispose();
+    assert.equal(res.tunedDir, res.mergedDir);
+    res.lora!.dispose();
+    res.model.dispose();
+  } finally {
+    if (saved === undefined) delete process.env.OPENR1_CACHE;
+    else process.env.OPENR1_CACHE = saved;
+    rmSync(cache, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("runTrainJob with method full: every weight trains, the trained model is saved in HF layout with its tokenizer", async () => {
+  const cache = mkdtempSync(join(tmpdir(), "openr1-cache-"));
+  const out = mkdtempSync(join(tmpdir(), "job-full-"));
+  const saved = process.env.OPENR1_CACHE;
+  process.env.OPENR1_CACHE = cache;
+  try {
+    const res = await runTrainJob({
+      data: { train: [1, 2, 3, 4].map(ex), validation: [6].map(ex) },
+      method: "full",
+      format: { target: "solution", maxSeqLength: 128, systemPrompt: null },
+      trainer: { outputDir: out, batchSize: 2, maxSteps: 2, learningRate: 1e-3, saveEvery: 2 },
+      mergedDtype: "f32",
+    });
+    assert.equal(res.status, "completed");
+    assert.equal(res.lora, undefined);
+    assert.equal(res.parameters.trainable, res.parameters.total);
+    assert.equal(res.adapterDir, undefined);
+    assert.equal(res.tunedDir, join(out, "model"));
+    assert.deepEqual(readdirSync(res.tunedDir!).sort(), ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
+    assert.ok(res.steps[1]!.loss < res.steps[0]!.loss, `loss ${res.steps[0]!.loss} → ${res.steps[1]!.loss}`);
+    res.model.dispose();
   } finally {
     if (saved === undefined) delete process.env.OPENR1_CACHE;
     else process.env.OPENR1_CACHE = saved;
