@@ -98,6 +98,8 @@ export function initialModel(recipe: PretrainRecipe, tokenizer: Tokenizer): Qwen
 
 export interface PretrainOptions {
   recipe?: PretrainRecipe;
+  /** The recipe's corpus when already prepared (prepareCorpus takes about a minute). */
+  corpus?: PreparedCorpus;
   /** Checkpoints, then the model (model/, with provenance.json) go here. */
   outputDir: string;
   /** Continue from the latest checkpoint in outputDir. */
@@ -129,7 +131,7 @@ function fileHashes(dir: string, names: string[]): Record<string, string> {
 export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const recipe = opts.recipe ?? TINY_MATH_RECIPE;
   const log = opts.log ?? (() => {});
-  const corpus = prepareCorpus(recipe);
+  const corpus = opts.corpus ?? prepareCorpus(recipe);
   const { tokenizer } = corpus;
   log(`corpus: ${corpus.documents} documents → ${corpus.train.length} train rows + ${corpus.validation.length} validation rows of ${recipe.seqLength} tokens; vocabulary ${tokenizer.vocabSize} tokens`);
   const model = initialModel(recipe, tokenizer);

@@ -38,7 +38,7 @@ test("rerunning the recipe reproduces its corpus, its vocabulary and its first l
   const losses: number[] = [];
   const stop: TrainerCallback = { onStepEnd: (logs, s) => void (losses.push(logs.loss), s.globalStep === steps && controller.abort()) };
   try {
-    await runPretrain({ outputDir: dir, callbacks: [stop], signal: controller.signal });
+    await runPretrain({ corpus, outputDir: dir, callbacks: [stop], signal: controller.signal });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
