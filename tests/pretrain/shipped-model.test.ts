@@ -54,7 +54,7 @@ test("the shipped model writes worked solutions and answers the check problems a
   const tokenizer = loadTokenizer(TINY_MATH_MODEL_DIR);
   const model = await Qwen2Model.fromDirectory(TINY_MATH_MODEL_DIR);
   const prompt = tokenizer.encode("Problem: Compute 23 + 45.\nSolution:\n", { addSpecialTokens: false });
-  const out = generate(model, leftPad([prompt], tokenizer.padTokenId), { maxNewTokens: 24, eosTokenIds: [tokenizer.tokenToId("<|endoftext|>")!] });
+  const out = generate(model, leftPad([prompt], tokenizer.padTokenId), { maxNewTokens: 32, eosTokenIds: [tokenizer.tokenToId("<|endoftext|>")!] });
   assert.equal(tokenizer.decode(out.newTokens[0], { skipSpecialTokens: true }), "First, 23 + 45 = 68.\nFinally, the answer is \\boxed{68}.");
   model.dispose();
 
