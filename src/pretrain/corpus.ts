@@ -10,8 +10,8 @@ import { promptMessages } from "../train/format.js";
  *   the habit of writing steps;
  * - chat: the problem as a chat prompt (the same system and user turns fine-tuning and evaluation use) and a
  *   direct answer, "The answer is \boxed{N}." — the model learns the chat format, and in a chat it answers
- *   at once, without steps. That is what a base model does before fine-tuning on reasoning traces: it gets
- *   one-step problems right and multi-step ones mostly wrong.
+ *   at once, without steps, and mostly wrongly: it can compute a problem only by writing the steps. That is
+ *   where a base model stands before fine-tuning on reasoning traces.
  */
 export interface CorpusOptions {
   seed: number;
