@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -20,6 +20,9 @@ export interface RandomQwen2Options {
   /** Weight dtype on disk (default BF16). */
   dtype?: "BF16" | "F32";
 }
+
+/** Marks a folder createRandomQwen2 wrote: only such a folder (or an empty one) is replaced by it. */
+const GENERATED_MARKER = ".openr1-random-model";
 
 /** Qwen2.5's special tokens: <|endoftext|> (bos, pad) and <|im_end|> (end of a chat turn). */
 export const QWEN25_ENDOFTEXT_ID = 151643;
@@ -120,6 +123,9 @@ export async function createRandomQwen2(dir: string, options: RandomQwen2Options
     add(p + "mlp.up_proj.weight", [o.intermediate, o.hidden]);
     add(p + "mlp.down_proj.weight", [o.hidden, o.intermediate]);
   }
+  if (existsSync(dir) && (await readdir(dir)).length > 0 && !existsSync(join(dir, GENERATED_MARKER))) {
+    throw new Error(`createRandomQwen2: ${dir} exists and was not written by createRandomQwen2; not replacing it (choose an empty or new folder)`);
+  }
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -130,6 +136,7 @@ export async function createRandomQwen2(dir: string, options: RandomQwen2Options
     eos_token_id: [QWEN25_IM_END_ID, QWEN25_ENDOFTEXT_ID],
     pad_token_id: QWEN25_ENDOFTEXT_ID,
   });
+  await writeFile(join(tmp, GENERATED_MARKER), "written by openr1-ts createRandomQwen2; the folder may be replaced by it\n");
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
 }

@@ -12,7 +12,11 @@ const filters = z.strictObject({
 
 export const pipelineConfigSchema = z.strictObject({
   profile: z.enum(["default", "full"]),
-  runName: z.string().min(1).nullable().describe("run directory name under outputDir; null: a timestamped name"),
+  runName: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a run name is a folder name under outputDir (letters, digits, . _ -; no path, not . or ..)")
+    .nullable()
+    .describe("run directory name under outputDir; null: the profile's name"),
   outputDir: z.string().min(1),
   seed: z.number().int(),
   backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]),

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
 import { selectBackend, type BackendInfo } from "../backend.js";
@@ -98,6 +98,10 @@ function writeState(runDir: string, state: RunState): void {
  * a run made with another configuration, since its checkpoints would not match.
  */
 function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { state: RunState; resuming: boolean } {
+  if (existsSync(runDir) && !existsSync(stateFile(runDir)) && readdirSync(runDir).length > 0) {
+    // Only folders the pipeline made (they hold pipeline.json) are resumed or discarded: never a user's folder.
+    throw new Error(`${runDir} exists and is not a pipeline run (no pipeline.json): choose another --run-name or outputDir`);
+  }
   if (fresh) rmSync(runDir, { recursive: true, force: true });
   if (existsSync(stateFile(runDir))) {
     const previous = JSON.parse(readFileSync(stateFile(runDir), "utf8")) as RunState;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -74,6 +74,23 @@ test("createRandomQwen2 writes a loadable Qwen2 folder with Qwen2.5's token ids,
     assert.equal(tf.memory().numTensors, base);
     model.dispose();
     assert.equal(await ensureRandomQwen2(opts, dir), await ensureRandomQwen2(opts, dir));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("createRandomQwen2 replaces only a folder it wrote itself: a user's folder, or the parent of one, is refused and kept", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "openr1-rand-"));
+  try {
+    const opts = { seed: 1, hidden: 32, layers: 1, heads: 4, kvHeads: 2, intermediate: 64, vocab: 1000 };
+    await writeFile(join(dir, "notes.txt"), "mine");
+    await assert.rejects(createRandomQwen2(dir, opts), /exists and was not written by createRandomQwen2/);
+    assert.equal(await readFile(join(dir, "notes.txt"), "utf8"), "mine");
+    await createRandomQwen2(join(dir, "m"), opts);
+    await createRandomQwen2(join(dir, "m"), { ...opts, seed: 2 }); // its own output: replaced
+    assert.ok((await readdir(join(dir, "m"))).includes("model.safetensors"));
+    await assert.rejects(createRandomQwen2(join(dir, "m", ".."), opts), /not written by createRandomQwen2/);
+    assert.equal(await readFile(join(dir, "notes.txt"), "utf8"), "mine");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -48,3 +48,10 @@ test("a missing or malformed config file is a clear error", () => {
   assert.throws(() => resolveConfig({ file: file("bad.json", "{ train: ") }), /bad\.json is not valid JSON/);
   assert.throws(() => resolveConfig({ profile: "huge" as never }), /Unknown profile "huge"/);
 });
+
+test("a run name is a folder name, never a path: ., .., a/b and absolute paths are refused naming runName", () => {
+  for (const name of [".", "..", "a/b", "/tmp/x", "../up", ""]) {
+    assert.throws(() => resolveConfig({ overrides: [`runName=${JSON.stringify(name)}`] }), /runName/, name);
+  }
+  assert.equal(resolveConfig({ overrides: ['runName="exp-1.b_2"'] }).runName, "exp-1.b_2");
+});

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -115,4 +115,13 @@ test("a different configuration never resumes a run it does not match", () =>
     assert.equal((await runPipeline(sameRunOtherPath, { progress: false, log: () => {} })).status, "completed", "the same run reached by another path resumes");
     const fresh = await runPipeline(b, { progress: false, log: () => {}, fresh: true });
     assert.equal(fresh.status, "completed");
+  }));
+
+test("a folder the pipeline did not make is neither resumed nor deleted, even with --fresh", () =>
+  inTempDir("openr1-foreign-", async (out) => {
+    mkdirSync(join(out, "mine"));
+    writeFileSync(join(out, "mine", "thesis.tex"), "precious");
+    const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`, 'runName="mine"'] });
+    await assert.rejects(runPipeline(config, { progress: false, log: () => {}, fresh: true }), /is not a pipeline run \(no pipeline\.json\)/);
+    assert.equal(readFileSync(join(out, "mine", "thesis.tex"), "utf8"), "precious");
   }));
