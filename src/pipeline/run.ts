@@ -6,6 +6,7 @@ import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "
 import type { DatasetSplit } from "../data/types.js";
 import { compareSummaries, evaluate, loadModelGenerator, saveResults, type EvalResult } from "../eval/index.js";
 import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
+import { writeJsonAtomic } from "../tracking/localRun.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
 import type { PipelineConfig } from "./config.js";
 
@@ -89,8 +90,18 @@ interface RunState {
 
 const stateFile = (runDir: string) => join(runDir, "pipeline.json");
 
+/** Written whole or not at all: a crash or a full disk never leaves a truncated pipeline.json. */
 function writeState(runDir: string, state: RunState): void {
-  writeFileSync(stateFile(runDir), JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2) + "\n");
+  writeJsonAtomic(stateFile(runDir), { ...state, updatedAt: new Date().toISOString() });
+}
+
+function readState(runDir: string): RunState {
+  const file = stateFile(runDir);
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as RunState;
+  } catch (e) {
+    throw new Error(`${file}: cannot read the run's state (${(e as Error).message}); move the folder away or use another --run-name`);
+  }
 }
 
 /**
@@ -104,7 +115,7 @@ function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { stat
   }
   if (fresh) rmSync(runDir, { recursive: true, force: true });
   if (existsSync(stateFile(runDir))) {
-    const previous = JSON.parse(readFileSync(stateFile(runDir), "utf8")) as RunState;
+    const previous = readState(runDir);
     // Where the run directory was reached from (outputDir "runs" or "../runs") does not change the run.
     const comparable = (c: PipelineConfig) => JSON.stringify({ ...c, outputDir: undefined });
     if (comparable(previous.config) !== comparable(config)) {

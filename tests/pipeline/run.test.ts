@@ -125,3 +125,11 @@ test("a folder the pipeline did not make is neither resumed nor deleted, even wi
     await assert.rejects(runPipeline(config, { progress: false, log: () => {}, fresh: true }), /is not a pipeline run \(no pipeline\.json\)/);
     assert.equal(readFileSync(join(out, "mine", "thesis.tex"), "utf8"), "precious");
   }));
+
+test("a truncated pipeline.json is named in the error", () =>
+  inTempDir("openr1-state-", async (out) => {
+    mkdirSync(join(out, "default"));
+    writeFileSync(join(out, "default", "pipeline.json"), "");
+    const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`] });
+    await assert.rejects(runPipeline(config, { progress: false, log: () => {} }), /default\/pipeline\.json: cannot read the run's state/);
+  }));
