@@ -21,6 +21,11 @@ export interface TrainerStateFile {
   schedule: ScheduleConfig;
   optimizer: { step: number; beta1: number; beta2: number; eps: number; weightDecay: number };
   logHistory: Record<string, number>[];
+  /**
+   * What the run's trajectory depends on (the trainer settings, the data's size and a hash of its examples):
+   * a resume with anything else is refused. Absent in checkpoints written before it existed.
+   */
+  run?: Record<string, unknown>;
   /** Steps since the last log (their mean loss is logged next), so a resumed run logs the same values. */
   pendingLogSteps: { loss: number; numInputTokens: number; seconds: number }[];
 }

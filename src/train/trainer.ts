@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -144,6 +145,13 @@ export class TrainingDivergedError extends Error {
   }
 }
 
+/** sha256 of the examples' token ids and labels, in order (identifies the training data in a checkpoint). */
+function hashExamples(examples: TokenizedExample[]): string {
+  const h = createHash("sha256");
+  for (const e of examples) h.update(new Uint8Array(Int32Array.from([...e.inputIds, -1, ...e.labels, -2]).buffer));
+  return h.digest("hex");
+}
+
 /** Token-weighted validation loss: total NLL over all target tokens / their number. */
 export function evaluateLoss(model: Pick<TrainableModel, "sumLoss">, examples: TokenizedExample[], padTokenId: number, batchSize: number): number {
   let sum = 0;
@@ -194,6 +202,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (params.size === 0) throw new Error("The model has no trainable variables");
   const optimizer = new AdamW(params, { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay }, model.noWeightDecay?.());
 
+  // Everything but where outputs go and how often the run logs, evaluates and saves.
+  const { outputDir: _o, logEvery: _l, evalEvery: _e, evalOnStart: _s, evalBatchSize: _b, saveEvery: _v, keepCheckpoints: _k, ...settings } = cfg;
+  const trajectory: Record<string, unknown> = { ...settings, maxSteps, numExamples: data.length, examples: hashExamples(data) };
   let globalStep = 0;
   let microBatchCursor = 0;
   let numTokens = 0;
@@ -210,6 +221,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const s = ckpt.state;
     if (s.maxSteps !== maxSteps || s.seed !== cfg.seed) {
       throw new Error(`${dir}: made with maxSteps ${s.maxSteps} and seed ${s.seed}, but this run has maxSteps ${maxSteps} and seed ${cfg.seed}; an exact resume needs the same`);
+    }
+    const differ = s.run ? Object.keys({ ...s.run, ...trajectory }).filter((k) => JSON.stringify(s.run![k]) !== JSON.stringify(trajectory[k])) : [];
+    if (differ.length) {
+      const show = (r: Record<string, unknown>, k: string) => JSON.stringify(r[k]);
+      throw new Error(`${dir}: made with another training setup (${differ.map((k) => `${k} ${show(s.run!, k)} here ${show(trajectory, k)}`).join(", ")}); an exact resume needs the same — use another output folder`);
     }
     for (const [name, v] of params) {
       const data = ckpt.params.get(name);
@@ -244,6 +260,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const trainerState: TrainerStateFile = {
       globalStep, maxSteps, epoch: microBatchCursor / microPerEpoch, microBatchCursor, seed: cfg.seed, numTokens, schedule,
       optimizer: { step: optimizer.step, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay },
+      run: trajectory,
       logHistory,
       pendingLogSteps: pendingLogSteps.map(({ loss, numInputTokens, seconds }) => ({ loss, numInputTokens, seconds })),
     };

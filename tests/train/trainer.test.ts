@@ -217,3 +217,27 @@ test("callbacks get transformers' log keys; final outputs are written", async ()
   model.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test("resuming with another learning rate or other data is refused, naming what differs; logging cadence may change", async () => {
+  const dir = tmp();
+  const model = createToyModel({ vocab: V, dim: 8, seed: 7 });
+  try {
+    const data = toyExamples(6, V, 2);
+    const controller = new AbortController();
+    const stop: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 2 && controller.abort()) };
+    await train({ model, train: data, padTokenId: V - 1, config: resumeConfig(dir), callbacks: [stop], signal: controller.signal });
+    await assert.rejects(
+      train({ model, train: data, padTokenId: V - 1, config: { ...resumeConfig(dir), learningRate: 0.5 }, resumeFrom: "latest" }),
+      /another training setup \(learningRate [\d.e-]+ here 0\.5\)/,
+    );
+    await assert.rejects(
+      train({ model, train: toyExamples(6, V, 3), padTokenId: V - 1, config: resumeConfig(dir), resumeFrom: "latest" }),
+      /another training setup \(examples /,
+    );
+    const resumed = await train({ model, train: data, padTokenId: V - 1, config: { ...resumeConfig(dir), logEvery: 7, keepCheckpoints: 5 }, resumeFrom: "latest" });
+    assert.equal(resumed.steps[0]!.step, 3);
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
