@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
 import { selectBackend, type BackendInfo } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "../data/index.js";
@@ -7,6 +7,7 @@ import type { DatasetSplit } from "../data/types.js";
 import { compareSummaries, evaluate, loadModelGenerator, saveResults, type EvalResult } from "../eval/index.js";
 import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
 import { writeJsonAtomic } from "../tracking/localRun.js";
+import { withExclusiveLock } from "../hub/lock.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
 import type { PipelineConfig } from "./config.js";
 
@@ -146,9 +147,15 @@ function evalProgress(label: string, enabled: boolean): { onProgress?: (done: nu
 
 /** data → split → model + LoRA → training → evaluation (base and fine-tuned) → tracking, resumable. */
 export async function runPipeline(config: PipelineConfig, options: PipelineOptions = {}): Promise<PipelineResult> {
+  const runDir = resolve(config.outputDir, config.runName ?? config.profile);
+  mkdirSync(dirname(runDir), { recursive: true });
+  // Beside the run folder, not in it: --fresh removes the folder, and must not while another process runs there.
+  return withExclusiveLock(`${runDir}.lock`, `The run ${runDir}`, () => runLocked(runDir, config, options));
+}
+
+async function runLocked(runDir: string, config: PipelineConfig, options: PipelineOptions): Promise<PipelineResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const progress = options.progress ?? Boolean(process.stderr.isTTY || process.env.CI);
-  const runDir = resolve(config.outputDir, config.runName ?? config.profile);
   const { state, resuming } = openRun(runDir, config, options.fresh ?? false);
   const dataDir = join(runDir, "data");
   const checkpointsDir = join(runDir, "train");

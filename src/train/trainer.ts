@@ -16,6 +16,7 @@ import {
 } from "./checkpoint.js";
 import type { TokenizedExample } from "./format.js";
 import { accumulateGradients, clipByGlobalNorm, globalNorm } from "./gradients.js";
+import { withExclusiveLock } from "../hub/lock.js";
 import { AdamW } from "./optimizer.js";
 import { hashInts } from "./rng.js";
 import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
@@ -182,6 +183,12 @@ function resolveConfig(config: TrainOptions["config"]): TrainerConfig {
  * exact resume, and the final adapter / merged model.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  mkdirSync(opts.config.outputDir, { recursive: true });
+  // One writer per folder: a second run would prune and overwrite this one's checkpoints.
+  return withExclusiveLock(join(opts.config.outputDir, ".lock"), `The checkpoint folder ${opts.config.outputDir}`, () => trainLocked(opts));
+}
+
+async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const cfg = resolveConfig(opts.config);
   const { model, padTokenId } = opts;
   const data = opts.train;

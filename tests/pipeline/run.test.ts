@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -132,4 +132,20 @@ test("a truncated pipeline.json is named in the error", () =>
     writeFileSync(join(out, "default", "pipeline.json"), "");
     const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`] });
     await assert.rejects(runPipeline(config, { progress: false, log: () => {} }), /default\/pipeline\.json: cannot read the run's state/);
+  }));
+
+test("a second process on the same run is refused at once; a dead process's lock is taken over", () =>
+  inTempDir("openr1-lock-", async (out) => {
+    const config = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", `outputDir=${out}`] });
+    const other = spawn("sleep", ["30"]);
+    try {
+      writeFileSync(join(out, "default.lock"), String(other.pid));
+      await assert.rejects(runPipeline(config, { progress: false, log: () => {} }), new RegExp(`run .*default is in use by process ${other.pid}`));
+      assert.ok(!existsSync(join(out, "default")), "nothing was written");
+    } finally {
+      other.kill();
+    }
+    await new Promise((r) => other.once("exit", r));
+    assert.equal((await runPipeline(config, { progress: false, log: () => {} })).status, "completed", "the dead owner's lock is taken over");
+    assert.ok(!existsSync(join(out, "default.lock")), "and released");
   }));

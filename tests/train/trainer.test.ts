@@ -241,3 +241,21 @@ test("resuming with another learning rate or other data is refused, naming what 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("two trainings into one checkpoint folder: the second is refused while the first runs", async () => {
+  const dir = tmp();
+  const model = createToyModel({ vocab: V, dim: 8, seed: 8 });
+  try {
+    let second: Promise<unknown> | undefined;
+    const race: TrainerCallback = {
+      onStepEnd: (_l, s) => void (s.globalStep === 1 && (second = train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir) }))),
+    };
+    const first = await train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir), callbacks: [race] });
+    assert.equal(first.status, "completed");
+    await assert.rejects(second!, /checkpoint folder .* is in use by process/);
+    assert.ok(!existsSync(join(dir, ".lock")), "the lock is released when training ends");
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
