@@ -162,7 +162,7 @@ export function parseOverride(spec: string): [string[], unknown] {
 function setPath(target: Record<string, unknown>, path: string[], value: unknown, spec: string): void {
   let node: Record<string, unknown> = target;
   for (const [i, key] of path.entries()) {
-    if (!(key in node)) throw new Error(`Unknown config key "${path.slice(0, i + 1).join(".")}" in override "${spec}"`);
+    if (node === null || typeof node !== "object" || !(key in node)) throw new Error(`Unknown config key "${path.slice(0, i + 1).join(".")}" in override "${spec}"`);
     if (i === path.length - 1) node[key] = value;
     else node = node[key] as Record<string, unknown>;
   }

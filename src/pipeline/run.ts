@@ -271,7 +271,8 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     const metrics = {
       summary: result.summary,
       train: trained.logHistory.filter((h) => "loss" in h).at(-1),
-      trainEvals: trained.evals,
+      // From the log history, so a resumed run keeps the evaluations made before it was interrupted.
+      trainEvals: trained.logHistory.filter((h) => "eval_loss" in h).map((h) => ({ step: h.step, evalLoss: h.eval_loss })),
       eval: { tuned: tuned.summary, base: base?.summary, comparison: base ? compareSummaries(base.summary, tuned.summary) : undefined },
     };
     result.evalDir = evalDir;

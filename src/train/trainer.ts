@@ -139,8 +139,9 @@ export class TrainingDivergedError extends Error {
     super(
       `Training stopped at step ${step}: the loss or gradient norm is ${value}. No update was applied. ` +
         (lastCheckpoint
-          ? `The last good checkpoint is ${lastCheckpoint}; resume from it with a lower learning rate or stronger clipping.`
-          : "No checkpoint had been written yet.") ,
+          ? `The last checkpoint written is ${lastCheckpoint}: if the loss was already rising then, its weights may be ` +
+            "diverging too (an earlier checkpoint, kept with keepCheckpoints, may be safer); resume with a lower learning rate or stronger clipping."
+          : "No checkpoint had been written yet."),
     );
     this.name = "TrainingDivergedError";
   }

@@ -49,6 +49,10 @@ test("a missing or malformed config file is a clear error", () => {
   assert.throws(() => resolveConfig({ profile: "huge" as never }), /Unknown profile "huge"/);
 });
 
+test("an override that goes below a value names the key instead of a TypeError", () => {
+  assert.throws(() => resolveConfig({ overrides: ["train.maxSteps.x=1"] }), /Unknown config key "train\.maxSteps\.x"/);
+});
+
 test("a run name is a folder name, never a path: ., .., a/b and absolute paths are refused naming runName", () => {
   for (const name of [".", "..", "a/b", "/tmp/x", "../up", ""]) {
     assert.throws(() => resolveConfig({ overrides: [`runName=${JSON.stringify(name)}`] }), /runName/, name);

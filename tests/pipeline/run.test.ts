@@ -89,7 +89,8 @@ test("an interrupted pipeline leaves a checkpoint and a run record, and running 
     assert.equal(second.status, "completed");
     assert.ok(lines.some((l) => /resuming training from .*checkpoint-3/.test(l)));
     const metrics = JSON.parse(readFileSync(second.metricsPath!, "utf8"));
-    assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [4], "only the remaining step ran");
+    assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [0, 2, 4], "the evaluations before the interruption are kept");
+    assert.equal(typeof metrics.train.loss, "number");
   }));
 
 test("an interruption during evaluation is recorded as interrupted, and running again finishes the evaluation", () =>
