@@ -66,10 +66,11 @@ export class AnswerChecker {
     this.flag = new Int32Array(new SharedArrayBuffer(8));
     const url = workerUrl();
     const options = { workerData: { port: port2, flag: this.flag }, transferList: [port2] };
-    // Running from sources, the worker registers tsx itself (Node 20 workers ignore `--import`).
+    // Running from sources, the worker registers tsx itself (Node 20 workers ignore `--import`). An eval'd
+    // worker resolves bare specifiers from the current directory: give it tsx's absolute URL, resolved here.
     const worker = url.pathname.endsWith(".ts")
       ? new Worker(
-          `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
+          `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`,
           { ...options, eval: true },
         )
       : new Worker(url, options);

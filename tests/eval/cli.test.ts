@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,6 +99,19 @@ test("evaluate: generates through the wired Generator and saves results; base vs
     assert.equal(real.n, 2);
     assert.equal(real.responseTokens.max, 3);
     await assert.rejects(runCli(["evaluate", "--model", "no/such-dir-or-repo", "--data", join(dir, "missing.jsonl")]), /missing\.jsonl: cannot read/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the published bin scores from any directory (the checker's worker finds tsx from the package, not the cwd)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "score-elsewhere-"));
+  try {
+    writeFileSync(join(dir, "one.jsonl"), JSON.stringify({ gold: "$2$", pred: "\\boxed{2}" }) + "\n");
+    const bin = fileURLToPath(new URL("../../bin/openr1.js", import.meta.url));
+    const out = execFileSync(process.execPath, [bin, "score", "one.jsonl"], { cwd: dir, encoding: "utf8" }).trim().split("\n");
+    assert.equal(JSON.parse(out[0]!).correct, true);
+    assert.equal(JSON.parse(out.at(-1)!).accuracy, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
