@@ -13,18 +13,26 @@ interface RunCliOptions {
 }
 
 /**
- * First Ctrl-C: stop after the current training step, checkpoint it and close the run record.
- * Second Ctrl-C: exit at once (the last checkpoint still resumes).
+ * First Ctrl-C (or SIGTERM): stop after the current training step, checkpoint it and close the run record.
+ * Second: exit at once (the last checkpoint still resumes).
  */
 export function interruptController(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  const onSigint = () => {
+  // SIGTERM (schedulers, `timeout`, container stop) is treated as Ctrl-C.
+  const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
     console.error("\nStopping after this step and saving a checkpoint (Ctrl-C again to quit now)…");
     controller.abort();
   };
-  process.on("SIGINT", onSigint);
-  return { signal: controller.signal, dispose: () => process.off("SIGINT", onSigint) };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
 }
 
 /** `openr1 run`: the whole pipeline, on the embedded offline default unless told otherwise. */

@@ -320,6 +320,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     pendingLogSteps.push(record);
     const stepLogs = { loss, learning_rate: learningRate, grad_norm: gradNorm, tokens_per_second: numInputTokens / record.seconds };
     for (const cb of callbacks) await cb.onStepEnd?.(stepLogs, state());
+    // A step is synchronous work: let the event loop run signal handlers (Ctrl-C) before deciding to go on.
+    await new Promise((r) => setImmediate(r));
 
     if (globalStep % cfg.logEvery === 0 || globalStep === maxSteps) {
       const window = pendingLogSteps;
