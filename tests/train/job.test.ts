@@ -15,13 +15,25 @@ const ex = (i: number): MathExample => ({
   reasoning: i % 2 ? `<think>\nadd\n</think>\n\\boxed{${2 * i}}` : undefined, problemType: "Algebra", questionType: "math-word-problem", source: "test",
 });
 
-test("runTrainJob: the small random Qwen2 (made on first use), shipped tokenizer, LoRA, outputs", async () => {
+/** Runs `body` with a fresh OPENR1_CACHE and output folder, both removed (and the variable restored) afterwards. */
+async function withTempCache(body: (out: string) => Promise<void>): Promise<void> {
   const cache = mkdtempSync(join(tmpdir(), "openr1-cache-"));
   const out = mkdtempSync(join(tmpdir(), "job-"));
   const saved = process.env.OPENR1_CACHE;
   process.env.OPENR1_CACHE = cache;
-  let ready: unknown;
   try {
+    await body(out);
+  } finally {
+    if (saved === undefined) delete process.env.OPENR1_CACHE;
+    else process.env.OPENR1_CACHE = saved;
+    rmSync(cache, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+test("runTrainJob: the small random Qwen2 (made on first use), shipped tokenizer, LoRA, outputs", () =>
+  withTempCache(async (out) => {
+    let ready: unknown;
     const res = await runTrainJob({
       data: { train: [1, 2, 3, 4, 5].map(ex), validation: [6, 7].map(ex) },
       lora: { r: 4, alpha: 8, dropout: 0, targetModules: ["q_proj", "v_proj"] },
@@ -43,20 +55,10 @@ test("runTrainJob: the small random Qwen2 (made on first use), shipped tokenizer
     assert.equal(res.tunedDir, res.mergedDir);
     res.lora!.dispose();
     res.model.dispose();
-  } finally {
-    if (saved === undefined) delete process.env.OPENR1_CACHE;
-    else process.env.OPENR1_CACHE = saved;
-    rmSync(cache, { recursive: true, force: true });
-    rmSync(out, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("runTrainJob with method full: every weight trains, the trained model is saved in HF layout with its tokenizer", async () => {
-  const cache = mkdtempSync(join(tmpdir(), "openr1-cache-"));
-  const out = mkdtempSync(join(tmpdir(), "job-full-"));
-  const saved = process.env.OPENR1_CACHE;
-  process.env.OPENR1_CACHE = cache;
-  try {
+test("runTrainJob with method full: every weight trains, the trained model is saved in HF layout with its tokenizer", () =>
+  withTempCache(async (out) => {
     const res = await runTrainJob({
       data: { train: [1, 2, 3, 4].map(ex), validation: [6].map(ex) },
       method: "full",
@@ -72,10 +74,4 @@ test("runTrainJob with method full: every weight trains, the trained model is sa
     assert.deepEqual(readdirSync(res.tunedDir!).sort(), ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
     assert.ok(res.steps[1]!.loss < res.steps[0]!.loss, `loss ${res.steps[0]!.loss} → ${res.steps[1]!.loss}`);
     res.model.dispose();
-  } finally {
-    if (saved === undefined) delete process.env.OPENR1_CACHE;
-    else process.env.OPENR1_CACHE = saved;
-    rmSync(cache, { recursive: true, force: true });
-    rmSync(out, { recursive: true, force: true });
-  }
-});
+  }));
