@@ -9,6 +9,10 @@ export interface HubSettings {
   cacheDir: string;
   token?: string;
   offline: boolean;
+  /** How long a metadata request (HEAD, file listing) may take before it fails: HF_HUB_ETAG_TIMEOUT, default 10 s. */
+  etagTimeoutMs: number;
+  /** How long a download may wait for the server's next bytes before the attempt is retried: HF_HUB_DOWNLOAD_TIMEOUT, default 10 s. */
+  downloadTimeoutMs: number;
 }
 
 export interface HubSettingsOptions {
@@ -16,6 +20,8 @@ export interface HubSettingsOptions {
   cacheDir?: string;
   token?: string;
   offline?: boolean;
+  etagTimeoutMs?: number;
+  downloadTimeoutMs?: number;
 }
 
 const TRUE_VALUES = new Set(["1", "true", "yes", "on"]);
@@ -35,6 +41,14 @@ export function defaultHubCacheDir(env: NodeJS.ProcessEnv = process.env): string
   return join(xdg, "huggingface", "hub");
 }
 
+/** A time limit in seconds from the environment (huggingface_hub's variables), in milliseconds. */
+function envSeconds(name: string, value: string | undefined, fallbackSeconds: number): number {
+  if (value === undefined || value.trim() === "") return fallbackSeconds * 1000;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`${name}=${value} is not a positive number of seconds`);
+  return seconds * 1000;
+}
+
 export function resolveHubSettings(options: HubSettingsOptions = {}, env: NodeJS.ProcessEnv = process.env): HubSettings {
   const endpoint = (options.endpoint ?? env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, "");
   const token = options.token ?? env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN;
@@ -43,6 +57,8 @@ export function resolveHubSettings(options: HubSettingsOptions = {}, env: NodeJS
     cacheDir: options.cacheDir ?? defaultHubCacheDir(env),
     token: token && token.length > 0 ? token : undefined,
     offline: options.offline ?? envFlag(env.HF_HUB_OFFLINE),
+    etagTimeoutMs: options.etagTimeoutMs ?? envSeconds("HF_HUB_ETAG_TIMEOUT", env.HF_HUB_ETAG_TIMEOUT, 10),
+    downloadTimeoutMs: options.downloadTimeoutMs ?? envSeconds("HF_HUB_DOWNLOAD_TIMEOUT", env.HF_HUB_DOWNLOAD_TIMEOUT, 10),
   };
 }
 

@@ -25,12 +25,17 @@ export interface HubFileRequest extends HubSettingsOptions {
   retries?: number;
   /** Wait before retry k is k × this many milliseconds; default 1000. */
   retryDelayMs?: number;
+  /** Where "retrying …" lines go; default stderr. */
+  log?: (line: string) => void;
 }
 
 interface RemoteFile {
   downloadUrl: string;
   size?: number;
+  /** LFS files: the sha256 of the content (X-Linked-Etag). */
   sha256?: string;
+  /** Files stored in git: the git blob sha1 of the content (ETag). */
+  gitSha1?: string;
 }
 
 async function fileSize(path: string): Promise<number | undefined> {
@@ -51,40 +56,62 @@ function stripEtag(etag: string | null): string | undefined {
   return etag.replace(/^W\//, "").replace(/"/g, "").trim().toLowerCase();
 }
 
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/** A web page where a file was expected: a proxy, a login portal or an HF_ENDPOINT that is not a Hub. */
+function isHtmlInsteadOf(res: Response, filename: string): boolean {
+  return /text\/html/i.test(res.headers.get("content-type") ?? "") && !/\.html?$/i.test(filename);
+}
+
+function notAHub(what: string, url: string, why: string): HubDownloadError {
+  return new HubDownloadError(
+    `Cannot download ${what}: ${url} does not answer like a Hugging Face Hub (${why}); nothing was cached. ` +
+      `Check HF_ENDPOINT, proxies and network portals.`,
+  );
+}
+
 /**
  * Resolves the file the way huggingface_hub does: a HEAD that does not follow the redirect to the CDN, so
- * that the Hub's own X-Linked-Size / X-Linked-Etag (the LFS size and sha256) can be read.
+ * that the Hub's own X-Linked-Size / X-Linked-Etag (the LFS size and sha256) can be read. Like huggingface_hub,
+ * an answer without X-Repo-Commit and ETag is not the Hub's, and is refused.
  */
-async function resolveRemote(url: string, headers: Record<string, string>, what: string, hasToken: boolean): Promise<RemoteFile> {
+async function resolveRemote(url: string, headers: Record<string, string>, what: string, filename: string, hasToken: boolean, timeoutMs: number): Promise<RemoteFile> {
   let current = url;
   for (let hop = 0; hop < 5; hop++) {
     let res: Response;
     try {
-      res = await fetch(current, { method: "HEAD", redirect: "manual", headers: { ...headers, "accept-encoding": "identity" } });
+      res = await fetch(current, { method: "HEAD", redirect: "manual", headers: { ...headers, "accept-encoding": "identity" }, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      throw new HubDownloadError(`Cannot reach the Hub for ${what} (${current}): ${describeError(err)}. Set HF_HUB_OFFLINE=1 to use the cache only.`);
+      const cause = (err as Error).name === "TimeoutError" ? `no answer within ${seconds(timeoutMs)} (HF_HUB_ETAG_TIMEOUT)` : describeError(err);
+      throw new HubDownloadError(`Cannot reach the Hub for ${what} (${current}): ${cause}. Set HF_HUB_OFFLINE=1 to use the cache only.`);
     }
-    const linkedSize = res.headers.get("x-linked-size");
-    const contentLength = res.headers.get("content-length");
-    const sizeHeader = linkedSize ?? (res.status < 300 ? contentLength : null);
-    const etag = stripEtag(res.headers.get("x-linked-etag") ?? res.headers.get("etag"));
-    const meta = {
-      size: sizeHeader !== null ? Number(sizeHeader) : undefined,
-      sha256: etag && /^[0-9a-f]{64}$/.test(etag) ? etag : undefined,
-    };
     if (res.status >= 300 && res.status < 400) {
       const location = res.headers.get("location");
       if (!location) throw new HubDownloadError(`Cannot download ${what}: HTTP ${res.status} without a Location header from ${current}`);
-      const next = new URL(location, current);
       // A relative redirect stays on the Hub (renamed repository): resolve again. An absolute one is the CDN.
       if (location.startsWith("/")) {
-        current = next.toString();
+        current = new URL(location, current).toString();
         continue;
       }
-      return { downloadUrl: next.toString(), ...meta };
+    } else if (!res.ok) {
+      throw statusError(res.status, res.headers.get("x-error-code"), what, current, hasToken);
+    } else if (isHtmlInsteadOf(res, filename)) {
+      throw notAHub(what, current, "it answers with an HTML page");
     }
-    if (!res.ok) throw statusError(res.status, res.headers.get("x-error-code"), what, current, hasToken);
-    return { downloadUrl: current, ...meta };
+    const linkedEtag = stripEtag(res.headers.get("x-linked-etag"));
+    const etag = linkedEtag ?? stripEtag(res.headers.get("etag"));
+    if (!res.headers.get("x-repo-commit")) throw notAHub(what, current, "no X-Repo-Commit header");
+    if (!etag) throw notAHub(what, current, "no ETag header");
+    const sizeHeader = res.headers.get("x-linked-size") ?? (res.status < 300 ? res.headers.get("content-length") : null);
+    const downloadUrl = res.status < 300 ? current : new URL(res.headers.get("location")!, current).toString();
+    return {
+      downloadUrl,
+      size: sizeHeader !== null ? Number(sizeHeader) : undefined,
+      sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : undefined,
+      gitSha1: linkedEtag === undefined && /^[0-9a-f]{40}$/.test(etag) ? etag : undefined,
+    };
   }
   throw new HubDownloadError(`Cannot download ${what}: too many redirects from ${url}`);
 }
@@ -96,38 +123,79 @@ function describeError(err: unknown): string {
   return cause ? `${e.message} (${cause})` : e.message;
 }
 
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
+/** sha256 of the file, or git's blob sha1 (`sha1("blob <size>\0" + content)`, the Hub's ETag of files kept in git). */
+async function digestOfFile(path: string, kind: "sha256" | "git-sha1"): Promise<string> {
+  const hash = createHash(kind === "sha256" ? "sha256" : "sha1");
+  if (kind === "git-sha1") hash.update(`blob ${(await stat(path)).size}\0`);
   await pipeline(createReadStream(path), hash);
   return hash.digest("hex");
 }
 
+/** An AbortController that fires when `arm` has not been called for `ms`: a server that stops sending. */
+function stallWatch(ms: number) {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = {
+    signal: controller.signal,
+    stalled: false,
+    arm() {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        watch.stalled = true;
+        controller.abort();
+      }, ms);
+    },
+    stop() {
+      clearTimeout(timer);
+    },
+  };
+  watch.arm();
+  return watch;
+}
+
+interface FetchContext {
+  headers: Record<string, string>;
+  what: string;
+  filename: string;
+  showProgress: boolean;
+  hasToken: boolean;
+  timeoutMs: number;
+}
+
 /** One GET onto the `.incomplete` file, from its current size on (a Range request) when there is one. */
-async function fetchInto(
-  remote: RemoteFile,
-  partial: string,
-  headers: Record<string, string>,
-  what: string,
-  showProgress: boolean,
-  hasToken: boolean,
-): Promise<void> {
+async function fetchInto(remote: RemoteFile, partial: string, ctx: FetchContext): Promise<void> {
   let offset = (await fileSize(partial)) ?? 0;
   if (remote.size !== undefined && offset > remote.size) {
     await rm(partial, { force: true });
     offset = 0;
   }
   if (remote.size !== undefined && offset === remote.size) return;
-  const res = await fetch(remote.downloadUrl, { headers: offset > 0 ? { ...headers, range: `bytes=${offset}-` } : headers });
+  const watch = stallWatch(ctx.timeoutMs);
+  const stalled = () => new Error(`the server sent nothing for ${seconds(ctx.timeoutMs)} (HF_HUB_DOWNLOAD_TIMEOUT)`);
+  let res: Response;
+  try {
+    res = await fetch(remote.downloadUrl, { headers: offset > 0 ? { ...ctx.headers, range: `bytes=${offset}-` } : ctx.headers, signal: watch.signal });
+  } catch (err) {
+    watch.stop();
+    throw watch.stalled ? stalled() : err;
+  }
   if (res.status === 416) {
+    watch.stop();
     await rm(partial, { force: true });
     throw new Error("range not satisfiable, restarting");
   }
-  if (!res.ok) throw statusError(res.status, res.headers.get("x-error-code"), what, remote.downloadUrl, hasToken);
+  if (!res.ok || isHtmlInsteadOf(res, ctx.filename)) {
+    watch.stop();
+    await res.body?.cancel();
+    if (!res.ok) throw statusError(res.status, res.headers.get("x-error-code"), ctx.what, remote.downloadUrl, ctx.hasToken);
+    throw notAHub(ctx.what, remote.downloadUrl, "it answers with an HTML page");
+  }
   const append = offset > 0 && res.status === 206;
   const start = append ? offset : 0;
-  const bar = byteProgress(what, remote.size, start, showProgress);
+  const bar = byteProgress(ctx.what, remote.size, start, ctx.showProgress);
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
+      watch.arm();
       bar.advance(chunk.length);
       done(null, chunk);
     },
@@ -138,7 +206,10 @@ async function fetchInto(
   try {
     if (!res.body) throw new Error("empty response body");
     await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, sink);
+  } catch (err) {
+    throw watch.stalled ? stalled() : err;
   } finally {
+    watch.stop();
     sink.destroy();
     await closed;
     bar.stop();
@@ -147,8 +218,9 @@ async function fetchInto(
 
 /**
  * Downloads one file of a Hub repository into the cache and returns its local path. A cached file is returned
- * without any request. Cut connections are resumed with Range requests onto `<file>.incomplete`; the result is
- * checked against the size and the sha256 the Hub announces (LFS files) and only then renamed into place.
+ * without any request. Cut connections and servers that stop sending (HF_HUB_DOWNLOAD_TIMEOUT) are retried with
+ * Range requests onto `<file>.incomplete`, each retry said on `log`; the result is checked against the size and the
+ * digest the Hub announces (sha256 for LFS files, the git blob sha1 otherwise) and only then renamed into place.
  */
 export async function hubDownload(req: HubFileRequest): Promise<string> {
   const settings = resolveHubSettings(req);
@@ -166,7 +238,7 @@ export async function hubDownload(req: HubFileRequest): Promise<string> {
   const url = hubFileUrl(settings.endpoint, repoType, req.repoId, revision, req.filename);
   const authHeaders: Record<string, string> = settings.token ? { authorization: `Bearer ${settings.token}` } : {};
   const hasToken = settings.token !== undefined;
-  const remote = await resolveRemote(url, authHeaders, what, hasToken);
+  const remote = await resolveRemote(url, authHeaders, what, req.filename, hasToken, settings.etagTimeoutMs);
   // Never send the token to a CDN on another host.
   const sameOrigin = new URL(remote.downloadUrl).origin === new URL(settings.endpoint).origin;
   const getHeaders = sameOrigin ? authHeaders : {};
@@ -176,11 +248,19 @@ export async function hubDownload(req: HubFileRequest): Promise<string> {
     // Another process may have finished it while this one waited for the lock.
     if ((await fileSize(dest)) !== undefined) return dest;
     const partial = `${dest}.incomplete`;
-    const showProgress = req.progress ?? process.stderr.isTTY === true;
+    const ctx: FetchContext = {
+      headers: getHeaders,
+      what,
+      filename: req.filename,
+      showProgress: req.progress ?? process.stderr.isTTY === true,
+      hasToken,
+      timeoutMs: settings.downloadTimeoutMs,
+    };
     const retries = req.retries ?? 5;
+    const log = req.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     for (let attempt = 0; ; attempt++) {
       try {
-        await fetchInto(remote, partial, getHeaders, what, showProgress, hasToken);
+        await fetchInto(remote, partial, ctx);
         const got = (await fileSize(partial)) ?? 0;
         if (remote.size === undefined || got === remote.size) break;
         if (got > remote.size) {
@@ -196,15 +276,18 @@ export async function hubDownload(req: HubFileRequest): Promise<string> {
               `The partial file ${partial} is kept; run again to resume.`,
           );
         }
-        await sleep((attempt + 1) * (req.retryDelayMs ?? 1000));
+        const delayMs = (attempt + 1) * (req.retryDelayMs ?? 1000);
+        log(`Retrying ${what} in ${seconds(delayMs)} (attempt ${attempt + 2} of ${retries + 1}): ${describeError(err)}`);
+        await sleep(delayMs);
       }
     }
-    if (remote.sha256 !== undefined) {
-      const actual = await sha256OfFile(partial);
-      if (actual !== remote.sha256) {
+    const expected = remote.sha256 !== undefined ? { kind: "sha256" as const, digest: remote.sha256 } : remote.gitSha1 !== undefined ? { kind: "git-sha1" as const, digest: remote.gitSha1 } : undefined;
+    if (expected) {
+      const actual = await digestOfFile(partial, expected.kind);
+      if (actual !== expected.digest) {
         await rm(partial, { force: true });
         throw new HubDownloadError(
-          `Checksum mismatch for ${what}: sha256 ${actual}, the Hub announced ${remote.sha256}. The corrupt download was removed; run again.`,
+          `Checksum mismatch for ${what}: ${expected.kind} ${actual}, the Hub announced ${expected.digest}. The corrupt download was removed; run again.`,
         );
       }
     }

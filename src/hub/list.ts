@@ -31,16 +31,20 @@ export async function hubListFiles(req: HubListRequest): Promise<string[]> {
   while (url) {
     let res: Response;
     try {
-      res = await fetch(url, { headers });
+      res = await fetch(url, { headers, signal: AbortSignal.timeout(settings.etagTimeoutMs) });
     } catch (err) {
-      throw new HubDownloadError(`Cannot reach the Hub to list ${what} (${url}): ${(err as Error).message}. Set HF_HUB_OFFLINE=1 to use the cache only.`);
+      const cause = (err as Error).name === "TimeoutError" ? `no answer within ${settings.etagTimeoutMs / 1000} s (HF_HUB_ETAG_TIMEOUT)` : (err as Error).message;
+      throw new HubDownloadError(`Cannot reach the Hub to list ${what} (${url}): ${cause}. Set HF_HUB_OFFLINE=1 to use the cache only.`);
     }
     if (!res.ok) throw statusError(res.status, res.headers.get("x-error-code"), what, url, settings.token !== undefined);
     let entries: TreeEntry[];
     try {
       entries = (await res.json()) as TreeEntry[];
+      if (!Array.isArray(entries)) throw new Error("not a list of files");
     } catch (err) {
-      throw new HubDownloadError(`Cannot list ${what}: the Hub's answer from ${url} is not JSON (${(err as Error).message})`);
+      throw new HubDownloadError(
+        `Cannot list ${what}: the answer from ${url} is not the Hub's file list (${(err as Error).message}); check HF_ENDPOINT`,
+      );
     }
     for (const e of entries) if (e.type === "file") files.push(e.path);
     // Long listings are paginated with a Link: <…>; rel="next" header.

@@ -31,9 +31,16 @@ describe("Hub URL scheme and settings", () => {
 
   it("honours HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE and HF_HOME", () => {
     const s = resolveHubSettings({}, { HF_ENDPOINT: "http://mirror/", HF_TOKEN: "hf_x", HF_HUB_OFFLINE: "1", HF_HOME: "/h" });
-    assert.deepEqual(s, { endpoint: "http://mirror", token: "hf_x", offline: true, cacheDir: "/h/hub" });
+    assert.deepEqual(s, { endpoint: "http://mirror", token: "hf_x", offline: true, cacheDir: "/h/hub", etagTimeoutMs: 10_000, downloadTimeoutMs: 10_000 });
     assert.equal(defaultHubCacheDir({ HF_HUB_CACHE: "/c", HF_HOME: "/h" }), "/c");
     assert.equal(resolveHubSettings({ offline: false }, { HF_HUB_OFFLINE: "1" }).offline, false);
+  });
+
+  it("takes time limits from HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT (seconds) and names a bad one", () => {
+    const s = resolveHubSettings({}, { HF_HUB_ETAG_TIMEOUT: "2.5", HF_HUB_DOWNLOAD_TIMEOUT: "60" });
+    assert.equal(s.etagTimeoutMs, 2500);
+    assert.equal(s.downloadTimeoutMs, 60_000);
+    assert.throws(() => resolveHubSettings({}, { HF_HUB_DOWNLOAD_TIMEOUT: "soon" }), /HF_HUB_DOWNLOAD_TIMEOUT=soon is not a positive number of seconds/);
   });
 
   it("lays the cache out per repository and revision", () => {
@@ -61,6 +68,8 @@ describe("hubDownload against a loopback Hub", () => {
     cacheDir = await mkdtemp(join(tmpdir(), "openr1-hub-"));
     hub.requests.length = 0;
     hub.status = undefined;
+    hub.mode = undefined;
+    hub.cdnHtml = false;
     hub.requiredToken = undefined;
     for (const key of Object.keys(hub.files)) delete hub.files[key];
     hub.files[`/datasets/${REPO}/resolve/${REV}/${SHARD}`] = { body: payload, lfs: true };
@@ -129,6 +138,78 @@ describe("hubDownload against a loopback Hub", () => {
     const dest = cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD);
     await assert.rejects(stat(dest));
     await assert.rejects(stat(`${dest}.incomplete`));
+  });
+
+  it("rejects a file kept in git whose git blob sha1 does not match the Hub's ETag", async () => {
+    hub.files[`/Qwen/Qwen2.5-0.5B/resolve/main/config.json`] = { body: small, announcedSha256: "1".repeat(64) };
+    await assert.rejects(hubDownload({ repoId: "Qwen/Qwen2.5-0.5B", filename: "config.json", endpoint, cacheDir, progress: false }), /Checksum mismatch for config\.json.*git-sha1/);
+    await assert.rejects(stat(cachedFilePath(cacheDir, "model", "Qwen/Qwen2.5-0.5B", "main", "config.json")));
+  });
+
+  it("never caches a web page served with HTTP 200 in place of a file (wrong HF_ENDPOINT, portal, CDN error page)", async () => {
+    const config = { repoId: "Qwen/Qwen2.5-0.5B", filename: "config.json", endpoint, cacheDir, progress: false };
+    const dest = cachedFilePath(cacheDir, "model", "Qwen/Qwen2.5-0.5B", "main", "config.json");
+    hub.mode = "html";
+    for (const req of [config, shard()]) {
+      await assert.rejects(hubDownload(req), (err: Error) => {
+        assert.ok(err instanceof HubDownloadError);
+        assert.match(err.message, /does not answer like a Hugging Face Hub \(it answers with an HTML page\); nothing was cached.*HF_ENDPOINT/);
+        return true;
+      });
+    }
+    await assert.rejects(stat(dest));
+    hub.mode = undefined;
+    hub.cdnHtml = true;
+    await assert.rejects(hubDownload(shard()), /cdn\/datasets.* does not answer like a Hugging Face Hub/);
+    await assert.rejects(stat(cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD)));
+    await assert.rejects(stat(`${cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD)}.incomplete`));
+    hub.cdnHtml = false;
+    assert.deepEqual(await readFile(await hubDownload(config)), small, "the real file once the Hub answers");
+  });
+
+  it("refuses a server without the Hub's X-Repo-Commit and ETag headers", async () => {
+    const plain = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+    const other = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+    try {
+      await assert.rejects(hubDownload({ ...shard(), endpoint: other }), /does not answer like a Hugging Face Hub \(no X-Repo-Commit header\)/);
+    } finally {
+      plain.closeAllConnections();
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
+  });
+
+  it("gives up on a Hub that never answers after HF_HUB_ETAG_TIMEOUT, naming the limit", async () => {
+    hub.mode = "silent";
+    const began = Date.now();
+    await assert.rejects(hubDownload({ ...shard(), etagTimeoutMs: 300 }), /Cannot reach the Hub for data\/train-00000-of-00010\.parquet .*no answer within 0\.3 s \(HF_HUB_ETAG_TIMEOUT\)/);
+    assert.ok(Date.now() - began < 5000);
+  });
+
+  it("retries a download whose server stops sending, says so, and resumes from what arrived", async () => {
+    hub.files[`/datasets/${REPO}/resolve/${REV}/${SHARD}`] = { body: payload, lfs: true, stallAfter: 70_000 };
+    const lines: string[] = [];
+    const path = await hubDownload({ ...shard(), downloadTimeoutMs: 300, log: (line) => lines.push(line) });
+    assert.deepEqual(await readFile(path), payload);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /^Retrying data\/train-00000-of-00010\.parquet from dataset open-r1\/OpenR1-Math-220k@e4e141ec\S* in 0 s \(attempt 2 of 6\): the server sent nothing for 0\.3 s \(HF_HUB_DOWNLOAD_TIMEOUT\)$/);
+    const ranges = hub.gets().map((g) => g.range);
+    assert.equal(ranges[0], undefined);
+    assert.match(ranges[1] ?? "", /^bytes=\d+-$/);
+  });
+
+  it("a stalled server costs a bounded time: each attempt ends after HF_HUB_DOWNLOAD_TIMEOUT", async () => {
+    hub.mode = undefined;
+    hub.files[`/datasets/${REPO}/resolve/${REV}/${SHARD}`] = { body: payload, lfs: true };
+    hub.onRequest = (r) => {
+      if (r.method === "GET") hub.mode = "silent";
+    };
+    const began = Date.now();
+    const lines: string[] = [];
+    await assert.rejects(hubDownload({ ...shard(), downloadTimeoutMs: 200, retries: 2, log: (line) => lines.push(line) }), /failed after 3 attempts: the server sent nothing for 0\.2 s/);
+    hub.onRequest = undefined;
+    assert.equal(lines.length, 2);
+    assert.ok(Date.now() - began < 5000);
   });
 
   it("offline: returns cached files and names the missing file and HF_HUB_OFFLINE otherwise", async () => {

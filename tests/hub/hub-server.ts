@@ -12,6 +12,8 @@ export interface FakeFile {
   /** Cut the connection after this many body bytes on the first N GETs. */
   cutAfter?: number;
   cutTimes?: number;
+  /** Send this many body bytes on the first GET, then nothing more (a stalled server). */
+  stallAfter?: number;
   /** Extra response headers on GET (e.g. a pagination Link). */
   headers?: Record<string, string>;
 }
@@ -28,6 +30,10 @@ export class FakeHub {
   readonly requests: SeenRequest[] = [];
   /** Status to answer instead of serving (e.g. 401, 404), with an optional X-Error-Code. */
   status?: { code: number; errorCode?: string };
+  /** "html": every request answered 200 with a web page (a portal or a wrong HF_ENDPOINT); "silent": never answered. */
+  mode?: "html" | "silent";
+  /** Only the CDN answers with a web page. */
+  cdnHtml = false;
   requiredToken?: string;
   /** Called as each request arrives, before it is answered. */
   onRequest?: (req: SeenRequest) => void;
@@ -35,6 +41,7 @@ export class FakeHub {
   /** The CDN is a second server: another origin, as the real CDN is. */
   private cdn: Server;
   private cuts = new Map<string, number>();
+  private stalls = new Set<string>();
 
   constructor(readonly files: Record<string, FakeFile>) {
     this.server = createServer((req, res) => this.handle(req, res));
@@ -63,6 +70,12 @@ export class FakeHub {
     const seen = { method: req.method ?? "", url, range: req.headers.range, authorization: req.headers.authorization };
     this.requests.push(seen);
     this.onRequest?.(seen);
+    if (this.mode === "silent") return;
+    if (this.mode === "html" || (this.cdnHtml && url.startsWith("/cdn/"))) {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(req.method === "HEAD" ? undefined : "<!doctype html><html><body>Sign in to continue</body></html>");
+      return;
+    }
     if (this.status) {
       res.writeHead(this.status.code, this.status.errorCode ? { "x-error-code": this.status.errorCode } : {});
       res.end();
@@ -82,15 +95,19 @@ export class FakeHub {
       return;
     }
     const sha = file.announcedSha256 ?? createHash("sha256").update(file.body).digest("hex");
+    // Files kept in git are announced by their git blob sha1, as the Hub does.
+    const gitSha1 = createHash("sha1").update(`blob ${file.body.length}\0`).update(file.body).digest("hex");
     if (req.method === "HEAD") {
+      const commit = { "x-repo-commit": "e4e141ec9dea9f8326f4d347be56105859b2bd68" };
       if (file.lfs) {
         res.writeHead(302, {
+          ...commit,
           location: `http://127.0.0.1:${(this.cdn.address() as AddressInfo).port}/cdn${key}`,
           "x-linked-size": String(file.body.length),
           "x-linked-etag": `"${sha}"`,
         });
       } else {
-        res.writeHead(200, { "content-length": String(file.body.length), etag: `"${sha.slice(0, 40)}"` });
+        res.writeHead(200, { ...commit, "content-length": String(file.body.length), etag: `"${file.announcedSha256?.slice(0, 40) ?? gitSha1}"` });
       }
       res.end();
       return;
@@ -102,6 +119,11 @@ export class FakeHub {
     const headers: Record<string, string> = { "content-length": String(body.length), ...file.headers };
     if (range) headers["content-range"] = `bytes ${start}-${file.body.length - 1}/${file.body.length}`;
     res.writeHead(range ? 206 : 200, headers);
+    if (file.stallAfter !== undefined && !this.stalls.has(key)) {
+      this.stalls.add(key);
+      res.write(body.subarray(0, file.stallAfter));
+      return;
+    }
     const cutsSoFar = this.cuts.get(key) ?? 0;
     if (file.cutAfter !== undefined && cutsSoFar < (file.cutTimes ?? 1)) {
       this.cuts.set(key, cutsSoFar + 1);

@@ -40,4 +40,15 @@ describe("hubListFiles (tree API) against a loopback Hub", () => {
     });
     await assert.rejects(hubListFiles({ repoId: REPO, repoType: "dataset", folder: "data", endpoint, offline: true }), /offline mode is on/);
   });
+
+  it("refuses a web page in place of the file list, and a Hub that never answers", async () => {
+    hub.mode = "html";
+    await assert.rejects(hubListFiles({ repoId: REPO, repoType: "dataset", revision: "rev1", folder: "extended", endpoint }), /is not the Hub's file list.*check HF_ENDPOINT/);
+    hub.mode = "silent";
+    await assert.rejects(
+      hubListFiles({ repoId: REPO, repoType: "dataset", revision: "rev1", folder: "extended", endpoint, etagTimeoutMs: 200 }),
+      /no answer within 0\.2 s \(HF_HUB_ETAG_TIMEOUT\)/,
+    );
+    hub.mode = undefined;
+  });
 });
