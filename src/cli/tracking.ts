@@ -28,7 +28,7 @@ export function registerTrackingCommands(program: Command): void {
     .argument("<run_dir>", "run directory (runs/run-<time>-<id>)")
     .option("--project <name>", "W&B project (default: the run's)")
     .option("--entity <name>", "W&B entity (default: the run's, WANDB_ENTITY, or the key's default)")
-    .option("--base-url <url>", "W&B API address (default: the run's, WANDB_BASE_URL, or https://api.wandb.ai)")
+    .option("--base-url <url>", "W&B API address (default: WANDB_BASE_URL, else the one the run was recorded with, else https://api.wandb.ai)")
     .action((runDir: string, opts: { project?: string; entity?: string; baseUrl?: string }) =>
       reporting(async () => {
         const result = await syncRun(runDir, opts);

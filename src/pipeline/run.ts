@@ -182,13 +182,17 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
   log(formatFilterReport(prepared.report));
   log(`split: ${split.train.length} train / ${split.validation.length} validation → ${dataDir}`);
 
-  // 2. Tracking: local run record always, W&B when a key is set (or as configured).
+  // 2. Tracking: local run record always, W&B when a key is set (or as configured). A resumed run continues its
+  // record and its W&B run from the checkpoint's step.
+  const checkpoint = latestCheckpoint(checkpointsDir);
   const tracker: Tracker = createTracker({
     mode: config.tracking.mode === "auto" ? undefined : config.tracking.mode,
     project: config.tracking.project,
     entity: config.tracking.entity ?? undefined,
     name: config.runName ?? config.profile,
     id: state.trackingId,
+    resume: resuming ? "allow" : "never",
+    resumeFromStep: resuming ? (checkpoint?.step ?? 0) : undefined,
     runsDir: config.outputDir,
     config: { pipeline: config, backend: backend.name, dataset: { source: config.data.source, ...prepared.report } },
     warn: (m) => log(`warning: ${m}`),
@@ -204,7 +208,6 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
 
   try {
     // 3. Model + LoRA + training, resuming from the last checkpoint of an unfinished run.
-    const checkpoint = latestCheckpoint(checkpointsDir);
     if (checkpoint) log(`resuming training from ${checkpoint.dir}`);
     const trained = await runTrainJob({
       data: split,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { RunMeta, Table, TableRef } from "./types.js";
 
@@ -16,6 +16,29 @@ export function tableFileName(key: string, step: number, sha256: string): string
 }
 
 /**
+ * Drops the history lines logged after `step` (and a line cut short by a crash) from a run directory, atomically:
+ * a resumed run logs those steps again from its checkpoint. Returns how many lines were dropped.
+ */
+export function keepHistoryUpTo(dir: string, step: number): number {
+  const path = join(dir, "history.jsonl");
+  if (!existsSync(path)) return 0;
+  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const kept = lines.filter((line) => {
+    try {
+      const row = JSON.parse(line) as { _step?: unknown };
+      return typeof row._step === "number" && row._step <= step;
+    } catch {
+      return false;
+    }
+  });
+  if (kept.length < lines.length) {
+    writeFileSync(`${path}.tmp`, kept.map((l) => `${l}\n`).join(""));
+    renameSync(`${path}.tmp`, path);
+  }
+  return lines.length - kept.length;
+}
+
+/**
  * The local copy of a run: run.json, config.json, history.jsonl (one line per `log` call, each with
  * `_step`), summary.json and tables/*.table.json. History lines are written with write(2) as they come,
  * so everything logged survives a crash of the process; the JSON files are replaced atomically.
@@ -23,10 +46,12 @@ export function tableFileName(key: string, step: number, sha256: string): string
 export class LocalRunWriter {
   private historyFd: number;
 
-  constructor(readonly dir: string, private meta: RunMeta) {
+  /** `continued`: the directory holds an earlier part of this run, whose files are kept and appended to. */
+  constructor(readonly dir: string, private meta: RunMeta, continued = false) {
     mkdirSync(join(dir, "tables"), { recursive: true });
     this.historyFd = openSync(join(dir, "history.jsonl"), "a");
     this.writeMeta({});
+    if (continued) return;
     this.writeConfig({});
     this.writeSummary({});
   }

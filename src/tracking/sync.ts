@@ -10,7 +10,7 @@ import { WandbClient } from "./wandbClient.js";
 export interface SyncOptions {
   /** Default: WANDB_API_KEY. */
   apiKey?: string;
-  /** Default: the run's, else WANDB_BASE_URL, else https://api.wandb.ai. */
+  /** Default: WANDB_BASE_URL, else the address the run was recorded with, else https://api.wandb.ai. */
   baseUrl?: string;
   /** Default: the run's, else WANDB_ENTITY, else the key's default entity. */
   entity?: string;
@@ -39,7 +39,8 @@ export async function syncRun(runDir: string, options: SyncOptions = {}): Promis
   const run = readRun(runDir);
   const apiKey = options.apiKey ?? env.WANDB_API_KEY;
   if (!apiKey) throw new Error(`${run.dir}: cannot sync without an API key (set WANDB_API_KEY)`);
-  const baseUrl = (options.baseUrl ?? run.meta.remote.baseUrl ?? env.WANDB_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  // The address given now wins over the one recorded: the server may have moved, or the run gone to another.
+  const baseUrl = (options.baseUrl ?? env.WANDB_BASE_URL ?? run.meta.remote.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
   const project = options.project ?? run.meta.project;
   const abort = new AbortController();
   const client = new WandbClient({

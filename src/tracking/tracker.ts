@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { LocalRunWriter } from "./localRun.js";
-import { isTableRef } from "./readRun.js";
+import { keepHistoryUpTo, LocalRunWriter } from "./localRun.js";
+import { isTableRef, readRun, type RunData } from "./readRun.js";
 import { RemoteUploader } from "./remoteUploader.js";
 import type { FinishResult, RemoteState, RunMeta, Table, Tracker, TrackingMode } from "./types.js";
 import { WandbClient } from "./wandbClient.js";
@@ -17,6 +18,15 @@ export interface TrackerOptions {
   name?: string;
   /** Run id (default: WANDB_RUN_ID, else 8 random [a-z0-9]). */
   id?: string;
+  /**
+   * W&B's resume modes (default: WANDB_RESUME, else "never"): "allow" continues the local record of this id
+   * under `runsDir` when there is one — the same directory, and online the same W&B run, its history re-sent
+   * from row 1 so the server holds every step in order — and starts a new run otherwise; "must" requires one;
+   * "never" refuses an id that already has a record, as W&B does.
+   */
+  resume?: ResumeMode;
+  /** When resuming from a checkpoint: rows logged after this step are dropped, since they will be logged again. */
+  resumeFromStep?: number;
   /** Where run directories go (default: WANDB_DIR, else ./runs). */
   runsDir?: string;
   config?: Record<string, unknown>;
@@ -37,6 +47,8 @@ export interface TrackerOptions {
   /** Environment to read WANDB_* from (default process.env). */
   env?: Record<string, string | undefined>;
 }
+
+export type ResumeMode = "allow" | "must" | "never";
 
 export const DEFAULT_PROJECT = "openr1-ts";
 export const DEFAULT_BASE_URL = "https://api.wandb.ai";
@@ -62,6 +74,23 @@ export function resolveTrackingMode(options: TrackerOptions = {}): { mode: Track
 export function newRunId(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   return Array.from(randomBytes(8), (b) => alphabet[b % alphabet.length]).join("");
+}
+
+function resumeMode(value: string | undefined): ResumeMode {
+  const v = (value ?? "never").trim().toLowerCase();
+  // W&B also accepts "auto" and true for "allow".
+  if (v === "allow" || v === "auto" || v === "true" || v === "1") return "allow";
+  if (v === "must" || v === "never") return v;
+  if (v === "" || v === "false" || v === "0") return "never";
+  throw new Error(`WANDB_RESUME="${value}": expected allow, must or never`);
+}
+
+/** The local record of run `id` under `runsDir` (run-<time>-<id> holding run.json), if there is one. */
+export function findRunDir(runsDir: string, id: string): string | undefined {
+  const root = resolve(runsDir);
+  if (!existsSync(root)) return undefined;
+  const names = readdirSync(root).filter((n) => n.startsWith("run-") && n.endsWith(`-${id}`) && existsSync(join(root, n, "run.json")));
+  return names.sort().map((n) => join(root, n))[0];
 }
 
 /** W&B's web address for a run (the API host api.wandb.ai serves the app at wandb.ai). */
@@ -92,7 +121,7 @@ class DisabledTracker implements Tracker {
 class RunTracker implements Tracker {
   readonly runDir: string;
   private readonly local: LocalRunWriter;
-  private readonly started = Date.now();
+  private started = Date.now();
   private config: Record<string, unknown>;
   private readonly lastValues: Record<string, unknown> = {};
   private readonly summary: Record<string, unknown> = {};
@@ -108,12 +137,33 @@ class RunTracker implements Tracker {
     private readonly warn: (message: string) => void,
     private readonly finishTimeoutMs: number,
     private readonly remote: RemoteUploader | undefined,
+    previous?: RunData,
   ) {
     const stamp = meta.startedAt.replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
-    this.runDir = join(resolve(runsDir), `run-${stamp}-${id}`);
-    this.local = new LocalRunWriter(this.runDir, meta);
-    this.config = {};
+    this.runDir = previous?.dir ?? join(resolve(runsDir), `run-${stamp}-${id}`);
+    this.local = new LocalRunWriter(this.runDir, meta, previous !== undefined);
+    this.config = previous?.config ?? {};
+    if (previous) this.continueFrom(previous);
     if (remote) remote.onEntity = (entity) => this.local.writeMeta({ entity, remote: { ...meta.remote, url: this.url() } });
+  }
+
+  /** Picks up an earlier part of this run: its step, values and runtime; online, its rows and tables are re-sent. */
+  private continueFrom(previous: RunData): void {
+    const last = previous.history.at(-1);
+    this.step = last?._step ?? -1;
+    Object.assign(this.lastValues, ...previous.history);
+    Object.assign(this.summary, previous.summary);
+    const runtime = previous.meta.runtimeSeconds ?? (typeof last?._runtime === "number" ? last._runtime : 0);
+    this.started = Date.now() - runtime * 1000;
+    if (!this.remote) return;
+    const tables = new Set<string>();
+    for (const value of previous.history.flatMap((r) => Object.values(r))) {
+      if (!isTableRef(value) || tables.has(value.path)) continue;
+      tables.add(value.path);
+      this.remote.addFile(`media/table/${basename(value.path)}`, readFileSync(join(previous.dir, value.path), "utf8"));
+    }
+    // From offset 0: whatever the server got from the earlier process is overwritten in place, nothing is missing.
+    for (const row of previous.history) this.remote.pushRow(toRemoteRow(row));
   }
 
   updateConfig(values: Record<string, unknown>): void {
@@ -196,18 +246,31 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
   const { mode, reason } = resolveTrackingMode(options);
   const id = options.id ?? env.WANDB_RUN_ID ?? newRunId();
   if (mode === "disabled") return new DisabledTracker(id);
+  const runsDir = options.runsDir ?? env.WANDB_DIR ?? "runs";
+  const resume = options.resume ?? resumeMode(env.WANDB_RESUME);
+  const existing = findRunDir(runsDir, id);
+  if (resume === "must" && !existing) throw new Error(`Cannot resume run ${id}: no record of it under ${resolve(runsDir)} (resume "must")`);
+  if (resume === "never" && existing) {
+    throw new Error(`Run ${id} already has a record (${existing}): set WANDB_RESUME=allow to continue it, or use another run id`);
+  }
+  const previousDir = resume === "never" ? undefined : existing;
+  if (previousDir && options.resumeFromStep !== undefined) keepHistoryUpTo(previousDir, options.resumeFromStep);
+  const previous = previousDir ? readRun(previousDir) : undefined;
   if (mode === "offline" && reason.includes("asks for online")) warn(`W&B: ${reason}; logging offline`);
   const project = options.project ?? env.WANDB_PROJECT ?? DEFAULT_PROJECT;
-  const entity = options.entity ?? env.WANDB_ENTITY;
+  // A resumed run stays under the entity it was recorded with.
+  const entity = options.entity ?? env.WANDB_ENTITY ?? previous?.meta.entity;
   const name = options.name ?? env.WANDB_NAME;
   const baseUrl = (options.baseUrl ?? env.WANDB_BASE_URL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const now = new Date().toISOString();
   const meta: RunMeta = {
     id,
     project,
     entity,
     name,
     mode,
-    startedAt: new Date().toISOString(),
+    startedAt: previous?.meta.startedAt ?? now,
+    resumedAt: previous ? now : undefined,
     state: "running",
     remote: { state: mode === "online" ? "uploading" : "none", baseUrl: mode === "online" ? baseUrl : undefined },
   };
@@ -230,7 +293,7 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
       onError: (m) => warn(`W&B: ${m}; run ${id} goes on local-only (upload it later with \`openr1 sync\`)`),
     }, options.config ?? {});
   }
-  const tracker = new RunTracker(mode, id, meta, options.runsDir ?? env.WANDB_DIR ?? "runs", warn, options.finishTimeoutMs ?? 30_000, remote);
+  const tracker = new RunTracker(mode, id, meta, runsDir, warn, options.finishTimeoutMs ?? 30_000, remote, previous);
   if (options.config) tracker.updateConfig(options.config);
   return tracker;
 }

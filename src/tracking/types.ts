@@ -29,6 +29,8 @@ export interface RunMeta {
   name?: string;
   mode: TrackingMode;
   startedAt: string;
+  /** When the run was last continued by a resumed process (same id, same directory, same W&B run). */
+  resumedAt?: string;
   finishedAt?: string;
   exitCode?: number;
   runtimeSeconds?: number;

@@ -26,6 +26,8 @@ export interface TrainerStateFile {
    * a resume with anything else is refused. Absent in checkpoints written before it existed.
    */
   run?: Record<string, unknown>;
+  /** Sum of every step's loss so far, so a resumed run's `train_loss` is the mean over the whole run. */
+  lossSum?: number;
   /** Steps since the last log (their mean loss is logged next), so a resumed run logs the same values. */
   pendingLogSteps: { loss: number; numInputTokens: number; seconds: number }[];
 }

@@ -216,6 +216,9 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   let globalStep = 0;
   let microBatchCursor = 0;
   let numTokens = 0;
+  // Sum of the losses of steps 1..resumedFrom, when the checkpoint says (older ones do not).
+  let lossSumBefore: number | undefined = 0;
+  let resumedFrom = 0;
   let logHistory: Record<string, number>[] = [];
   let pendingLogSteps: TrainerStateFile["pendingLogSteps"] = [];
   let lastCheckpoint: string | undefined;
@@ -244,6 +247,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     globalStep = s.globalStep;
     microBatchCursor = s.microBatchCursor;
     numTokens = s.numTokens;
+    lossSumBefore = s.lossSum;
+    resumedFrom = s.globalStep;
     logHistory = s.logHistory;
     pendingLogSteps = s.pendingLogSteps ?? [];
     lastCheckpoint = dir;
@@ -270,6 +275,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       optimizer: { step: optimizer.step, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay },
       run: trajectory,
       logHistory,
+      lossSum: lossSumBefore === undefined ? undefined : lossSumBefore + steps.reduce((sum, r) => sum + r.loss, 0),
       pendingLogSteps: pendingLogSteps.map(({ loss, numInputTokens, seconds }) => ({ loss, numInputTokens, seconds })),
     };
     lastCheckpoint = await writeCheckpointAtomic(cfg.outputDir, globalStep, async (tmp) => {
@@ -371,13 +377,16 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  const lossSumHere = steps.reduce((s, r) => s + r.loss, 0);
   const summary: Record<string, number> = {
-    train_loss: steps.length ? steps.reduce((s, r) => s + r.loss, 0) / steps.length : NaN,
+    // The whole run's mean step loss, steps before a resume included (unknown for checkpoints without lossSum).
+    train_loss: lossSumBefore !== undefined && globalStep > 0 ? (lossSumBefore + lossSumHere) / (resumedFrom + steps.length) : steps.length ? lossSumHere / steps.length : NaN,
     train_runtime: seconds,
     train_tokens_per_second: steps.reduce((n, r) => n + r.numInputTokens, 0) / seconds,
     global_step: globalStep,
   };
-  if (evals.length) summary.eval_loss = evals.at(-1)!.evalLoss;
+  const lastEval = logHistory.filter((h) => "eval_loss" in h).at(-1);
+  if (lastEval) summary.eval_loss = lastEval.eval_loss!;
   for (const cb of callbacks) await cb.onTrainEnd?.(summary, state());
   return result;
 }

@@ -13,6 +13,7 @@ import { runPipeline } from "../../src/pipeline/run.js";
 import { readRun } from "../../src/tracking/index.js";
 import { selectBackend } from "../../src/backend.js";
 import type { TrainerCallback } from "../../src/train/callbacks.js";
+import { startFakeWandb } from "../tracking/fakeWandbServer.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The embedded default, shortened: the same stages, fewer steps and problems. */
@@ -73,24 +74,48 @@ test("the main command runs the whole pipeline on the embedded default, and its 
     assert.equal(typeof run.summary["eval/accuracy"], "number");
   }));
 
-test("an interrupted pipeline leaves a checkpoint and a run record, and running it again resumes", () =>
+test("an interrupted pipeline leaves a checkpoint and a run record, and running it again resumes the same record and W&B run", () =>
   inTempDir("openr1-resume-", async (out) => {
-    const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`] });
-    const controller = new AbortController();
-    const stopAt3: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 3 && controller.abort()) };
-    const first = await runPipeline(config, { signal: controller.signal, progress: false, log: () => {}, callbacks: [stopAt3] });
-    assert.equal(first.status, "interrupted");
-    assert.ok(existsSync(join(first.checkpointsDir, "checkpoint-3")), "checkpointed where it stopped");
-    assert.equal(JSON.parse(readFileSync(join(first.runDir, "pipeline.json"), "utf8")).status, "interrupted");
-    assert.ok(readRun(first.trackingDir!).history.some((h) => h._step === 3), "the run record has the steps before the stop");
+    const apiKey = "0123456789abcdef0123456789abcdef01234567";
+    const wandb = await startFakeWandb({ apiKey, lifetimeMs: 120_000 });
+    const saved = { key: process.env.WANDB_API_KEY, url: process.env.WANDB_BASE_URL };
+    Object.assign(process.env, { WANDB_API_KEY: apiKey, WANDB_BASE_URL: wandb.url });
+    try {
+      const config = resolveConfig({ overrides: [...QUICK, "tracking.mode=online", `outputDir=${out}`] });
+      const controller = new AbortController();
+      const stopAt3: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 3 && controller.abort()) };
+      const first = await runPipeline(config, { signal: controller.signal, progress: false, log: () => {}, callbacks: [stopAt3] });
+      assert.equal(first.status, "interrupted");
+      assert.ok(existsSync(join(first.checkpointsDir, "checkpoint-3")), "checkpointed where it stopped");
+      assert.equal(JSON.parse(readFileSync(join(first.runDir, "pipeline.json"), "utf8")).status, "interrupted");
+      assert.ok(readRun(first.trackingDir!).history.some((h) => h._step === 3), "the run record has the steps before the stop");
 
-    const lines: string[] = [];
-    const second = await runPipeline(config, { progress: false, log: (l) => lines.push(l) });
-    assert.equal(second.status, "completed");
-    assert.ok(lines.some((l) => /resuming training from .*checkpoint-3/.test(l)));
-    const metrics = JSON.parse(readFileSync(second.metricsPath!, "utf8"));
-    assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [0, 2, 4], "the evaluations before the interruption are kept");
-    assert.equal(typeof metrics.train.loss, "number");
+      const lines: string[] = [];
+      const second = await runPipeline(config, { progress: false, log: (l) => lines.push(l) });
+      assert.equal(second.status, "completed");
+      assert.ok(lines.some((l) => /resuming training from .*checkpoint-3/.test(l)));
+      const metrics = JSON.parse(readFileSync(second.metricsPath!, "utf8"));
+      assert.deepEqual(metrics.trainEvals.map((e: { step: number }) => e.step), [0, 2, 4], "the evaluations before the interruption are kept");
+      assert.equal(typeof metrics.train.loss, "number");
+
+      // One run record and one W&B run, holding every step once, in order, from row 1.
+      assert.equal(second.trackingDir, first.trackingDir);
+      const local = readRun(second.trackingDir!);
+      assert.deepEqual(local.history.map((h) => h._step), [0, 1, 2, 3, 4]);
+      assert.equal(local.meta.state, "finished");
+      assert.ok(local.meta.resumedAt);
+      const server = [...wandb.runs.values()];
+      assert.equal(server.length, 1);
+      const rows = [...server[0]!.history.entries()].sort((a, b) => a[0] - b[0]);
+      assert.deepEqual(rows.map(([offset]) => offset), [0, 1, 2, 3, 4]);
+      assert.deepEqual(rows.map(([, r]) => r._step), [0, 1, 2, 3, 4]);
+      for (const [i, [, row]] of rows.entries()) assert.equal(row["train/loss"], local.history[i]!["train/loss"]);
+      assert.deepEqual(server[0]!.complete, { exitcode: 0 });
+    } finally {
+      Object.assign(process.env, { WANDB_API_KEY: saved.key ?? "", WANDB_BASE_URL: saved.url ?? "" });
+      if (saved.url === undefined) delete process.env.WANDB_BASE_URL;
+      await wandb.close();
+    }
   }));
 
 test("an interruption during evaluation is recorded as interrupted, and running again finishes the evaluation", () =>

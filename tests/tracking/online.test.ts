@@ -153,6 +153,42 @@ for (const failure of ["error500", "down", "hang"] as const) {
   });
 }
 
+test("a resumed online run: the W&B run holds rows 1..N once and in order, the earlier rows re-sent from offset 0", { timeout: 20_000 }, async () => {
+  const fake = await startFakeWandb({ apiKey: API_KEY });
+  try {
+    const env = { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: fake.url, WANDB_ENTITY: "team", WANDB_PROJECT: "proj", WANDB_RESUME: "allow" };
+    const runsDir = tmp();
+    const first = createTracker({ ...fast, runsDir, id: "resumed1", env });
+    for (let step = 1; step <= 3; step++) first.log({ "train/loss": step }, step);
+    first.logTable("eval/samples", { columns: ["q"], data: [["1+1"]] }, 3);
+    await first.finish({ exitCode: 1 }); // Ctrl-C: checkpoint at step 3, records closed
+    const second = createTracker({ ...fast, runsDir, id: "resumed1", env, resumeFromStep: 3 });
+    for (let step = 4; step <= 6; step++) second.log({ "train/loss": step }, step);
+    assert.equal((await second.finish()).remote, "uploaded");
+    const run = fake.run("team", "proj", "resumed1")!;
+    assertServerMatchesLocal(run, second.runDir!);
+    assert.deepEqual([...run.history.values()].map((r) => r._step), [1, 2, 3, 4, 5, 6]);
+    assert.equal(run.files.size, 1, "the table the earlier part logged is there");
+  } finally {
+    await fake.close();
+  }
+});
+
+test("sync sends to WANDB_BASE_URL (or --base-url) over the address the run was recorded with", { timeout: 20_000 }, async () => {
+  const dead = await startFakeWandb({ apiKey: API_KEY });
+  const recordedUrl = dead.url;
+  await dead.close();
+  const result = await simulateTrainingRun({ ...fast, runsDir: tmp(), steps: 10, samples: 2, env: { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: recordedUrl }, warn: () => {} });
+  assert.equal(readRun(result.runDir!).meta.remote.baseUrl, recordedUrl);
+  const fake = await startFakeWandb({ apiKey: API_KEY });
+  try {
+    await syncRun(result.runDir!, { env: { WANDB_API_KEY: API_KEY, WANDB_BASE_URL: fake.url }, requestTimeoutMs: 1_000 });
+    assertServerMatchesLocal(fake.run("fake-entity", readRun(result.runDir!).meta.project, result.id)!, result.runDir!);
+  } finally {
+    await fake.close();
+  }
+});
+
 test("sync without an API key names the run and the missing variable", async () => {
   const result = await simulateTrainingRun({ runsDir: tmp(), steps: 10, samples: 2, env: {} });
   await assert.rejects(syncRun(result.runDir!, { env: {} }), /cannot sync without an API key \(set WANDB_API_KEY\)/);

@@ -97,3 +97,34 @@ test("summary: a logged value replaces a value set before it; a run that died st
   assert.equal(run.summary.note, "set");
   assert.equal(run.summary.loss, 2);
 });
+
+test("resume: a run continues its own record — rows after the checkpoint's step dropped, step and runtime carried on", async () => {
+  const runsDir = tmp();
+  const first = createTracker({ runsDir, id: "resume01", env: {}, config: { lr: 1 } });
+  for (let step = 1; step <= 7; step++) first.log({ "train/loss": 10 - step }, step);
+  // The process dies at step 7 without finishing (kill -9); its last checkpoint was at step 5. A line cut short too:
+  appendFileSync(join(first.runDir!, "history.jsonl"), '{"_step": 8, "train/lo');
+  const second = createTracker({ runsDir, id: "resume01", env: { WANDB_RESUME: "allow" }, resumeFromStep: 5, config: { seed: 2 } });
+  assert.equal(second.runDir, first.runDir, "the same directory");
+  for (let step = 6; step <= 8; step++) second.log({ "train/loss": 100 + step }, step);
+  await second.finish();
+  assert.deepEqual(readdirSync(runsDir), [first.runDir!.split("/").at(-1)], "one record of the run");
+  const run = readRun(second.runDir!);
+  assert.deepEqual(run.warnings, []);
+  assert.deepEqual(run.history.map((h) => [h._step, h["train/loss"]]), [[1, 9], [2, 8], [3, 7], [4, 6], [5, 5], [6, 106], [7, 107], [8, 108]]);
+  assert.ok((run.history[5]!._runtime as number) >= (run.history[4]!._runtime as number), "runtime goes on from the earlier part");
+  assert.deepEqual(run.config, { lr: 1, seed: 2 });
+  assert.equal(run.meta.state, "finished");
+  assert.ok(run.meta.resumedAt);
+  assert.equal(run.summary["train/loss"], 108);
+});
+
+test("resume modes: never refuses an id that has a record, must requires one, anything else is named", () => {
+  const runsDir = tmp();
+  const a = createTracker({ runsDir, id: "resume02", env: {} });
+  a.log({ x: 1 }, 1);
+  assert.throws(() => createTracker({ runsDir, id: "resume02", env: { WANDB_RESUME: "never" } }), /Run resume02 already has a record \(.*run-\d+_\d+-resume02\): set WANDB_RESUME=allow/);
+  assert.equal(createTracker({ runsDir, id: "resume02", env: { WANDB_RESUME: "must" } }).runDir, a.runDir);
+  assert.throws(() => createTracker({ runsDir, id: "nosuchid", env: { WANDB_RESUME: "must" } }), /Cannot resume run nosuchid: no record of it under/);
+  assert.throws(() => createTracker({ runsDir, id: "resume02", env: { WANDB_RESUME: "sometimes" } }), /WANDB_RESUME="sometimes": expected allow, must or never/);
+});

@@ -91,7 +91,9 @@ test("resume after an interruption gives bit-identical losses (with dropout) and
   const val = toyExamples(3, V, 9);
   const straightDir = tmp();
   const straight = createToyModel({ vocab: V, dim: 8, seed: 4, dropout: 0.2 });
-  const full = await train({ model: straight, train: data, validation: val, padTokenId: V - 1, config: resumeConfig(straightDir) });
+  const ends: Record<string, number>[] = [];
+  const endSummary: TrainerCallback = { onTrainEnd: (summary) => void ends.push(summary) };
+  const full = await train({ model: straight, train: data, validation: val, padTokenId: V - 1, config: resumeConfig(straightDir), callbacks: [endSummary] });
   assert.equal(full.steps.length, 10);
 
   const dir = tmp();
@@ -106,8 +108,12 @@ test("resume after an interruption gives bit-identical losses (with dropout) and
 
   // A fresh process would start from a freshly initialised model: different weights until the checkpoint loads.
   const resumed = createToyModel({ vocab: V, dim: 8, seed: 99, dropout: 0.2 });
-  const part2 = await train({ model: resumed, train: data, validation: val, padTokenId: V - 1, config: resumeConfig(dir), resumeFrom: "latest" });
+  const part2 = await train({ model: resumed, train: data, validation: val, padTokenId: V - 1, config: resumeConfig(dir), resumeFrom: "latest", callbacks: [endSummary] });
   assert.deepEqual(part2.steps.map((s) => s.step), [8, 9, 10]);
+  // The summary's train_loss is the whole run's mean step loss, the steps before the interruption included.
+  const meanLoss = full.steps.reduce((sum, s) => sum + s.loss, 0) / 10;
+  assert.ok(Math.abs(ends[1]!.train_loss! - meanLoss) < 1e-12 && Math.abs(ends[0]!.train_loss! - meanLoss) < 1e-12);
+  assert.equal(ends[1]!.eval_loss, ends[0]!.eval_loss);
   assert.deepEqual(part2.steps.map((s) => s.loss), full.steps.slice(7).map((s) => s.loss));
   assert.deepEqual(part2.steps.map((s) => s.gradNorm), full.steps.slice(7).map((s) => s.gradNorm));
   assert.deepEqual(part2.evals, full.evals.filter((e) => e.step > 7));
