@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import type { MathExample } from "../data/types.js";
+import { interruptController } from "./interrupt.js";
 import {
   compareSummaries,
   DEFAULT_EVAL_CONFIG,
@@ -151,24 +152,35 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
         seed: int("seed", o.seed, 0),
         checkTimeoutMs: int("timeout-ms", o.timeoutMs, 1),
       };
+      const interrupt = interruptController("the current batch");
       const run = async (label: string, model: string, adapter?: string): Promise<EvalResult> => {
         const generator = await (deps.loadGenerator ?? loadModelGenerator)({ model, adapter, label });
         const total = config.limit === undefined ? examples.length : Math.min(config.limit, examples.length);
         const bar = new SingleBar({ format: `${label} |{bar}| {value}/{total} problems | {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
         bar.start(total, 0);
         try {
-          const result = await evaluate(generator, examples, { ...config, onProgress: (done) => bar.update(done) });
+          const result = await evaluate(generator, examples, { ...config, signal: interrupt.signal, onProgress: (done) => bar.update(done) });
           const paths = saveResults(o.out, label, result);
-          process.stderr.write(`\n${label}: accuracy ${(100 * result.summary.accuracy).toFixed(1)}% → ${paths.summary}\n`);
+          const partly = result.interrupted ? ` on the first ${result.samples.length} of ${total} problems (interrupted)` : "";
+          process.stderr.write(`\n${label}: accuracy ${(100 * result.summary.accuracy).toFixed(1)}%${partly} → ${paths.summary}\n`);
           return result;
         } finally {
           bar.stop();
         }
       };
-      const tuned = await run("tuned", o.model, o.adapter);
-      if (o.baseModel) {
-        const base = await run("base", o.baseModel);
-        for (const row of compareSummaries(base.summary, tuned.summary)) print(JSON.stringify(row));
+      try {
+        const tuned = await run("tuned", o.model, o.adapter);
+        if (interrupt.signal.aborted) {
+          process.exitCode = 130;
+          return;
+        }
+        if (o.baseModel) {
+          const base = await run("base", o.baseModel);
+          if (interrupt.signal.aborted) process.exitCode = 130;
+          else for (const row of compareSummaries(base.summary, tuned.summary)) print(JSON.stringify(row));
+        }
+      } finally {
+        interrupt.dispose();
       }
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { resolveConfig, type Profile } from "../pipeline/config.js";
 import { describeOutputs, describeSummary, runPipeline } from "../pipeline/run.js";
+import { interruptController } from "./interrupt.js";
 
 interface RunCliOptions {
   profile?: Profile;
@@ -10,29 +11,6 @@ interface RunCliOptions {
   fresh?: boolean;
   progress: boolean;
   printConfig?: boolean;
-}
-
-/**
- * First Ctrl-C (or SIGTERM): stop after the current training step, checkpoint it and close the run record.
- * Second: exit at once (the last checkpoint still resumes).
- */
-export function interruptController(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  // SIGTERM (schedulers, `timeout`, container stop) is treated as Ctrl-C.
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    console.error("\nStopping after this step and saving a checkpoint (Ctrl-C again to quit now)…");
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    },
-  };
 }
 
 /** `openr1 run`: the whole pipeline, on the embedded offline default unless told otherwise. */
@@ -54,7 +32,7 @@ export function registerPipelineCommands(program: Command): void {
         console.log(JSON.stringify(config, null, 2));
         return;
       }
-      const interrupt = interruptController();
+      const interrupt = interruptController("the current training step or evaluation batch");
       try {
         const result = await runPipeline(config, { signal: interrupt.signal, fresh: o.fresh, progress: o.progress });
         if (result.summary) console.log(`\nWhat fine-tuning changed:\n${describeSummary(result.summary)}`);

@@ -3,6 +3,7 @@ import { selectBackend, type BackendPreference } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset } from "../data/index.js";
 import { LINEAR_NAMES, type LinearName } from "../model/weights.js";
 import { profiles } from "../pipeline/config.js";
+import { interruptController } from "./interrupt.js";
 import { describeFormatReport, ProgressBarCallback, runTrainJob, TrainingDivergedError } from "../train/index.js";
 
 const d = profiles.default;
@@ -77,6 +78,7 @@ export function registerTrainCommands(program: Command): void {
     .option("--backend <name>", "auto, tensorflow, wasm or cpu", oneOf("--backend", ["auto", "tensorflow", "wasm", "cpu"] as const), d.backend)
     .option("--no-progress", "no progress bar")
     .action(async (o: TrainCliOptions) => {
+      const interrupt = interruptController();
       try {
         const backend = await selectBackend(o.backend);
         console.log(`backend: ${backend.name} (${backend.source})`);
@@ -99,11 +101,17 @@ export function registerTrainCommands(program: Command): void {
           mergedDtype: o.mergedDtype,
           resumeFrom: o.resume === true ? "latest" : o.resume || undefined,
           callbacks: o.progress ? [new ProgressBarCallback()] : [],
+          signal: interrupt.signal,
           onReady: (info) => {
             console.log(`model: ${info.modelDir}\ntokenizer: ${info.tokenizerDir}\n${info.parameters.text}`);
             console.log(`train: ${describeFormatReport(info.train)}\nvalidation: ${describeFormatReport(info.validation)}`);
           },
         });
+        if (result.status === "aborted") {
+          console.log(`Interrupted at step ${result.globalStep}/${result.maxSteps}; checkpoint ${result.lastCheckpoint}. Resume with the same options and --resume.`);
+          process.exitCode = 130;
+          return;
+        }
         const last = result.steps.at(-1);
         console.log(`done: ${result.globalStep}/${result.maxSteps} steps${last ? `, last loss ${last.loss.toFixed(4)}` : ""}` +
           (result.evals.length ? `, validation loss ${result.evals.at(-1)!.evalLoss.toFixed(4)}` : ""));
@@ -113,6 +121,8 @@ export function registerTrainCommands(program: Command): void {
       } catch (e) {
         console.error(e instanceof TrainingDivergedError ? e.message : `error: ${(e as Error).message}`);
         process.exitCode = 1;
+      } finally {
+        interrupt.dispose();
       }
     });
 }

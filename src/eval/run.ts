@@ -2,7 +2,8 @@
  * The evaluation run: generate for validation problems in batches, extract and verify the answers
  * (each check under a time limit), score the rewards, and aggregate.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../atomic-write.js";
 import { join } from "node:path";
 import type { MathExample } from "../data/types.js";
 import { AnswerChecker } from "./checker.js";
@@ -55,6 +56,15 @@ export interface EvalConfig extends EvalSamplingOptions {
   /** Time limit for checking one answer. */
   checkTimeoutMs: number;
   onProgress?: (done: number, total: number) => void;
+  /** Stops after the current batch when aborted (Ctrl-C); the result then holds the problems done so far. */
+  signal?: AbortSignal;
+  /**
+   * Samples of an earlier, interrupted evaluation with the same settings: kept, and generation goes on after them.
+   * Only whole batches that match the first problems are used (sampling seeds are per batch).
+   */
+  previous?: SampleResult[];
+  /** Called with each batch's scored samples as soon as they exist (to save them as they come). */
+  onBatch?: (samples: SampleResult[]) => void;
 }
 
 export const DEFAULT_EVAL_CONFIG: EvalConfig = {
@@ -100,6 +110,15 @@ export interface SampleResult {
 export interface EvalResult {
   samples: SampleResult[];
   summary: EvalSummary;
+  /** True when stopped by the signal before every problem was evaluated. */
+  interrupted?: boolean;
+}
+
+/** How many of `previous` an evaluation of `chosen` keeps: whole batches whose problems are the first ones, in order. */
+export function usablePrevious(previous: SampleResult[], chosen: MathExample[], batchSize: number): number {
+  let n = 0;
+  while (n < previous.length && n < chosen.length && previous[n]!.id === chosen[n]!.id) n++;
+  return n === chosen.length ? n : n - (n % batchSize);
 }
 
 /** Scores one generation against its example (the checker must be started). */
@@ -141,28 +160,61 @@ export async function evaluate(generator: Generator, examples: MathExample[], co
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer, got ${c.batchSize}`);
   const chosen = c.limit === undefined ? examples : examples.slice(0, c.limit);
   const checker = new AnswerChecker({ timeoutMs: c.checkTimeoutMs });
-  const samples: SampleResult[] = [];
+  const samples: SampleResult[] = c.previous ? c.previous.slice(0, usablePrevious(c.previous, chosen, c.batchSize)) : [];
   const t0 = performance.now();
+  let interrupted = false;
   try {
     await checker.start();
-    for (let i = 0; i < chosen.length; i += c.batchSize) {
+    for (let i = samples.length; i < chosen.length; i += c.batchSize) {
+      if (c.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
       const batch = chosen.slice(i, i + c.batchSize);
       const gens = await generator.generate(
         batch.map((e) => buildPrompt(e, c.instruction)),
         { maxNewTokens: c.maxNewTokens, temperature: c.temperature, topP: c.topP, seed: c.seed + i },
       );
       if (gens.length !== batch.length) throw new Error(`evaluate: generator ${generator.name} returned ${gens.length} completions for ${batch.length} prompts`);
+      const scored: SampleResult[] = [];
       for (let j = 0; j < batch.length; j++) {
         await checker.start(); // restarts the worker if a timeout killed it
-        samples.push(scoreGeneration(batch[j]!, gens[j]!, checker));
+        scored.push(scoreGeneration(batch[j]!, gens[j]!, checker));
       }
+      samples.push(...scored);
+      c.onBatch?.(scored);
       c.onProgress?.(samples.length, chosen.length);
+      // Generation is synchronous work: let a signal handler run before the next batch.
+      await new Promise((r) => setImmediate(r));
     }
   } finally {
     checker.close();
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { samples, summary: summarize(generator.name, samples, seconds) };
+  return { samples, summary: summarize(generator.name, samples, seconds), ...(interrupted ? { interrupted } : {}) };
+}
+
+/** Scored samples saved one per line; a line cut short by a crash ends the list. */
+export function readSamplesFile(path: string): SampleResult[] {
+  if (!existsSync(path)) return [];
+  const samples: SampleResult[] = [];
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      samples.push(JSON.parse(line) as SampleResult);
+    } catch {
+      break;
+    }
+  }
+  return samples;
+}
+
+/** The results `saveResults` wrote under `dir` for `name`, or undefined when they are not both there. */
+export function readResults(dir: string, name: string): EvalResult | undefined {
+  const summary = join(dir, `${name}.summary.json`);
+  const samples = join(dir, `${name}.samples.jsonl`);
+  if (!existsSync(summary) || !existsSync(samples)) return undefined;
+  return { samples: readSamplesFile(samples), summary: JSON.parse(readFileSync(summary, "utf8")) as EvalSummary };
 }
 
 /** Writes `<name>.samples.jsonl` and `<name>.summary.json` under `dir`; returns the two paths. */
@@ -170,7 +222,7 @@ export function saveResults(dir: string, name: string, result: EvalResult): { sa
   mkdirSync(dir, { recursive: true });
   const samples = join(dir, `${name}.samples.jsonl`);
   const summary = join(dir, `${name}.summary.json`);
-  writeFileSync(samples, result.samples.map((s) => JSON.stringify(s)).join("\n") + (result.samples.length ? "\n" : ""));
-  writeFileSync(summary, JSON.stringify(result.summary, null, 2) + "\n");
+  writeFileAtomic(samples, result.samples.map((s) => JSON.stringify(s)).join("\n") + (result.samples.length ? "\n" : ""));
+  writeFileAtomic(summary, JSON.stringify(result.summary, null, 2) + "\n");
   return { samples, summary };
 }

@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
 import { selectBackend, type BackendInfo } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "../data/index.js";
 import type { DatasetSplit } from "../data/types.js";
-import { compareSummaries, evaluate, loadModelGenerator, saveResults, type EvalResult } from "../eval/index.js";
+import { compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
 import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
-import { writeJsonAtomic } from "../tracking/localRun.js";
+import { writeFileAtomic, writeJsonAtomic } from "../atomic-write.js";
 import { withExclusiveLock } from "../hub/lock.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
 import type { PipelineConfig } from "./config.js";
@@ -69,7 +69,10 @@ export function describeSummary(s: PipelineSummary): string {
 }
 
 export interface PipelineOptions {
-  /** Aborting stops training after the current step, checkpoints it, and leaves a complete run record. */
+  /**
+   * Aborting stops training after the current step (checkpointed) or evaluation after the current batch (its
+   * problems kept), and leaves a complete run record; running again goes on from there.
+   */
   signal?: AbortSignal;
   /** Discard an earlier run of the same name instead of resuming it. */
   fresh?: boolean;
@@ -78,6 +81,8 @@ export interface PipelineOptions {
   log?: (line: string) => void;
   /** More trainer callbacks (a notebook's live display, say). */
   callbacks?: TrainerCallback[];
+  /** After each evaluation batch: which model ("base" or "tuned") and how many problems are done. */
+  onEvalProgress?: (label: string, done: number, total: number) => void;
 }
 
 interface RunState {
@@ -204,6 +209,12 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     dataset: { name: "open-r1/OpenR1-Math-220k", source: config.data.source, train: split.train.length, validation: split.validation.length },
   };
   const wandb = new WandbCallback(tracker, description);
+  // A second Ctrl-C exits at once (process.exit): the records are closed, synchronously, on the way out.
+  const closeOnExit = () => {
+    tracker.closeNow(130);
+    writeState(runDir, { ...state, status: "interrupted", result: { ...result, status: "interrupted" } });
+  };
+  process.once("exit", closeOnExit);
   const callbacks: TrainerCallback[] = [wandb, ...(progress ? [new ProgressBarCallback()] : []), ...(options.callbacks ?? [])];
 
   try {
@@ -250,24 +261,55 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
       topP: config.eval.topP,
       seed: config.seed,
     };
-    const runEval = async (label: string, model: string): Promise<EvalResult> => {
+    const runEval = async (label: string, model: string): Promise<EvalResult | undefined> => {
+      const done = readResults(evalDir, label);
+      if (done) {
+        log(`${label} evaluation: done before the interruption, kept (${join(evalDir, `${label}.summary.json`)})`);
+        return done;
+      }
+      // Batches are saved as they are scored: an interrupted evaluation goes on where it stopped.
+      const partial = join(evalDir, `${label}.partial.jsonl`);
+      const chosen = split.validation.slice(0, evalConfig.limit);
+      const saved = readSamplesFile(partial);
+      const previous = saved.slice(0, usablePrevious(saved, chosen, evalConfig.batchSize));
+      mkdirSync(evalDir, { recursive: true });
+      writeFileAtomic(partial, previous.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      if (previous.length > 0) log(`continuing the ${label} evaluation after ${previous.length} of ${chosen.length} problems`);
       const bar = evalProgress(label, progress);
       try {
         const generator = await loadModelGenerator({ model, label });
-        const r = await evaluate(generator, split.validation, { ...evalConfig, onProgress: bar.onProgress });
+        const r = await evaluate(generator, split.validation, {
+          ...evalConfig,
+          previous,
+          signal: options.signal,
+          onBatch: (samples) => appendFileSync(partial, samples.map((x) => `${JSON.stringify(x)}\n`).join("")),
+          onProgress: (n, total) => {
+            bar.onProgress?.(n, total);
+            options.onEvalProgress?.(label, n, total);
+          },
+        });
+        if (r.interrupted) return undefined;
         saveResults(evalDir, label, r);
+        rmSync(partial, { force: true });
         return r;
       } finally {
         bar.stop();
       }
     };
+    const stopped = (what: string) => {
+      result.status = "interrupted";
+      log(`Interrupted during the ${what} evaluation; the problems done are kept. Run the same command again to finish it.`);
+      return result;
+    };
     const base = config.eval.compareBase ? await runEval("base", trained.modelDir) : undefined;
+    if (config.eval.compareBase && !base) return stopped("base model's");
     if (options.signal?.aborted) {
       result.status = "interrupted";
       log("Interrupted before evaluating the fine-tuned model. Run the same command again to evaluate it.");
       return result;
     }
     const tuned = await runEval("tuned", trained.tunedDir!);
+    if (!tuned) return stopped("fine-tuned model's");
     wandb.logEvalResult(tuned, trained.globalStep);
     if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });
     result.summary = pipelineSummary(trained.logHistory, tuned.summary, base?.summary);
@@ -280,13 +322,14 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     };
     result.evalDir = evalDir;
     result.metricsPath = join(runDir, "metrics.json");
-    writeFileSync(result.metricsPath, JSON.stringify(metrics, null, 2) + "\n");
+    writeJsonAtomic(result.metricsPath, metrics);
     result.status = "completed";
     return result;
   } catch (e) {
     result.status = "failed";
     throw e;
   } finally {
+    process.off("exit", closeOnExit);
     await tracker.finish({ exitCode: result.status === "completed" ? 0 : 1 });
     writeState(runDir, { ...state, status: result.status, result });
   }

@@ -1,14 +1,8 @@
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic, writeJsonAtomic } from "../atomic-write.js";
 import type { RunMeta, Table, TableRef } from "./types.js";
-
-/** Writes a file whole or not at all (temp file + rename), so a crash never leaves half a JSON file. */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
-  renameSync(tmp, path);
-}
 
 /** File name for a table logged under `key` at `step`: W&B keys hold slashes, file names cannot. */
 export function tableFileName(key: string, step: number, sha256: string): string {
@@ -31,10 +25,7 @@ export function keepHistoryUpTo(dir: string, step: number): number {
       return false;
     }
   });
-  if (kept.length < lines.length) {
-    writeFileSync(`${path}.tmp`, kept.map((l) => `${l}\n`).join(""));
-    renameSync(`${path}.tmp`, path);
-  }
+  if (kept.length < lines.length) writeFileAtomic(path, kept.map((l) => `${l}\n`).join(""));
   return lines.length - kept.length;
 }
 

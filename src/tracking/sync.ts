@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { writeJsonAtomic } from "./localRun.js";
+import { writeJsonAtomic } from "../atomic-write.js";
 import { isTableRef, readRun } from "./readRun.js";
 import { RemoteUploader } from "./remoteUploader.js";
 import { DEFAULT_BASE_URL, runUrl, toRemoteRow } from "./tracker.js";

@@ -116,6 +116,7 @@ class DisabledTracker implements Tracker {
   async finish(): Promise<FinishResult> {
     return { remote: "none" };
   }
+  closeNow(): void {}
 }
 
 class RunTracker implements Tracker {
@@ -208,6 +209,23 @@ class RunTracker implements Tracker {
   finish(options: { exitCode?: number; timeoutMs?: number } = {}): Promise<FinishResult> {
     this.finished ??= this.doFinish(options.exitCode ?? 0, options.timeoutMs ?? this.finishTimeoutMs);
     return this.finished;
+  }
+
+  closeNow(exitCode: number): void {
+    if (this.finished) return;
+    this.finished = Promise.resolve({ runDir: this.runDir, remote: this.remote ? "incomplete" : "none" });
+    const runtimeSeconds = (Date.now() - this.started) / 1000;
+    this.summary._runtime = runtimeSeconds;
+    this.local.writeSummary(this.fullSummary());
+    const error = this.remote ? `the process quit before the upload finished; upload it with \`openr1 sync ${this.runDir}\`` : undefined;
+    this.local.writeMeta({
+      state: "finished",
+      finishedAt: new Date().toISOString(),
+      exitCode,
+      runtimeSeconds,
+      remote: { ...this.meta.remote, state: this.remote ? "incomplete" : "none", url: this.url(), error },
+    });
+    this.local.close();
   }
 
   private async doFinish(exitCode: number, timeoutMs: number): Promise<FinishResult> {

@@ -67,4 +67,9 @@ export interface Tracker {
   logTable(key: string, table: Table, step?: number): void;
   /** Ends the run: flushes the local copy and, online, the upload (bounded by `timeoutMs`). */
   finish(options?: { exitCode?: number; timeoutMs?: number }): Promise<FinishResult>;
+  /**
+   * Ends the run's local record at once, synchronously, for a process that is about to exit (a second Ctrl-C);
+   * an unfinished upload is recorded as incomplete, for `openr1 sync`. Does nothing after `finish`.
+   */
+  closeNow(exitCode: number): void;
 }

@@ -121,3 +121,29 @@ test("modelGenerator: the TF.js Qwen2 + Qwen2.5 tokenizer behind the Generator i
   assert.deepEqual(table.columns, ["problem", "gold", "prediction", "extracted", "correct", "step score"]);
   assert.equal(table.data.length, 3);
 });
+
+test("evaluate: a signal stops it after the current batch; given those samples back it goes on from the next batch", async () => {
+  const controller = new AbortController();
+  const saved: string[] = [];
+  const first = await evaluate(new FakeGenerator(outputs), examples, {
+    batchSize: 2,
+    signal: controller.signal,
+    onBatch: (batch) => saved.push(...batch.map((s) => s.id)),
+    onProgress: (done) => void (done === 2 && controller.abort()),
+  });
+  assert.equal(first.interrupted, true);
+  assert.deepEqual(first.samples.map((s) => s.id), ["a", "b"]);
+  assert.deepEqual(saved, ["a", "b"]);
+  assert.equal(first.summary.n, 2);
+
+  const gen = new FakeGenerator(outputs);
+  const resumed = await evaluate(gen, examples, { batchSize: 2, previous: first.samples });
+  assert.deepEqual(gen.batches.map((b) => b.map((p) => p.split("\n")[0])), [["Problem c", "Problem d"], ["Problem e"]]);
+  const straight = await evaluate(new FakeGenerator(outputs), examples, { batchSize: 2 });
+  assert.equal(resumed.interrupted, undefined);
+  assert.deepEqual(resumed.samples, straight.samples);
+  // Samples that are not whole batches of the first problems are not trusted: redone.
+  const again = new FakeGenerator(outputs);
+  await evaluate(again, examples, { batchSize: 2, previous: [first.samples[0]!, straight.samples[2]!] });
+  assert.equal(again.batches.length, 3);
+});

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,17 +118,88 @@ test("an interrupted pipeline leaves a checkpoint and a run record, and running 
     }
   }));
 
-test("an interruption during evaluation is recorded as interrupted, and running again finishes the evaluation", () =>
+test("an interruption during evaluation stops after the current batch, and running again goes on from the next problem", () =>
   inTempDir("openr1-eval-stop-", async (out) => {
-    const config = resolveConfig({ overrides: [...QUICK, `outputDir=${out}`] });
+    const config = resolveConfig({ overrides: [...QUICK, "eval.batchSize=1", `outputDir=${out}`] });
     const controller = new AbortController();
-    const stopAtEnd: TrainerCallback = { onTrainEnd: () => void controller.abort() };
-    const first = await runPipeline(config, { signal: controller.signal, progress: false, log: () => {}, callbacks: [stopAtEnd] });
+    const onEvalProgress = (label: string, done: number) => void (label === "base" && done === 1 && controller.abort());
+    const first = await runPipeline(config, { signal: controller.signal, progress: false, log: () => {}, onEvalProgress });
     assert.equal(first.status, "interrupted");
     assert.equal(JSON.parse(readFileSync(join(first.runDir, "pipeline.json"), "utf8")).status, "interrupted");
-    const second = await runPipeline(config, { progress: false, log: () => {} });
+    assert.equal(readRun(first.trackingDir!).meta.state, "finished", "the run record is closed");
+    const kept = readFileSync(join(first.runDir, "eval", "base.partial.jsonl"), "utf8").trim().split("\n");
+    assert.equal(kept.length, 1, "the problem evaluated before the stop is kept");
+
+    const lines: string[] = [];
+    const seen: string[] = [];
+    const second = await runPipeline(config, { progress: false, log: (l) => lines.push(l), onEvalProgress: (label, done) => void seen.push(`${label} ${done}`) });
     assert.equal(second.status, "completed");
+    assert.ok(lines.includes("continuing the base evaluation after 1 of 2 problems"), lines.join("\n"));
+    assert.deepEqual(seen, ["base 2", "tuned 1", "tuned 2"], "only the problems not done before are generated");
+    const base = readFileSync(join(second.runDir, "eval", "base.samples.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(JSON.stringify(base[0]), kept[0], "the kept sample is the first of the final results");
+    assert.ok(!existsSync(join(second.runDir, "eval", "base.partial.jsonl")));
     assert.equal(JSON.parse(readFileSync(second.metricsPath!, "utf8")).eval.tuned.n, 2);
+  }));
+
+/** Starts `openr1 run` as a child process; resolves once it prints a line matching `ready`. */
+function startRun(out: string, sets: string[], ready: RegExp) {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "run", "--no-progress", ...[...sets, `outputDir=${out}`].flatMap((x) => ["--set", x])], {
+    cwd: ROOT, env: { ...process.env, WANDB_API_KEY: "" }, stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const started = new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (ready.test(stdout)) resolve();
+    });
+    void exited.then(() => reject(new Error(`exited before ${ready}: ${stdout}\n${stderr}`)));
+  });
+  return { child, started, exited, output: () => ({ stdout, stderr }) };
+}
+
+const LONG = [...QUICK, "train.maxSteps=40", "train.evalEvery=100", "train.saveEvery=100", "eval.compareBase=false"];
+
+test("SIGTERM (a scheduler, `timeout`) stops a child `openr1 run` after the current step: checkpoint, records closed, exit 130", () =>
+  inTempDir("openr1-sigterm-", async (out) => {
+    const run = startRun(out, LONG, /train set:/);
+    await run.started;
+    run.child.kill("SIGTERM");
+    assert.equal(await run.exited, 130);
+    const { stdout, stderr } = run.output();
+    assert.match(stderr, /SIGTERM: stopping after the current training step/);
+    assert.match(stdout, /Pipeline interrupted/);
+    const state = JSON.parse(readFileSync(join(out, "default", "pipeline.json"), "utf8"));
+    assert.equal(state.status, "interrupted");
+    const checkpoints = readdirSync(join(out, "default", "train")).filter((d) => /^checkpoint-\d+$/.test(d));
+    assert.equal(checkpoints.length, 1);
+    assert.ok(Number(checkpoints[0]!.split("-")[1]) < 40, "stopped long before the end");
+    const record = readRun(state.result.trackingDir);
+    assert.equal(record.meta.state, "finished");
+    assert.equal(record.meta.exitCode, 1);
+  }));
+
+test("a second Ctrl-C quits at once, leaves nothing corrupt and the records closed; running again completes", () =>
+  inTempDir("openr1-sigint2-", async (out) => {
+    const run = startRun(out, LONG, /train set:/);
+    await run.started;
+    run.child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 20));
+    run.child.kill("SIGINT");
+    assert.equal(await run.exited, 130);
+    assert.match(run.output().stderr, /SIGINT again: quitting now/);
+    const state = JSON.parse(readFileSync(join(out, "default", "pipeline.json"), "utf8"));
+    assert.equal(state.status, "interrupted");
+    const record = readRun(state.result.trackingDir);
+    assert.equal(record.meta.state, "finished");
+    assert.equal(record.meta.exitCode, 130);
+    const config = resolveConfig({ overrides: [...LONG, `outputDir=${out}`] });
+    const again = await runPipeline(config, { progress: false, log: () => {} });
+    assert.equal(again.status, "completed");
+    assert.equal(again.trackingDir, state.result.trackingDir, "the same run record goes on");
   }));
 
 test("a different configuration never resumes a run it does not match", () =>
