@@ -12,3 +12,4 @@ export * from "./live-display.js";
 export * from "./lora-outputs.js";
 export * from "./job.js";
 export * from "./history.js";
+export * from "./memory.js";

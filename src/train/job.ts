@@ -11,6 +11,7 @@ import { defaultTokenizerDir, loadTokenizer, type Tokenizer } from "../tokenizer
 import type { TrainerCallback } from "./callbacks.js";
 import { tokenizeExamples, type FormatOptions, type FormatReport } from "./format.js";
 import { loraOutputs } from "./lora-outputs.js";
+import { checkTrainingMemory } from "./memory.js";
 import { train, type TrainerConfig, type TrainResult } from "./trainer.js";
 
 /** The small random Qwen2 (real Qwen2.5 vocabulary) made on first use: the offline default model. */
@@ -56,6 +57,12 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const source = opts.model ?? RANDOM_SMALL_MODEL;
   const modelDir = source === RANDOM_SMALL_MODEL ? await ensureRandomQwen2(opts.randomModel) : await resolveModelDir(source, opts.modelOptions);
   const base = await Qwen2Model.fromDirectory(modelDir);
+  try {
+    checkTrainingMemory(base.config, opts.method ?? "lora", opts.lora);
+  } catch (e) {
+    base.dispose();
+    throw e;
+  }
   const tokenizerDir = opts.tokenizerDir ?? (existsSync(join(modelDir, "tokenizer.json")) ? modelDir : defaultTokenizerDir());
   const tokenizer = loadTokenizer(tokenizerDir);
   const trainSet = tokenizeExamples(opts.data.train, tokenizer, opts.format);
