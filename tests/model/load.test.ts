@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -23,7 +24,9 @@ test("a model repository is downloaded from a Hub endpoint (local server) into t
       if (!m) throw new Error("no");
       const body = await readFile(join(GOLDEN_DIR, "tiny-tied", "model", decodeURIComponent(m[1])));
       served.push(m[1]);
-      res.writeHead(200, { "content-length": body.length });
+      // The Hub's headers: the commit, and for files kept in git their blob sha1 as the ETag.
+      const etag = createHash("sha1").update(`blob ${body.length}\0`).update(body).digest("hex");
+      res.writeHead(200, { "content-length": body.length, "x-repo-commit": "abc123", etag: `"${etag}"` });
       res.end(req.method === "HEAD" ? undefined : body);
     } catch {
       res.writeHead(404, { "x-error-code": "EntryNotFound" });
