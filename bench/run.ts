@@ -2,7 +2,7 @@
  * `npm run bench`: one table of what matters on this machine, each model workload in its own process so
  * that its peak RSS is its own — generation (prefill, decode with the KV cache at batch 1 and 8) and LoRA
  * optimizer steps (the loss they reach, the tokens/s after the first) for the small offline model, the small config issue 8 compares with PyTorch and the
- * Qwen2.5-0.5B shape (random weights), then answer-checking throughput.
+ * Qwen2.5-0.5B shape (random weights), then answer-checking throughput and `openr1 serve` beside in-process generation.
  *
  * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --kernels (also bench/kernels.ts).
  */
@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { runEvalBench } from "./eval.js";
+import { runServeBench } from "./serve.js";
 import { benchKernels } from "./kernels.js";
 import { runTrainBench } from "./train.js";
 
@@ -76,6 +77,12 @@ for (const r of runTrainBench({ quick, only: trainModels && [...trainModels] }))
 
 for (const r of await runEvalBench({ rounds: quick ? 1 : 3 })) {
   rows.push({ model: "—", workload: `answer checking (${r.path})`, shape: `${r.cases} cases`, throughput: `${r.casesPerSecond.toFixed(1)} cases/s`, peakRssMiB: "" });
+}
+
+if (only !== "0.5b") {
+  for (const r of await runServeBench({ requests: quick ? 16 : 32 })) {
+    rows.push({ model: "tiny-math", workload: `${r.path}, concurrency ${r.concurrency}`, shape: `${r.requests} requests × ≤ 64 tokens`, throughput: `${r.requestsPerSecond} requests/s, ${r.tokensPerSecond} tokens/s`, peakRssMiB: "" });
+  }
 }
 
 console.log(`\nmachine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}`);

@@ -5,6 +5,7 @@ import { registerEvalCommands } from "./cli/eval.js";
 import { registerModelCommands } from "./cli/model.js";
 import { registerPipelineCommands } from "./cli/pipeline.js";
 import { registerPretrainCommands } from "./cli/pretrain.js";
+import { registerServeCommands } from "./cli/serve.js";
 import { registerTrackingCommands } from "./cli/tracking.js";
 import { registerTrainCommands } from "./cli/train.js";
 
@@ -19,6 +20,7 @@ registerModelCommands(program);
 registerPretrainCommands(program);
 registerTrainCommands(program);
 registerEvalCommands(program);
+registerServeCommands(program);
 registerTrackingCommands(program);
 
 try {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import type { MathExample } from "../data/types.js";
@@ -6,6 +7,7 @@ import { interruptController } from "./interrupt.js";
 import {
   compareSummaries,
   DEFAULT_EVAL_CONFIG,
+  endpointGenerator,
   evaluate,
   loadModelGenerator,
   saveResults,
@@ -93,6 +95,9 @@ interface EvaluateOptions {
   seed: string;
   timeoutMs: string;
   out: string;
+  endpoint?: string;
+  apiKey?: string;
+  concurrency: string;
 }
 
 /** `score FILE.jsonl` (no model needed) and `evaluate` (generate + score; needs a Generator factory). */
@@ -129,7 +134,10 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
   program
     .command("evaluate")
     .description("Generate for validation problems, verify the answers and score the rewards; with --base-model, base vs fine-tuned side by side")
-    .requiredOption("--model <dir>", 'model to evaluate: HF-layout directory, Hub id, "tiny-math" (shipped) or "random-small"')
+    .requiredOption("--model <dir>", 'model to evaluate: HF-layout directory, Hub id, "tiny-math" (shipped) or "random-small"; with --endpoint, the served model\'s name')
+    .option("--endpoint <url>", "generate through an OpenAI-compatible server (vLLM, llama.cpp, openr1 serve), e.g. http://127.0.0.1:8000/v1")
+    .option("--api-key <key>", "bearer token for --endpoint (default: $OPENAI_API_KEY)")
+    .option("--concurrency <n>", "requests in flight at once with --endpoint", "4")
     .option("--adapter <dir>", "LoRA adapter (PEFT layout) applied to --model")
     .option("--base-model <dir>", "also evaluate this model (directory, Hub id, tiny-math or random-small) and print both side by side")
     .requiredOption("--data <file>", "validation jsonl written by `openr1 data`")
@@ -153,8 +161,15 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
         checkTimeoutMs: int("timeout-ms", o.timeoutMs, 1),
       };
       const interrupt = interruptController("the current batch");
+      if (o.endpoint && o.adapter) throw new Error("--adapter applies to a local model: with --endpoint, serve the adapter (openr1 serve MODEL --adapter DIR, or vLLM's --lora-modules) and pass its name as --model");
+      const concurrency = int("concurrency", o.concurrency, 1);
+      if (o.endpoint) config.batchSize = Math.max(config.batchSize!, concurrency);
+      const load = (label: string, model: string, adapter?: string) =>
+        o.endpoint
+          ? Promise.resolve(endpointGenerator(label, { baseUrl: o.endpoint, model, apiKey: o.apiKey, concurrency, cacheFile: join(o.out, `${label}.completions.jsonl`) }))
+          : (deps.loadGenerator ?? loadModelGenerator)({ model, adapter, label });
       const run = async (label: string, model: string, adapter?: string): Promise<EvalResult> => {
-        const generator = await (deps.loadGenerator ?? loadModelGenerator)({ model, adapter, label });
+        const generator = await load(label, model, adapter);
         const total = config.limit === undefined ? examples.length : Math.min(config.limit, examples.length);
         const bar = new SingleBar({ format: `${label} |{bar}| {value}/{total} problems | {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
         bar.start(total, 0);

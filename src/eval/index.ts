@@ -10,3 +10,4 @@ export * from "./summary.js";
 export * from "./score-file.js";
 export * from "./model-generator.js";
 export * from "./report.js";
+export * from "./endpoint-generator.js";

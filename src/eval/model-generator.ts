@@ -76,15 +76,21 @@ export function referenceGenerator(examples: { problem: string; solution: string
 }
 
 /**
- * Loads a model for evaluation: `model` is a local HF-layout directory, a Hub repository id, or
- * "tiny-math" (the shipped model, the offline default) or "random-small"; `adapter` a PEFT LoRA directory attached to it. The
+ * Loads a model for generation: `model` is a local HF-layout directory, a Hub repository id, or "tiny-math" (the
+ * shipped model, the offline default) or "random-small"; `adapter` a PEFT LoRA directory attached to it. The
  * tokenizer is the model directory's own when it has one, else the shipped Qwen2.5 tokenizer.
  */
-export async function loadModelGenerator(spec: { model: string; adapter?: string; label: string }, options: ModelGeneratorOptions = {}): Promise<Generator> {
+export async function loadGenerationModel(spec: { model: string; adapter?: string }): Promise<{ model: Qwen2Model; tokenizer: Tokenizer; dir: string }> {
   await selectBackend();
   const dir = spec.model === "random-small" ? await ensureRandomQwen2() : await resolveModelDir(spec.model);
   const model = await Qwen2Model.fromDirectory(dir);
   if (spec.adapter) await LoraModel.load(model, spec.adapter);
   const ownTokenizer = existsSync(join(dir, "tokenizer.json")) && existsSync(join(dir, "tokenizer_config.json"));
-  return modelGenerator(spec.label, model, ownTokenizer ? loadTokenizer(dir) : loadTokenizer(), options);
+  return { model, tokenizer: ownTokenizer ? loadTokenizer(dir) : loadTokenizer(), dir };
+}
+
+/** `loadGenerationModel` as an evaluation Generator. */
+export async function loadModelGenerator(spec: { model: string; adapter?: string; label: string }, options: ModelGeneratorOptions = {}): Promise<Generator> {
+  const { model, tokenizer } = await loadGenerationModel(spec);
+  return modelGenerator(spec.label, model, tokenizer, options);
 }

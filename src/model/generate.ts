@@ -15,6 +15,8 @@ export interface GenerateOptions {
   topP?: number;
   /** Seed of the sampling RNG (default 0): the same seed gives the same tokens. */
   seed?: number;
+  /** Per-row budgets (at most maxNewTokens): a row that reaches its own finishes with "length". */
+  rowMaxNewTokens?: number[];
   /** Rows stop when their decoded new text contains one of these; needs `decode`. */
   stopStrings?: string[];
   decode?: (ids: number[]) => string;
@@ -58,6 +60,25 @@ function lastLogits(model: Qwen2Model, hidden: tf.Tensor2D, B: number, L: number
  * stop strings or max_new_tokens.
  */
 export function generate(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): GenerateResult {
+  const steps = generationSteps(model, input, opts);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** `generate`, giving the event loop a turn after every token step: a server streams tokens and takes requests meanwhile. */
+export async function generateAsync(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): Promise<GenerateResult> {
+  const steps = generationSteps(model, input, opts);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** The generation loop, paused after each token step. */
+function* generationSteps(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): Generator<void, GenerateResult> {
   const cfgEos = model.config.eosTokenId;
   const eos = opts.eosTokenIds ?? (cfgEos === null ? [] : Array.isArray(cfgEos) ? cfgEos : [cfgEos]);
   const pad = opts.padTokenId ?? eos[0] ?? 0;
@@ -70,6 +91,7 @@ export function generate(model: Qwen2Model, input: { inputIds: number[][]; atten
   const sequences = input.inputIds.map((r) => [...r]);
   const newTokens: number[][] = input.inputIds.map(() => []);
   const finishReasons: (FinishReason | null)[] = new Array(B).fill(null);
+  const budget = (b: number) => Math.min(opts.maxNewTokens, opts.rowMaxNewTokens?.[b] ?? Infinity);
   const random = seededRandom(opts.seed ?? 0);
   const cache = new KVCache();
   try {
@@ -95,9 +117,11 @@ export function generate(model: Qwen2Model, input: { inputIds: number[][]; atten
           const tail = opts.decode!(newTokens[b].slice(-stopWindow));
           if (opts.stopStrings!.some((s) => tail.includes(s))) finishReasons[b] = "stop";
         }
+        if (finishReasons[b] === null && newTokens[b].length >= budget(b)) finishReasons[b] = "length";
       }
       if (finishReasons.every((r) => r !== null)) break;
       stepIds = next.map((t) => [t]);
+      yield;
     }
   } finally {
     cache.dispose();

@@ -6,7 +6,7 @@ export type { SafetensorsDtype, TensorInfo, TensorToWrite } from "./safetensors.
 export { Qwen2Model, KVCache } from "./qwen2.js";
 export type { ForwardInput, ForwardOptions, LinearAdapter } from "./qwen2.js";
 export { positionIdsFromMask } from "./ops.js";
-export { generate, leftPad } from "./generate.js";
+export { generate, generateAsync, leftPad } from "./generate.js";
 export type { GenerateOptions, GenerateResult, FinishReason } from "./generate.js";
 export { sampleToken, seededRandom, argmax } from "./sampling.js";
 export type { SamplingOptions } from "./sampling.js";

@@ -46,6 +46,8 @@ function readJson(file: string): unknown {
  */
 export class Tokenizer {
   #baseVocab?: BaseVocab;
+  /** transformers.js builds its token → id map anew on every get_vocab() (151k entries, tens of ms): kept here. */
+  #vocab?: Map<string, number>;
 
   private constructor(
     readonly dir: string,
@@ -115,7 +117,7 @@ export class Tokenizer {
     return this.hf.eos_token;
   }
   get vocabSize(): number {
-    return this.vocabMap ? this.vocabMap.size : this.hf.get_vocab().size;
+    return this.vocabMap ? this.vocabMap.size : this.fullVocab().size;
   }
   /** The ids a chat answer ends on: <|im_end|> and <|endoftext|> (those this vocabulary has). */
   get chatStopIds(): number[] {
@@ -138,8 +140,13 @@ export class Tokenizer {
   }
 
   /** The token's id; with a vocab map, undefined when the map lacks the token. */
+  private fullVocab(): Map<string, number> {
+    this.#vocab ??= this.hf.get_vocab() as Map<string, number>;
+    return this.#vocab;
+  }
+
   tokenToId(token: string): number | undefined {
-    const id = this.hf.get_vocab().get(token);
+    const id = this.fullVocab().get(token);
     return this.vocabMap && id !== undefined ? this.vocabMap.modelId(id) : id;
   }
 

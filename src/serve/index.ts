@@ -1,0 +1,3 @@
+export * from "./engine.js";
+export * from "./protocol.js";
+export * from "./server.js";
