@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerDataCommands } from "./cli/data.js";
 import { registerEvalCommands } from "./cli/eval.js";
+import { registerExportCommands } from "./cli/export.js";
 import { registerModelCommands } from "./cli/model.js";
 import { registerPipelineCommands } from "./cli/pipeline.js";
 import { registerPretrainCommands } from "./cli/pretrain.js";
@@ -22,6 +23,7 @@ registerTrainCommands(program);
 registerEvalCommands(program);
 registerServeCommands(program);
 registerTrackingCommands(program);
+registerExportCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -27,3 +27,4 @@ export { sampleRowFromRewardKit, guessProblemType, guessQuestionType } from "./s
 export type { RewardKitRow } from "./sample-rows.js";
 export { PROBLEM_FAMILIES, generateProblem, generateProblems, problemPool, solutionText, generatedRow } from "./generated/index.js";
 export type { GeneratedProblem, ProblemPool } from "./generated/index.js";
+export * from "./read-split.js";
