@@ -114,7 +114,7 @@ function readState(runDir: string): RunState {
  * Opens the run directory: a new run, or the unfinished run of the same name (resumed), refusing to resume
  * a run made with another configuration, since its checkpoints would not match.
  */
-function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { state: RunState; resuming: boolean } {
+function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { state: RunState; resuming: boolean; completed?: PipelineResult } {
   if (existsSync(runDir) && !existsSync(stateFile(runDir)) && readdirSync(runDir).length > 0) {
     // Only folders the pipeline made (they hold pipeline.json) are resumed or discarded: never a user's folder.
     throw new Error(`${runDir} exists and is not a pipeline run (no pipeline.json): choose another --run-name or outputDir`);
@@ -129,6 +129,7 @@ function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { stat
         `${runDir} holds a run made with a different configuration; use --fresh to discard it or another --run-name (config.runName)`,
       );
     }
+    if (previous.status === "completed" && previous.result) return { state: previous, resuming: true, completed: previous.result };
     return { state: { ...previous, status: "running" }, resuming: true };
   }
   mkdirSync(runDir, { recursive: true });
@@ -161,7 +162,12 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
 async function runLocked(runDir: string, config: PipelineConfig, options: PipelineOptions): Promise<PipelineResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const progress = options.progress ?? Boolean(process.stderr.isTTY || process.env.CI);
-  const { state, resuming } = openRun(runDir, config, options.fresh ?? false);
+  const { state, resuming, completed } = openRun(runDir, config, options.fresh ?? false);
+  if (completed) {
+    // Nothing to redo: training, evaluation and the records are complete. Saying so beats a second run record.
+    log(`Run ${runDir} is already complete; its outputs are listed below. Use --fresh (or another --run-name) to run it again.`);
+    return completed;
+  }
   const dataDir = join(runDir, "data");
   const checkpointsDir = join(runDir, "train");
   const result: PipelineResult = { status: "running", runDir, dataDir, checkpointsDir, trackingMode: "disabled" };

@@ -209,7 +209,13 @@ test("a different configuration never resumes a run it does not match", () =>
     const b = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", "lora.r=4", `outputDir=${out}`] });
     await assert.rejects(runPipeline(b, { progress: false, log: () => {} }), /different configuration; use --fresh/);
     const sameRunOtherPath = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", `outputDir=${out}/../${basename(out)}`] });
-    assert.equal((await runPipeline(sameRunOtherPath, { progress: false, log: () => {} })).status, "completed", "the same run reached by another path resumes");
+    const records = () => readdirSync(out).filter((d) => d.startsWith("run-"));
+    const before = records();
+    const lines: string[] = [];
+    const again = await runPipeline(sameRunOtherPath, { progress: false, log: (l) => lines.push(l) });
+    assert.equal(again.status, "completed", "the same run reached by another path is recognised");
+    assert.ok(lines.some((l) => /is already complete; .*Use --fresh/.test(l)), "a finished run is not run again");
+    assert.deepEqual(records(), before, "and no second tracking record appears");
     const fresh = await runPipeline(b, { progress: false, log: () => {}, fresh: true });
     assert.equal(fresh.status, "completed");
   }));
