@@ -24,7 +24,8 @@ const MAX_TOKENS = 64;
 
 export async function runServeBench(options: { requests?: number } = {}): Promise<ServeBenchRow[]> {
   const n = options.requests ?? 32;
-  const { model, tokenizer } = await loadGenerationModel({ model: "tiny-math" });
+  const loaded = await loadGenerationModel({ model: "tiny-math" });
+  const { model, tokenizer } = loaded;
   const problems = (await prepareDataset(dataSourceFrom("generated"), { split: { validation: n, seed: 7 } })).split.validation;
   const prompts = problems.map((p) => buildPrompt(p));
   const rows: ServeBenchRow[] = [];
@@ -66,7 +67,7 @@ export async function runServeBench(options: { requests?: number } = {}): Promis
     }
   } finally {
     await server.close();
-    model.dispose();
+    loaded.dispose();
   }
   return rows;
 }

@@ -10,3 +10,5 @@ export * from "./eval/index.js";
 export * from "./tracking/index.js";
 export * from "./viz/index.js";
 export * from "./pipeline/index.js";
+export * from "./serve/index.js";
+export * from "./export/trl.js";

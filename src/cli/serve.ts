@@ -56,6 +56,6 @@ export function registerServeCommands(program: Command): void {
         process.once("SIGINT", () => stop("SIGINT"));
         process.once("SIGTERM", () => stop("SIGTERM"));
       });
-      loaded.model.dispose();
+      loaded.dispose();
     });
 }

@@ -17,7 +17,8 @@ import {
 } from "../model/index.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
-import type { EvalSamplingOptions, Generation, Generator } from "./run.js";
+import type { MathExample } from "../data/types.js";
+import { evaluate, type EvalConfig, type EvalResult, type EvalSamplingOptions, type Generation, type Generator } from "./run.js";
 
 export interface ModelGeneratorOptions {
   /** The system turn before each problem: by default the one training used (open-r1's); null for none. */
@@ -80,17 +81,38 @@ export function referenceGenerator(examples: { problem: string; solution: string
  * shipped model, the offline default) or "random-small"; `adapter` a PEFT LoRA directory attached to it. The
  * tokenizer is the model directory's own when it has one, else the shipped Qwen2.5 tokenizer.
  */
-export async function loadGenerationModel(spec: { model: string; adapter?: string }): Promise<{ model: Qwen2Model; tokenizer: Tokenizer; dir: string }> {
+export async function loadGenerationModel(spec: { model: string; adapter?: string }): Promise<{ model: Qwen2Model; tokenizer: Tokenizer; dir: string; dispose(): void }> {
   await selectBackend();
   const dir = spec.model === "random-small" ? await ensureRandomQwen2() : await resolveModelDir(spec.model);
   const model = await Qwen2Model.fromDirectory(dir);
-  if (spec.adapter) await LoraModel.load(model, spec.adapter);
+  const lora = spec.adapter ? await LoraModel.load(model, spec.adapter) : undefined;
   const ownTokenizer = existsSync(join(dir, "tokenizer.json")) && existsSync(join(dir, "tokenizer_config.json"));
-  return { model, tokenizer: ownTokenizer ? loadTokenizer(dir) : loadTokenizer(), dir };
+  return {
+    model,
+    tokenizer: ownTokenizer ? loadTokenizer(dir) : loadTokenizer(),
+    dir,
+    dispose: () => {
+      lora?.dispose();
+      model.dispose();
+    },
+  };
 }
 
 /** `loadGenerationModel` as an evaluation Generator. */
 export async function loadModelGenerator(spec: { model: string; adapter?: string; label: string }, options: ModelGeneratorOptions = {}): Promise<Generator> {
   const { model, tokenizer } = await loadGenerationModel(spec);
   return modelGenerator(spec.label, model, tokenizer, options);
+}
+
+/**
+ * Evaluates a model (with a PEFT adapter, wherever it was trained: here, or by TRL / open-r1 after `openr1 export
+ * trl`) on `examples`, and frees it afterwards.
+ */
+export async function evaluateModel(spec: { model: string; adapter?: string; label?: string }, examples: MathExample[], config: Partial<EvalConfig> = {}): Promise<EvalResult> {
+  const loaded = await loadGenerationModel(spec);
+  try {
+    return await evaluate(modelGenerator(spec.label ?? (spec.adapter ? "adapter" : "model"), loaded.model, loaded.tokenizer), examples, config);
+  } finally {
+    loaded.dispose();
+  }
 }
