@@ -1,5 +1,7 @@
+import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { once } from "node:events";
 import type { FilterReport } from "./preprocess.js";
 import type { DatasetSplit } from "./types.js";
 
@@ -9,13 +11,31 @@ export interface WrittenSplit {
   report: string;
 }
 
+/**
+ * Writes one JSON line per item, streamed: the file is never one string (a full OpenR1 split is larger than V8's
+ * longest string), and the writer waits whenever the disk falls behind.
+ */
+export async function writeJsonl(path: string, items: Iterable<unknown>): Promise<void> {
+  const out = createWriteStream(path);
+  const failed = once(out, "error").then(([e]) => Promise.reject(e as Error));
+  failed.catch(() => {});
+  try {
+    for (const item of items) {
+      if (!out.write(`${JSON.stringify(item)}\n`)) await Promise.race([once(out, "drain"), failed]);
+    }
+    out.end();
+    await Promise.race([once(out, "finish"), failed]);
+  } finally {
+    out.destroy();
+  }
+}
+
 /** Writes train.jsonl and validation.jsonl (one MathExample per line) and report.json into `dir`. */
 export async function writeSplit(dir: string, split: DatasetSplit, report: FilterReport): Promise<WrittenSplit> {
   await mkdir(dir, { recursive: true });
   const paths = { train: join(dir, "train.jsonl"), validation: join(dir, "validation.jsonl"), report: join(dir, "report.json") };
-  const lines = (xs: unknown[]) => xs.map((x) => `${JSON.stringify(x)}\n`).join("");
-  await writeFile(paths.train, lines(split.train));
-  await writeFile(paths.validation, lines(split.validation));
+  await writeJsonl(paths.train, split.train);
+  await writeJsonl(paths.validation, split.validation);
   const counts = { train: split.train.length, validation: split.validation.length };
   await writeFile(paths.report, `${JSON.stringify({ ...report, split: counts }, null, 2)}\n`);
   return paths;
