@@ -18,11 +18,18 @@ export function accuracyByProblemTypeFigure(accuracy: Record<string, number>, co
   };
 }
 
-/** One histogram per reward (overlaid), e.g. accuracy, format, reasoning_steps. */
+/** One histogram per reward (overlaid), e.g. accuracy, format, reasoning_steps; rewards in [0, 1] keep that axis. */
 export function rewardDistributionsFigure(rewards: Record<string, readonly number[]>): Figure {
+  const all = Object.values(rewards).flat();
+  const unit = all.every((v) => v >= 0 && v <= 1);
   return {
-    data: Object.entries(rewards).map(([name, values]) => ({ type: "histogram", name, x: [...values], opacity: 0.6 })),
-    layout: { title: title("Reward distributions"), barmode: "overlay", xaxis: axis("reward"), yaxis: axis("samples") },
+    data: Object.entries(rewards).map(([name, values]) => ({
+      type: "histogram", name, x: [...values], opacity: 0.6, ...(unit ? { xbins: { start: -0.025, end: 1.025, size: 0.05 } } : {}),
+    })),
+    layout: {
+      title: title("Reward distributions"), barmode: "overlay", showlegend: true,
+      xaxis: axis("reward", unit ? { range: [-0.05, 1.05] } : {}), yaxis: axis("samples"),
+    },
   };
 }
 
@@ -34,7 +41,7 @@ export function responseLengthsFigure(lengths: readonly number[], correct?: read
         { type: "histogram", name: "incorrect", x: lengths.filter((_, i) => !correct[i]), opacity: 0.6 },
       ]
     : [{ type: "histogram", name: "responses", x: [...lengths] }];
-  return { data, layout: { title: title("Response lengths"), barmode: "overlay", xaxis: axis(unit), yaxis: axis("responses") } };
+  return { data, layout: { title: title("Response lengths"), barmode: "overlay", showlegend: true, xaxis: axis(unit), yaxis: axis("responses") } };
 }
 
 /** Length histograms of a dataset, one per split (e.g. {train, validation}) overlaid. */

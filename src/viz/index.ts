@@ -2,5 +2,5 @@
 export type { Figure, MetricRow } from "./figure.js";
 export { lossCurvesFigure, metricCurveFigure, gradNormFigure, tokensPerSecondFigure, metricSeries } from "./trainingCharts.js";
 export { accuracyByProblemTypeFigure, rewardDistributionsFigure, responseLengthsFigure, datasetLengthsFigure } from "./evalCharts.js";
-export { showFigure, showHtml, chartHtml, plotlyScriptHtml, scriptSafeJson, NotebookCharts, notebookCharts, type HtmlSink } from "./notebookHtml.js";
+export { initCharts, showFigure, showHtml, chartHtml, plotlyScriptHtml, scriptSafeJson, NotebookCharts, notebookCharts, type HtmlSink } from "./notebookHtml.js";
 export { tableHtml, keyValueHtml, escapeHtml } from "./tableHtml.js";

@@ -36,13 +36,24 @@ export function chartHtml(fig: Figure, options: { height?: number; id?: string }
     `function draw(){var el=document.getElementById(${JSON.stringify(id)});if(!el)return;` +
     `if(window.Plotly){window.Plotly.newPlot(el,fig.data,fig.layout,{responsive:true});}` +
     `else if(tries++<100){setTimeout(draw,100);}` +
-    `else{el.textContent="plotly.js is not loaded: re-run the notebook's first chart cell";}}draw();})();</script>`
+    `else{el.textContent="plotly.js is not loaded: run the notebook's first code cell (it calls initCharts()), then this one";}}draw();})();</script>`
   );
 }
 
-/** Emits plotly.js with the first chart only: one copy per notebook (a tslab kernel is one process). */
+/**
+ * Where plotly.js goes. After `init()` (a notebook's first code cell calls `initCharts()`, as plotly.py's
+ * init_notebook_mode), that cell's output holds it and no chart carries it: any chart cell can be re-run and the
+ * saved notebook still draws every chart, since re-running the first cell sends it again. Without `init()`, the
+ * session's first chart carries it (one copy per kernel process).
+ */
 export class NotebookCharts {
   private plotlyEmitted = false;
+
+  /** plotly.js, for the output of the cell that calls it. */
+  init(): string {
+    this.plotlyEmitted = true;
+    return plotlyScriptHtml();
+  }
 
   html(fig: Figure, options: { height?: number } = {}): string {
     const loader = this.plotlyEmitted ? "" : plotlyScriptHtml();
@@ -63,7 +74,12 @@ function tslabDisplay(): HtmlSink {
   return (require("tslab") as { display: HtmlSink }).display;
 }
 
-/** Shows a figure inline in a tslab notebook (plotly.js is sent with the first figure of the session). */
+/** Sends plotly.js with this cell's output: call it in a notebook's first code cell, before any chart. */
+export function initCharts(display: HtmlSink = tslabDisplay()): void {
+  display.html(notebookCharts().init());
+}
+
+/** Shows a figure inline in a tslab notebook (plotly.js comes from `initCharts()`, else with the session's first figure). */
 export function showFigure(fig: Figure, options: { height?: number; display?: HtmlSink } = {}): void {
   (options.display ?? tslabDisplay()).html(notebookCharts().html(fig, options));
 }

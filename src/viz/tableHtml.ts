@@ -7,8 +7,11 @@ function cell(value: unknown, maxChars: number): string {
   if (typeof value === "boolean") return value ? "✓" : "✗";
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4);
   const text = typeof value === "string" ? value : JSON.stringify(value);
-  if (text.length <= maxChars) return escapeHtml(text);
-  return `<span title="${escapeHtml(text)}">${escapeHtml(text.slice(0, maxChars))}…</span>`;
+  // A model's output can be all blanks: say so rather than draw a page of empty lines.
+  if (text.length > 0 && text.trim() === "") return `<em>(${text.length} blank characters)</em>`;
+  const shown = text.replace(/\n{3,}/g, "\n\n");
+  if (shown.length <= maxChars) return escapeHtml(shown);
+  return `<span title="${escapeHtml(text)}">${escapeHtml(shown.slice(0, maxChars))}…</span>`;
 }
 
 /** An HTML table of `columns` × `data` (a W&B table), long cells cut to `maxChars` (full text on hover). */
@@ -18,12 +21,13 @@ export function tableHtml(
 ): string {
   const { maxRows = 50, maxChars = 240, caption } = options;
   const rows = table.data.slice(0, maxRows);
-  const style = "text-align:left;vertical-align:top;white-space:pre-wrap;max-width:32em";
+  const style = "text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere;max-width:32em";
+  // Cells show raw strings (LaTeX included): MathJax is told to leave the table alone.
   return (
-    `<table class="openr1-table">` +
+    `<table class="openr1-table tex2jax_ignore mathjax_ignore" style="table-layout:auto">` +
     (caption ? `<caption>${escapeHtml(caption)}</caption>` : "") +
     `<thead><tr>${table.columns.map((c) => `<th style="${style}">${escapeHtml(c)}</th>`).join("")}</tr></thead>` +
-    `<tbody>${rows.map((r) => `<tr>${r.map((v) => `<td style="${style}">${cell(v, maxChars)}</td>`).join("")}</tr>`).join("")}</tbody>` +
+    `<tbody>${rows.map((r) => `<tr>${r.map((v) => `<td style="${style}"><div style="max-height:16em;overflow:auto">${cell(v, maxChars)}</div></td>`).join("")}</tr>`).join("")}</tbody>` +
     `</table>` +
     (table.data.length > rows.length ? `<p>${rows.length} of ${table.data.length} rows shown.</p>` : "")
   );

@@ -45,6 +45,12 @@ test("reward, response-length and dataset-length histograms", () => {
   const lengths = responseLengthsFigure([10, 20, 30], [true, false, true]);
   assert.deepEqual(lengths.data.map((t) => [t.name, t.x]), [["correct", [10, 30]], ["incorrect", [20]]]);
   assert.deepEqual(responseLengthsFigure([1, 2]).data[0].x, [1, 2]);
+  // All-zero rewards still sit on the reward scale [0, 1], not plotly's automatic -0.4…0.4; one trace keeps its legend.
+  const zeros = rewardDistributionsFigure({ accuracy: [0, 0, 0] });
+  assert.deepEqual((zeros.layout.xaxis as { range: number[] }).range, [-0.05, 1.05]);
+  assert.equal(zeros.layout.showlegend, true);
+  assert.equal(responseLengthsFigure([1, 2]).layout.showlegend, true);
+  assert.equal((rewardDistributionsFigure({ steps: [0, 3] }).layout.xaxis as { range?: number[] }).range, undefined, "other scales are left to plotly");
   const data = datasetLengthsFigure({ train: [1, 2, 3], validation: [4] });
   assert.deepEqual(data.data.map((t) => t.name), ["train (3)", "validation (1)"]);
   assert.equal(data.layout.barmode, "overlay");

@@ -46,6 +46,27 @@ test("plotly.js goes out once per notebook session, with the first chart; every 
   assert.notEqual(drawn[0].id, drawn[1].id);
 });
 
+test("with initCharts (a notebook's first cell), plotly.js lives in that cell's output and no chart carries it: re-running a chart cell keeps every chart drawable", () => {
+  const charts = new NotebookCharts();
+  const init = charts.init();
+  assert.equal(count(init, PLOTLY_MARK), 1);
+  const first = charts.html(fig("one"));
+  const rerun = charts.html(fig("one"));
+  assert.equal(count(first, PLOTLY_MARK) + count(rerun, PLOTLY_MARK), 0);
+  // The saved notebook after re-running the chart cell: the first cell's output, then the new chart output.
+  assert.deepEqual(renderCharts(init + rerun).map((d) => d.data), [fig("one").data]);
+  assert.equal(count(charts.init(), PLOTLY_MARK), 1, "re-running the first cell sends it again");
+});
+
+test("tables show raw strings as they are: blanks named, long words wrapped, tall cells scrolled, MathJax kept out", () => {
+  const html = tableHtml({ columns: ["prediction"], data: [[" \n".repeat(4000)], ["$\\boxed{1}$"], ["x".repeat(300)], ["a\n\n\n\n\nb"]] }, { maxChars: 1000 });
+  assert.match(html, /<em>\(8000 blank characters\)<\/em>/);
+  assert.match(html, /class="openr1-table tex2jax_ignore mathjax_ignore"/);
+  assert.match(html, /overflow-wrap:anywhere/);
+  assert.match(html, /max-height:16em;overflow:auto/);
+  assert.ok(html.includes("a\n\nb"), "runs of blank lines shortened");
+});
+
 test("tables escape their cells", () => {
   const html = tableHtml({ columns: ["problem", "correct"], data: [["<script>alert(1)</script> & x", true], ["y".repeat(10), false]] }, { maxChars: 5 });
   assert.ok(!html.includes("<script>"));
