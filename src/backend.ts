@@ -29,7 +29,7 @@ function tryNative(pkg: string, skipped: string[]): boolean {
     return false;
   }
   if (tf.findBackendFactory("tensorflow") == null) {
-    skipped.push(`${pkg}: installed but registered no native backend`);
+    skipped.push(`${pkg}: not installed (the name resolves to danfojs's pure-JavaScript stand-in, not native TensorFlow)`);
     return false;
   }
   return true;
