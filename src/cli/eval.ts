@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { readExamples } from "../data/read-split.js";
-import { interruptController } from "./interrupt.js";
+import { interruptController } from "../train/interrupt.js";
 import {
   compareSummaries,
   DEFAULT_EVAL_CONFIG,
@@ -126,7 +126,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
         seed: int("seed", o.seed, 0),
         checkTimeoutMs: int("timeout-ms", o.timeoutMs, 1),
       };
-      const interrupt = interruptController("the current batch");
+      const interrupt = interruptController({ what: "the current batch" });
       if (o.endpoint && o.adapter) throw new Error("--adapter applies to a local model: with --endpoint, serve the adapter (openr1 serve MODEL --adapter DIR, or vLLM's --lora-modules) and pass its name as --model");
       const concurrency = int("concurrency", o.concurrency, 1);
       if (o.endpoint) config.batchSize = Math.max(config.batchSize!, concurrency);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { resolveConfig, type Profile } from "../pipeline/config.js";
 import { describeOutputs, describeSummary, runPipeline } from "../pipeline/run.js";
-import { interruptController } from "./interrupt.js";
+import { interruptController } from "../train/interrupt.js";
 
 interface RunCliOptions {
   profile?: Profile;
@@ -32,7 +32,7 @@ export function registerPipelineCommands(program: Command): void {
         console.log(JSON.stringify(config, null, 2));
         return;
       }
-      const interrupt = interruptController("the current training step or evaluation batch");
+      const interrupt = interruptController({ what: "the current training step or evaluation batch" });
       try {
         const result = await runPipeline(config, { signal: interrupt.signal, fresh: o.fresh, progress: o.progress });
         if (result.summary) console.log(`\nWhat fine-tuning changed:\n${describeSummary(result.summary)}`);

@@ -3,7 +3,7 @@ import { selectBackend, type BackendPreference } from "../backend.js";
 import { runPretrain } from "../pretrain/run.js";
 import { TINY_MATH_RECIPE } from "../pretrain/recipe.js";
 import { ProgressBarCallback, type TrainerCallback } from "../train/index.js";
-import { interruptController } from "./interrupt.js";
+import { interruptController } from "../train/interrupt.js";
 
 interface PretrainCliOptions {
   outputDir: string;

@@ -3,7 +3,7 @@ import { selectBackend, type BackendPreference } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset } from "../data/index.js";
 import { LINEAR_NAMES, type LinearName } from "../model/weights.js";
 import { profiles } from "../pipeline/config.js";
-import { interruptController } from "./interrupt.js";
+import { interruptController } from "../train/interrupt.js";
 import { describeFormatReport, ProgressBarCallback, runTrainJob, TrainingDivergedError } from "../train/index.js";
 
 const d = profiles.default;

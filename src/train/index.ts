@@ -13,3 +13,4 @@ export * from "./lora-outputs.js";
 export * from "./job.js";
 export * from "./history.js";
 export * from "./memory.js";
+export * from "./interrupt.js";
