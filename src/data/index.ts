@@ -17,7 +17,7 @@ export { splitExamples } from "./split.js";
 export type { SplitOptions } from "./split.js";
 export { loadMathExamples, loadEmbeddedSample, prepareDataset } from "./load.js";
 export type { LoadOptions, LoadedDataset, PreparedDataset } from "./load.js";
-export { exampleRecords, examplesDataFrame, countBy, lengthStats, quantile, textLengths, summarizeExamples } from "./inspect.js";
+export { exampleRecords, examplesDataFrame, dataFrameTable, countBy, lengthStats, quantile, textLengths, summarizeExamples } from "./inspect.js";
 export type { ExampleRecord, CategoryKey, CategoryCount, TextField, TextLengthStats, DatasetSummary } from "./inspect.js";
 export { lengthHistogramFigure, categoryBarFigure, splitCategoryFigure } from "./figures.js";
 export { writeOpenR1Parquet, OPENR1_PARQUET_SCHEMA } from "./write-parquet.js";

@@ -120,3 +120,13 @@ export function summarizeExamples(examples: readonly MathExample[]): DatasetSumm
     lengths: lengthStats(examples),
   };
 }
+
+/**
+ * A DataFrame as a table for `tableHtml` (the index as the first column, numbers rounded to `digits` decimals):
+ * danfojs's `print()` wraps wide frames mid-row and prints floats to 12 digits.
+ */
+export function dataFrameTable(df: DataFrame, digits = 2): { columns: string[]; data: unknown[][] } {
+  const round = (v: unknown) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toFixed(digits)) : v);
+  const values = df.values as unknown[][];
+  return { columns: ["", ...df.columns], data: df.index.map((label, i) => [label, ...values[i]!.map(round)]) };
+}
