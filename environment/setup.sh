@@ -19,13 +19,15 @@ done
 
 need_apt=0
 for bin in /usr/bin/jupyter-nbconvert /usr/bin/python3; do [ -x "$bin" ] || need_apt=1; done
-/usr/bin/python3 -c "import ipykernel, jupyter_client" 2>/dev/null || need_apt=1
+/usr/bin/python3 -c "import ipykernel, jupyter_client, nbclient" 2>/dev/null || need_apt=1
+# Chromium checks the notebooks' HTML exports in a real browser (npm run notebooks).
+[ -x /usr/bin/chromium ] || need_apt=1
 if [ "$need_apt" = 1 ]; then
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  echo "== installing Jupyter from Debian packages"
+  echo "== installing Jupyter and Chromium from Debian packages"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
-    python3 jupyter-nbconvert jupyter-client python3-ipykernel >/dev/null
+    python3 jupyter-nbconvert jupyter-client python3-ipykernel python3-nbclient chromium >/dev/null
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

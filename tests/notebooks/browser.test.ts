@@ -1,0 +1,31 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkNotebookPages } from "../../environment/check-notebook-html.js";
+import { chartHtml, NotebookCharts, type Figure } from "../../src/viz/index.js";
+
+const chromium = existsSync(process.env.CHROMIUM ?? "/usr/bin/chromium");
+const fig: Figure = { data: [{ type: "scatter", x: [1, 2, 3], y: [2, 1, 3] }], layout: { title: { text: "t" } } };
+const page = (body: string) => `<!doctype html><html><body>${body}</body></html>`;
+
+test("the headless-Chromium check passes drawn charts and fails charts that did not draw or error text", { skip: !chromium && "no Chromium (environment/setup.sh installs Debian's)", timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "openr1-browser-"));
+  try {
+    const charts = new NotebookCharts();
+    const good = join(dir, "good.html");
+    writeFileSync(good, page(charts.init() + charts.html(fig) + charts.html(fig)));
+    const noPlotly = join(dir, "no-plotly.html");
+    writeFileSync(noPlotly, page(chartHtml(fig, { id: "lonely" })));
+    const errored = join(dir, "errored.html");
+    writeFileSync(errored, page(`${charts.init()}${charts.html(fig)}<div data-mime-type="application/vnd.jupyter.stderr">Error: the data folder is missing</div>`));
+    const [ok, missing, error] = await checkNotebookPages([good, noPlotly, errored], { timeoutMs: 3_000 });
+    assert.deepEqual(ok, { file: good, charts: 2, problems: [] });
+    assert.equal(missing!.problems.length, 1);
+    assert.match(missing!.problems[0]!, /chart lonely did not draw/);
+    assert.deepEqual(error!.problems, ["error text in an output: Error: the data folder is missing"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
