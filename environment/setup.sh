@@ -32,7 +32,9 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"
-  npm ci --no-audit --no-fund
+  # onnxruntime-node would download its CUDA provider libraries from NuGet at install (.npmrc says the same for a
+  # plain `npm ci`; npm 12 will stop passing unknown .npmrc keys to install scripts, the variable keeps working).
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
 
 if [ -n "$extra" ]; then
