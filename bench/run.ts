@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { runEvalBench } from "./eval.js";
+import { runEvalBench, scoreStartupSeconds } from "./eval.js";
 import { runServeBench } from "./serve.js";
 import { benchKernels } from "./kernels.js";
 import { runTrainBench } from "./train.js";
@@ -78,6 +78,8 @@ for (const r of runTrainBench({ quick, only: trainModels && [...trainModels] }))
 for (const r of await runEvalBench({ rounds: quick ? 1 : 3 })) {
   rows.push({ model: "—", workload: `answer checking (${r.path})`, shape: `${r.cases} cases`, throughput: `${r.casesPerSecond.toFixed(1)} cases/s`, peakRssMiB: "" });
 }
+
+rows.push({ model: "—", workload: "`openr1 score` on a one-line file, start to exit", shape: "1 case", throughput: `${scoreStartupSeconds(quick ? 1 : 3).toFixed(2)} s`, peakRssMiB: "" });
 
 if (only !== "0.5b") {
   for (const r of await runServeBench({ requests: quick ? 16 : 32 })) {

@@ -1,29 +1,34 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { registerDataCommands } from "./cli/data.js";
-import { registerEvalCommands } from "./cli/eval.js";
-import { registerExportCommands } from "./cli/export.js";
-import { registerModelCommands } from "./cli/model.js";
-import { registerPipelineCommands } from "./cli/pipeline.js";
-import { registerPretrainCommands } from "./cli/pretrain.js";
-import { registerServeCommands } from "./cli/serve.js";
-import { registerTrackingCommands } from "./cli/tracking.js";
-import { registerTrainCommands } from "./cli/train.js";
 
 const program = new Command()
   .name("openr1")
   .description("The OpenR1 math fine-tuning pipeline: data, model, LoRA training, evaluation, tracking")
   .showHelpAfterError();
 
-registerPipelineCommands(program);
-registerDataCommands(program);
-registerModelCommands(program);
-registerPretrainCommands(program);
-registerTrainCommands(program);
-registerEvalCommands(program);
-registerServeCommands(program);
-registerTrackingCommands(program);
-registerExportCommands(program);
+type Register = (program: Command) => void;
+// Each command's module is imported only when that command runs: `openr1 score` must not load TensorFlow.js.
+const commands: Record<string, () => Promise<Register>> = {
+  run: async () => (await import("./cli/pipeline.js")).registerPipelineCommands,
+  data: async () => (await import("./cli/data.js")).registerDataCommands,
+  model: async () => (await import("./cli/model.js")).registerModelCommands,
+  pretrain: async () => (await import("./cli/pretrain.js")).registerPretrainCommands,
+  train: async () => (await import("./cli/train.js")).registerTrainCommands,
+  score: async () => (await import("./cli/eval.js")).registerEvalCommands,
+  evaluate: async () => (await import("./cli/eval.js")).registerEvalCommands,
+  serve: async () => (await import("./cli/serve.js")).registerServeCommands,
+  report: async () => (await import("./cli/tracking.js")).registerTrackingCommands,
+  sync: async () => (await import("./cli/tracking.js")).registerTrackingCommands,
+  export: async () => (await import("./cli/export.js")).registerExportCommands,
+};
+const name = process.argv[2];
+const loaders = name !== undefined && name in commands ? [commands[name]!] : Object.values(commands);
+const registered = new Set<Register>();
+for (const load of loaders) {
+  const register = await load();
+  if (!registered.has(register)) register(program);
+  registered.add(register);
+}
 
 try {
   await program.parseAsync(process.argv);

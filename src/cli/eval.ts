@@ -3,19 +3,10 @@ import type { Command } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { readExamples } from "../data/read-split.js";
 import { interruptController } from "../train/interrupt.js";
-import {
-  compareSummaries,
-  DEFAULT_EVAL_CONFIG,
-  endpointGenerator,
-  evaluate,
-  loadModelGenerator,
-  saveResults,
-  scoreFile,
-  type EvalConfig,
-  type EvalResult,
-  type Generator,
-  type MatchType,
-} from "../eval/index.js";
+import { compareSummaries } from "../eval/summary.js";
+import { DEFAULT_EVAL_CONFIG, evaluate, saveResults, type EvalConfig, type EvalResult, type Generator } from "../eval/run.js";
+import { scoreFile } from "../eval/score-file.js";
+import type { MatchType } from "../eval/index.js";
 
 /** How `evaluate` turns a model directory (+ optional LoRA adapter) into a Generator; supplied by the lead's wiring. */
 export type GeneratorFactory = (spec: { model: string; adapter?: string; label: string }) => Promise<Generator>;
@@ -130,10 +121,14 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
       if (o.endpoint && o.adapter) throw new Error("--adapter applies to a local model: with --endpoint, serve the adapter (openr1 serve MODEL --adapter DIR, or vLLM's --lora-modules) and pass its name as --model");
       const concurrency = int("concurrency", o.concurrency, 1);
       if (o.endpoint) config.batchSize = Math.max(config.batchSize!, concurrency);
-      const load = (label: string, model: string, adapter?: string) =>
-        o.endpoint
-          ? Promise.resolve(endpointGenerator(label, { baseUrl: o.endpoint, model, apiKey: o.apiKey, concurrency, cacheFile: join(o.out, `${label}.completions.jsonl`) }))
-          : (deps.loadGenerator ?? loadModelGenerator)({ model, adapter, label });
+      // Loaded on use: the model stack (TensorFlow.js) or the OpenAI client, not both, and neither for `score`.
+      const load = async (label: string, model: string, adapter?: string): Promise<Generator> => {
+        if (o.endpoint) {
+          const { endpointGenerator } = await import("../eval/endpoint-generator.js");
+          return endpointGenerator(label, { baseUrl: o.endpoint, model, apiKey: o.apiKey, concurrency, cacheFile: join(o.out, `${label}.completions.jsonl`) });
+        }
+        return (deps.loadGenerator ?? (await import("../eval/model-generator.js")).loadModelGenerator)({ model, adapter, label });
+      };
       const run = async (label: string, model: string, adapter?: string): Promise<EvalResult> => {
         const generator = await load(label, model, adapter);
         const total = config.limit === undefined ? examples.length : Math.min(config.limit, examples.length);
