@@ -32,8 +32,8 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"
-  # onnxruntime-node would download its CUDA provider libraries from NuGet at install (.npmrc says the same for a
-  # plain `npm ci`; npm 12 will stop passing unknown .npmrc keys to install scripts, the variable keeps working).
+  # onnxruntime-node's install script would download its CUDA provider libraries from NuGet (npm >= 11 skips it:
+  # package.json's allowScripts denies it; older npm runs it, and reads this variable).
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
 
