@@ -5,7 +5,7 @@
  * match is tried first; the first match that parses wins. LaTeX environments joined by "and", "or" or
  * commas become one set. The first matched string is kept as a fallback for string comparison.
  */
-import { normalizeLatex } from "./normalize.js";
+import { DEFAULT_NORMALIZATION, hasMalformedOperator, normalizeLatex, type NormalizationOptions } from "./normalize.js";
 import { numberScalar, parseScalar } from "./cas.js";
 import { parseLatexValue, type Value } from "./value.js";
 
@@ -19,9 +19,11 @@ export interface ExtractOptions {
   withoutAnchor: boolean;
   /** "any": try every match until one parses; "first": stop after the first match (extraction_mode). */
   mode: "any" | "first";
+  /** LaTeX normalization switches (the LatexExtractionConfig's normalization_config). */
+  normalization: NormalizationOptions;
 }
 
-export const DEFAULT_EXTRACT: ExtractOptions = { matchTypes: ["latex", "expr"], boxedPriority: 50, withoutAnchor: true, mode: "any" };
+export const DEFAULT_EXTRACT: ExtractOptions = { matchTypes: ["latex", "expr"], boxedPriority: 50, withoutAnchor: true, mode: "any", normalization: DEFAULT_NORMALIZATION };
 
 export interface ParsedAnswer {
   /** The first successfully parsed candidate, or null. */
@@ -129,7 +131,7 @@ function withPercent(v: Value | null, isPct: boolean, latex: string): Value | nu
   return s ? { kind: "scalar", s } : v;
 }
 
-function extractLatex(m: RegExpExecArray): { value: Value | null; text: string } {
+function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string } {
   const groups = m.groups ?? {};
   const found: { latex: string; name: string; prefix: string }[] = [];
   for (const prefix of ["first", "next1", "next2", "next3", "next4", "next5"]) {
@@ -140,9 +142,11 @@ function extractLatex(m: RegExpExecArray): { value: Value | null; text: string }
   const values: (Value | null)[] = [];
   const texts: string[] = [];
   for (const f of found) {
-    const norm = normalizeLatex(f.latex, "all");
+    const norm = normalizeLatex(f.latex, "all", normalization);
     texts.push(norm);
-    values.push(withPercent(parseLatexValue(norm), groups[`${f.prefix}_percent`] !== undefined, norm));
+    // Not repaired, a malformed operator does not parse (latex2sympy's grammar needs the braces).
+    const value = !normalization.malformedOperators && hasMalformedOperator(norm) ? null : parseLatexValue(norm);
+    values.push(withPercent(value, groups[`${f.prefix}_percent`] !== undefined, norm));
   }
   if (values.length > 1 && values.every((v) => v !== null)) {
     const items = (values as Value[]).flatMap((v) => (v.kind === "set" ? v.items : [v]));
@@ -204,7 +208,7 @@ export function extractAnswer(text: string, options: Partial<ExtractOptions> = {
         const spans = groupSpans(m, (n) => n === "expr" || n.startsWith("integer") || n.startsWith("decimal"));
         if (spans.some(([s, e]) => failedLatex.some(([lo, hi]) => s < hi && e > lo))) continue;
       }
-      const r = type === "latex" ? extractLatex(m) : extractExpr(m);
+      const r = type === "latex" ? extractLatex(m, o.normalization) : extractExpr(m);
       if (r.value === null && type === "latex") failedLatex.push(...groupSpans(m, (n) => n.startsWith("first_latex")));
       if (r.text && fallback === null) fallback = r.text;
       if (r.value !== null) return { value: r.value, text: fallback, valueText: r.text };

@@ -57,8 +57,25 @@ const UNIT_RE = new RegExp(`(\\d|\\})\\s*(?:\\\\[,;: ]\\s*)*(?:${UNIT_WORDS.join
 const PERCENT_WORD_RE = /(\d|\})\s*(?:percentage|percent|pct)(?![A-Za-z])/g;
 const TEXT_CMD_RE = /\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathtt|mbox|operatorname)\s*\{([^{}]*)\}/g;
 
+/**
+ * The NormalizationConfig switches callers set (latex2sympy2_extended): open-r1's accuracy reward parses completions
+ * with `malformed_operators=False`, so `\frac12`, `\sqrt3`, `\frac ab` are not repaired there and do not parse.
+ */
+export interface NormalizationOptions {
+  malformedOperators: boolean;
+}
+
+export const DEFAULT_NORMALIZATION: NormalizationOptions = { malformedOperators: true };
+
+/** `\frac` or `\sqrt` with an argument not in braces: what latex2sympy's grammar rejects unless repaired. */
+const MALFORMED_OPERATOR_RE = /\\[dt]?frac\s*(?!\{)|\\[dt]?frac\s*\{[^{}]*\}\s*(?!\{)|\\sqrt\s*(?![[{])/;
+
+export function hasMalformedOperator(latex: string): boolean {
+  return MALFORMED_OPERATOR_RE.test(latex);
+}
+
 /** Removes `\left`/`\right`, spacing, `\dfrac`-style variants, `\text{}` wrappers, units, degrees, thousands separators. */
-export function normalizeLatex(input: string, boxed: BoxedMode = "all"): string {
+export function normalizeLatex(input: string, boxed: BoxedMode = "all", options: NormalizationOptions = DEFAULT_NORMALIZATION): string {
   let s = input;
   // Escaped-twice LaTeX (JSON dumped twice): `\\frac` -> `\frac`, but keep `\\` row breaks before non-letters.
   s = s.replace(/\\\\(?=[a-zA-Z{}])/g, "\\");
@@ -86,11 +103,15 @@ export function normalizeLatex(input: string, boxed: BoxedMode = "all"): string 
   s = s.replace(PERCENT_WORD_RE, "$1\\%");
   // Binomials as factorials (the CAS has no \binom).
   s = s.replace(/\\[dt]?binom\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "\\frac{($1)!}{($2)!(($1)-($2))!}");
-  // Malformed operators: \sqrt3, \frac12, \frac1{2}, \frac{1}2.
-  s = s.replace(/\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))/g, "\\sqrt{$1}");
-  s = s.replace(/\\frac\s*(\d)\s*(\d)/g, "\\frac{$1}{$2}");
-  s = s.replace(/\\frac\s*(\d)\s*\{/g, "\\frac{$1}{");
-  s = s.replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, "\\frac{$1}{$2}");
+  if (options.malformedOperators) {
+    // Malformed operators: \sqrt3, \frac12, \frac1{2}, \frac{1}2.
+    s = s.replace(/\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))/g, "\\sqrt{$1}");
+    s = s.replace(/\\frac\s*(\d)\s*(\d)/g, "\\frac{$1}{$2}");
+    s = s.replace(/\\frac\s*(\d)\s*\{/g, "\\frac{$1}{");
+    s = s.replace(/\\frac\s*\{([^{}]*)\}\s*(\d)/g, "\\frac{$1}{$2}");
+  }
+  // A leading decimal point (.5): latex2sympy's grammar reads it whatever the config.
+  s = s.replace(/(^|[^\d.\w}])\.(\d)/g, (_m, before: string, digit: string) => `${before}0.${digit}`);
   s = s.replace(/\\approx.*$/, "");
   s = s.replace(/\s+/g, " ").trim();
   s = s.replace(/^[,;:]+|[,;.:]+$/g, "").trim();

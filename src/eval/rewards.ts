@@ -17,11 +17,14 @@ import { extractAnswer, type ExtractOptions, type ParsedAnswer } from "./extract
 import { verifyParsed, type VerifyOptions } from "./verify.js";
 
 const GOLD_EXTRACT: Partial<ExtractOptions> = { matchTypes: ["latex", "expr"], boxedPriority: 50, mode: "first" };
+// open-r1 parses completions with NormalizationConfig(nits=False, malformed_operators=False, …): a model is not paid
+// for `\frac12` or `\sqrt3`. (nits only rewrites a leading "." and "0.5", which the parser reads the same anyway.)
 const COMPLETION_EXTRACT: Partial<ExtractOptions> = {
   matchTypes: ["latex"],
   boxedPriority: 0,
   withoutAnchor: false,
   mode: "first",
+  normalization: { malformedOperators: false },
 };
 
 function parsedNothing(p: ParsedAnswer): boolean {

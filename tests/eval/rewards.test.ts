@@ -58,3 +58,14 @@ test("step-by-step = mean of reasoning_steps and equation presence", () => {
   assert.equal(stepByStepReward("We have a = 5 so b = 3."), 0.5 * (2 / 3));
   assert.equal(stepByStepReward("no structure at all"), 0);
 });
+
+test("the accuracy reward does not repair malformed operators in a completion, as open-r1 (the oracle's verdicts)", () => {
+  const cases = readFileSync(new URL("../fixtures/eval/accuracy-malformed.jsonl", import.meta.url), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { gold: string; pred: string; expected: number | null });
+  assert.ok(cases.some((c) => c.expected === 0 && /\\frac12/.test(c.pred)));
+  for (const c of cases) assert.equal(accuracyReward(c.pred, c.gold), c.expected, `${c.pred} against ${c.gold}`);
+  // The same answers still count for correctness, which follows Math-Verify's harness (it repairs them).
+  assert.equal(correctnessReward("The answer is $\\boxed{\\frac12}$", "\\frac{1}{2}").status, "correct");
+});
