@@ -131,6 +131,9 @@ function withPercent(v: Value | null, isPct: boolean, latex: string): Value | nu
   return s ? { kind: "scalar", s } : v;
 }
 
+/** Groups of three digits set apart by spaces (2 020, 4 400 094; a thin space is a space by now). */
+const DIGIT_GROUPS_APART_RE = /(?<![\w^_.{])\d{1,3}(?:\s+\d{3})+(?![\d.])/;
+
 function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string } {
   const groups = m.groups ?? {};
   const found: { latex: string; name: string; prefix: string }[] = [];
@@ -145,7 +148,9 @@ function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): 
     const norm = normalizeLatex(f.latex, "all", normalization);
     texts.push(norm);
     // Not repaired, a malformed operator does not parse (latex2sympy's grammar needs the braces).
-    const value = !normalization.malformedOperators && hasMalformedOperator(norm) ? null : parseLatexValue(norm);
+    // Digit groups apart (2\,020, 2 020) are not one number to latex2sympy, nor anything it parses: no value either.
+    const unparseable = DIGIT_GROUPS_APART_RE.test(norm) || (!normalization.malformedOperators && hasMalformedOperator(norm));
+    const value = unparseable ? null : parseLatexValue(norm);
     values.push(withPercent(value, groups[`${f.prefix}_percent`] !== undefined, norm));
   }
   if (values.length > 1 && values.every((v) => v !== null)) {

@@ -90,6 +90,8 @@ export function normalizeLatex(input: string, boxed: BoxedMode = "all", options:
   // Thousands separators: 14{,}916, 11,\!111, 14 {, }916.
   s = s.replace(/(\d)\s*\{\s*,\s*\}\s*(?=\d)/g, "$1");
   s = s.replace(/(\d),\\!\s*(?=\d{3})/g, "$1");
+  // Plain commas between groups of three digits: latex2sympy's lexer reads 2,343 and 4,748,023 as one number.
+  s = s.replace(/(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?!\d)/g, (_m, head: string, groups: string) => head + groups.replace(/,/g, ""));
   s = s.replace(/\\[!]/g, "");
   s = s.replace(/\\[,;:]|\\qquad|\\quad|~|(?<!\\)\\ (?=\S)/g, " ");
   s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|°/g, "");
