@@ -102,6 +102,49 @@ function differentForms(answer: string): [string, string][] {
   return out;
 }
 
+/**
+ * Answers of other shapes, where checkers disagree most: relations, sets and tuples, several boxes, repeating
+ * decimals, matrices, binomials, subscripted bases, degrees, intervals, inequalities, surds. Each template gives a
+ * gold answer and (family, prediction) pairs, some equivalent and some not, for random small numbers.
+ */
+function structuredPairs(rnd: (lo: number, hi: number) => number): { family: string; gold: string; pred: string }[] {
+  const a = rnd(2, 9), b = rnd(a + 1, 19), c = rnd(2, 9), k = rnd(2, 5);
+  const pairs: [string, string, string][] = [
+    ["relation/approx", `${a}.${c}`, `$x \\approx ${a}.${c}$`],
+    ["relation/approx-surd", `${a}.${c}`, `$\\sqrt{${a * a + c}} \\approx ${a}.${c}$`],
+    ["relation/in-interval", `[${a}, ${b})`, `$x \\in [${a}, ${b})$`],
+    ["relation/length-equals", String(b), `$|AB| = ${b}$`],
+    ["relation/equations-as-tuple", `(${a}, ${b})`, `$x = ${a}, y = ${b}$`],
+    ["relation/or-solutions", `${a}, ${b}`, `$x = ${a} \\text{ or } x = ${b}$`],
+    ["relation/chained", String(b), `$AB = \\sqrt{${b * b}} = ${b}$`],
+    ["set/reordered", `\\{${a}, ${b}, ${c + 20}\\}`, `$\\{${c + 20}, ${a}, ${b}\\}$`],
+    ["set/duplicates", `\\{${a}, ${b}\\}`, `$\\{${a}, ${a}, ${b}\\}$`],
+    ["set/semicolon", `${a}, ${b}`, `$\\boxed{${a}; ${b}}$`],
+    ["tuple/reordered", `(${a}, ${b})`, `$(${b}, ${a})$`],
+    ["tuple/same", `(${a}, ${b})`, `$\\left(${a}, ${b}\\right)$`],
+    ["boxes/two", `${a}, ${b}`, `$\\boxed{${a}}$ and $\\boxed{${b}}$`],
+    ["boxes/two-one-wrong", `${a}, ${b}`, `$\\boxed{${a}}$ and $\\boxed{${b + 1}}$`],
+    ["number/repeating-decimal", `\\frac{${a}}{9}`, `$0.\\overline{${a}}$`],
+    ["number/trailing-period-in-box", String(b), `$\\boxed{${b}.}$`],
+    ["number/mixed", `\\frac{${2 * c + 1}}{2}`, `$${c}\\frac{1}{2}$`],
+    ["matrix/same", `\\begin{pmatrix} ${a} & ${b} \\\\ ${c} & ${k} \\end{pmatrix}`, `$\\begin{bmatrix} ${a} & ${b} \\\\ ${c} & ${k} \\end{bmatrix}$`],
+    ["matrix/trailing-row-break", `\\begin{pmatrix} ${a} \\\\ ${b} \\end{pmatrix}`, `$\\begin{pmatrix} ${a} \\\\ ${b} \\\\ \\end{pmatrix}$`],
+    ["matrix/different", `\\begin{pmatrix} ${a} & ${b} \\end{pmatrix}`, `$\\begin{pmatrix} ${b} & ${a} \\end{pmatrix}$`],
+    ["binomial", String((b * (b - 1)) / 2), `$\\boxed{\\binom{${b}}{2}}$`],
+    ["subscript-base", String(b), `$\\boxed{${b}_{10}}$`],
+    ["degrees/symbol", String(10 * a), `The angle is $${10 * a}°$`],
+    ["degrees/angle-equals", String(10 * a), `$\\angle A = ${10 * a}^\\circ$`],
+    ["interval/inequality", `(-\\infty, ${a}]`, `$x \\le ${a}$`],
+    ["interval/open", `(${a}, \\infty)`, `$x > ${a}$`],
+    ["surd/simplified", `${k}\\sqrt{2}`, `$\\boxed{\\sqrt{${2 * k * k}}}$`],
+    ["surd/different", `${k}\\sqrt{2}`, `$\\boxed{\\sqrt{${2 * k * k + 1}}}$`],
+    ["pi/fraction", `\\frac{\\pi}{${a}}`, `$\\boxed{\\pi/${a}}$`],
+    ["text/units-inside", String(b), `$\\boxed{\\text{${b} meters}}$`],
+    ["text/answer-word", String(b), `The final answer is ${b} apples.`],
+  ];
+  return pairs.map(([family, gold, pred]) => ({ family: `structured:${family}`, gold, pred }));
+}
+
 /** The cases for one seed: every source answer in its forms, plus whole responses, under both harnesses. */
 export async function buildCases(seed: number): Promise<Omit<DifferentialCase, "expected">[]> {
   const random = seededRandom(seed);
@@ -130,6 +173,19 @@ export async function buildCases(seed: number): Promise<Omit<DifferentialCase, "
   };
   const cases: Omit<DifferentialCase, "expected">[] = [];
   const seen = new Set<string>();
+  const rnd = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  for (let i = 0; i < 30; i++) {
+    for (const p of structuredPairs(rnd)) {
+      for (const c of [
+        { family: p.family, harness: "compare" as const, gold: `$${p.gold}$`, pred: p.pred },
+        { family: p.family, harness: "accuracy" as const, gold: `$${p.gold}$`, pred: p.pred },
+      ]) {
+        const key = JSON.stringify([c.harness, c.gold, c.pred]);
+        if (!seen.has(key)) cases.push(c);
+        seen.add(key);
+      }
+    }
+  }
   for (const s of sources) {
     const forms: (readonly [string, string])[] = [
       ...sample(equivalentForms(s.answer, pick), 5).map(([f, p]) => [`equivalent/${f}`, p] as const),

@@ -171,6 +171,10 @@ function matchAll(a: Value[], b: Value[], o: CompareOptions): boolean {
   return true;
 }
 
+function distinct(items: Value[], o: CompareOptions): Value[] {
+  return items.filter((x, i) => !items.slice(0, i).some((y) => valuesEqual(x, y, o)));
+}
+
 function compareSets(g: Value, p: Value, o: CompareOptions): boolean {
   const gs: Value = g.kind === "set" || g.kind === "tuple" || g.kind === "interval" || g.kind === "union" ? g : { kind: "set", items: [g] };
   const ps: Value = p.kind === "set" || p.kind === "tuple" || p.kind === "interval" || p.kind === "union" ? p : { kind: "set", items: [p] };
@@ -179,7 +183,8 @@ function compareSets(g: Value, p: Value, o: CompareOptions): boolean {
   }
   if (gs.kind === "union" && ps.kind === "union") return matchAll(gs.items, ps.items, o);
   if ((gs.kind === "set" || gs.kind === "tuple") && (ps.kind === "set" || ps.kind === "tuple")) {
-    if (gs.kind === "set" && ps.kind === "set") return matchAll(gs.items, ps.items, o);
+    // Sets ignore repeats, as sympy's FiniteSet: {8, 8, 17} = {8, 17}.
+    if (gs.kind === "set" && ps.kind === "set") return matchAll(distinct(gs.items, o), distinct(ps.items, o), o);
     if (gs.kind === "set" && ps.kind === "tuple" && !o.strict) return matchAll(gs.items, ps.items, o);
     return pairwise(gs.items, ps.items, o);
   }
@@ -278,6 +283,9 @@ export function valuesEqual(gold: Value, pred: Value, o: CompareOptions = DEFAUL
     if (isRelation(p) && isSetLike(g)) p = relationAsSet(p) ?? p;
   }
   if (isRelation(g) && (isSetLike(p) || p.kind === "tuple")) g = relationAsSet(g) ?? g;
+  // `x \in S` against a set is S, whatever allowSetRelationComp says (Math-Verify compares the set).
+  if (p.kind === "element" && g.kind !== "element" && p.x.kind === "symbol") p = p.set;
+  if (g.kind === "element" && p.kind !== "element" && g.x.kind === "symbol") g = g.set;
 
   if (sameStructure(g, p)) return true;
   if (isRelation(g) && isRelation(p)) return compareRelations(g, p, o);

@@ -5,7 +5,7 @@
  * match is tried first; the first match that parses wins. LaTeX environments joined by "and", "or" or
  * commas become one set. The first matched string is kept as a fallback for string comparison.
  */
-import { DEFAULT_NORMALIZATION, hasMalformedOperator, normalizeLatex, type NormalizationOptions } from "./normalize.js";
+import { boxedContents, DEFAULT_NORMALIZATION, hasMalformedOperator, normalizeLatex, type NormalizationOptions } from "./normalize.js";
 import { numberScalar, parseScalar } from "./cas.js";
 import { parseLatexValue, type Value } from "./value.js";
 
@@ -134,6 +134,19 @@ function withPercent(v: Value | null, isPct: boolean, latex: string): Value | nu
 /** Groups of three digits set apart by spaces (2 020, 4 400 094; a thin space is a space by now). */
 const DIGIT_GROUPS_APART_RE = /(?<![\w^_.{])\d{1,3}(?:\s+\d{3})+(?![\d.])/;
 
+/**
+ * Forms latex2sympy's grammar does not read, so that Math-Verify finds no value (matched as the oracle judges them):
+ * punctuation ending a box (`\boxed{17.}`), a number with words inside one `\text{}` (`\text{17 meters}`), a
+ * repeating decimal (`0.\overline{3}`).
+ */
+function latex2sympyRejects(raw: string, norm: string): boolean {
+  return (
+    boxedContents(raw).some((c) => /[.,;:]\s*$/.test(c)) ||
+    /\\(?:text|textbf|mbox|mathrm)\s*\{\s*-?\d[^{}]*[a-zA-Z][^{}]*\}/.test(raw) ||
+    /\d\.\d*\s*\\overline/.test(norm)
+  );
+}
+
 function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string } {
   const groups = m.groups ?? {};
   const found: { latex: string; name: string; prefix: string }[] = [];
@@ -146,10 +159,12 @@ function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): 
   const texts: string[] = [];
   for (const f of found) {
     const norm = normalizeLatex(f.latex, "all", normalization);
-    texts.push(norm);
+    // What latex2sympy rejects keeps its own text for the string fallback: "17." is not the answer "17".
+    const rejected = latex2sympyRejects(f.latex, norm);
+    texts.push(rejected ? (boxedContents(f.latex).at(-1) ?? f.latex).trim() : norm);
     // Not repaired, a malformed operator does not parse (latex2sympy's grammar needs the braces).
     // Digit groups apart (2\,020, 2 020) are not one number to latex2sympy, nor anything it parses: no value either.
-    const unparseable = DIGIT_GROUPS_APART_RE.test(norm) || (!normalization.malformedOperators && hasMalformedOperator(norm));
+    const unparseable = rejected || DIGIT_GROUPS_APART_RE.test(norm) || (!normalization.malformedOperators && hasMalformedOperator(norm));
     const value = unparseable ? null : parseLatexValue(norm);
     values.push(withPercent(value, groups[`${f.prefix}_percent`] !== undefined, norm));
   }

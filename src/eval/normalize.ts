@@ -114,7 +114,14 @@ export function normalizeLatex(input: string, boxed: BoxedMode = "all", options:
   }
   // A leading decimal point (.5): latex2sympy's grammar reads it whatever the config.
   s = s.replace(/(^|[^\d.\w}])\.(\d)/g, (_m, before: string, digit: string) => `${before}0.${digit}`);
+  // `x \approx 8.3` reads as `x = 8.3` (the value); after anything but a lone variable, the approximation is dropped.
+  s = s.replace(/^\s*([a-zA-Z])\s*\\approx\s*/, "$1 = ");
   s = s.replace(/\\approx.*$/, "");
+  // `t \in [8, 17)` is the set; a base written as a subscript of a number (17_{10}, 1010_2) is dropped, as latex2sympy does.
+  s = s.replace(/^\s*[a-zA-Z]\s*\\in\s+/, "");
+  // An angle's name is a name: `\angle A = 80^\circ` assigns 80.
+  s = s.replace(/\\angle\s*([A-Z]{1,3})(?![a-zA-Z])/g, "$1");
+  s = s.replace(/(\d)\s*_\s*(?:\{\s*\d+\s*\}|\d)/g, "$1");
   s = s.replace(/\s+/g, " ").trim();
   s = s.replace(/^[,;:]+|[,;.:]+$/g, "").trim();
   return s;
