@@ -4,10 +4,9 @@ import {
   describeSource,
   formatFilterReport,
   OPENR1_REVISION,
-  prepareDataset,
+  prepareSplitFiles,
   type FilterOptions,
   type OpenR1Config,
-  writeSplit,
 } from "../data/index.js";
 
 
@@ -72,15 +71,15 @@ export function registerDataCommands(program: Command): void {
           maxSolutionChars: positive("max-solution-chars", opts.maxSolutionChars, true) ?? null,
         };
         console.error(`Loading ${describeSource(source)} …`);
-        const prepared = await prepareDataset(source, {
+        // Streamed: the full dataset's split never sits in memory, nor any output file in one string.
+        const written = await prepareSplitFiles(source, opts.out, {
           limit: positive("limit", opts.limit, true),
           filters,
           split: { validation: positive("validation", opts.validation, false)!, seed: Number(opts.seed), stratify: opts.stratify },
         });
-        console.log(formatFilterReport(prepared.report));
-        const written = await writeSplit(opts.out, prepared.split, prepared.report);
-        console.log(`train: ${prepared.split.train.length} examples -> ${written.train}`);
-        console.log(`validation: ${prepared.split.validation.length} examples -> ${written.validation}`);
+        console.log(formatFilterReport(written.report));
+        console.log(`train: ${written.counts.train} examples -> ${written.paths.train}`);
+        console.log(`validation: ${written.counts.validation} examples -> ${written.paths.validation}`);
       } catch (err) {
         console.error(`error: ${(err as Error).message}`);
         process.exitCode = 1;

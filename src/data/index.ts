@@ -28,3 +28,4 @@ export type { RewardKitRow } from "./sample-rows.js";
 export { PROBLEM_FAMILIES, generateProblem, generateProblems, problemPool, solutionText, generatedRow } from "./generated/index.js";
 export type { GeneratedProblem, ProblemPool } from "./generated/index.js";
 export * from "./read-split.js";
+export * from "./split-files.js";

@@ -1,4 +1,4 @@
-import type { DatasetSplit, MathExample } from "./types.js";
+import type { MathExample } from "./types.js";
 import { normalizeProblem, sha256Hex } from "./normalize.js";
 
 export interface SplitOptions {
@@ -9,9 +9,12 @@ export interface SplitOptions {
   stratify?: boolean;
 }
 
-interface Group {
+/** What the split reads of an example: the problem text (its hash places it) and, to stratify, its type. */
+type Splittable = Pick<MathExample, "problem" | "problemType">;
+
+interface Group<T extends Splittable> {
   key: number;
-  members: MathExample[];
+  members: T[];
 }
 
 /** A uniform number in [0, 1) from the seed and the normalised problem: the same problem always lands the same way. */
@@ -20,8 +23,8 @@ function hashUnit(seed: number, problemKey: string): number {
 }
 
 /** Examples grouped by normalised problem text, so that a problem never sits on both sides. */
-function groupByProblem(examples: readonly MathExample[], seed: number): Group[] {
-  const groups = new Map<string, Group>();
+function groupByProblem<T extends Splittable>(examples: readonly T[], seed: number): Group<T>[] {
+  const groups = new Map<string, Group<T>>();
   for (const example of examples) {
     const key = normalizeProblem(example.problem);
     let group = groups.get(key);
@@ -32,7 +35,7 @@ function groupByProblem(examples: readonly MathExample[], seed: number): Group[]
 }
 
 /** Takes groups in hash order until `target` examples are in validation. */
-function takeSmallest(groups: Group[], target: number, validation: Set<Group>): void {
+function takeSmallest<T extends Splittable>(groups: Group<T>[], target: number, validation: Set<Group<T>>): void {
   let taken = 0;
   for (const group of groups) {
     if (taken >= target) break;
@@ -57,13 +60,13 @@ function allocate(sizes: number[], total: number): number[] {
  * and no stratification a row's side never changes; with a count (or stratified) the validation set is the
  * rows with the smallest hashes, so new rows can only push validation rows into train, never the reverse.
  */
-export function splitExamples(examples: readonly MathExample[], options: SplitOptions): DatasetSplit {
+export function splitExamples<T extends Splittable = MathExample>(examples: readonly T[], options: SplitOptions): { train: T[]; validation: T[] } {
   const { validation: size, seed = 42, stratify = false } = options;
   if (!(size > 0)) throw new RangeError(`validation size must be a count ≥ 1 or a fraction in (0, 1), got ${size}`);
   const isFraction = size < 1;
   if (!isFraction && !Number.isInteger(size)) throw new RangeError(`validation count must be an integer, got ${size}`);
   const groups = groupByProblem(examples, seed);
-  const validation = new Set<Group>();
+  const validation = new Set<Group<T>>();
   if (isFraction && !stratify) {
     for (const group of groups) if (group.key < size) validation.add(group);
   } else {
@@ -71,7 +74,7 @@ export function splitExamples(examples: readonly MathExample[], options: SplitOp
     if (!stratify) {
       takeSmallest(groups, target, validation);
     } else {
-      const strata = new Map<string, Group[]>();
+      const strata = new Map<string, Group<T>[]>();
       for (const group of groups) {
         const type = group.members[0].problemType;
         strata.set(type, [...(strata.get(type) ?? []), group]);
@@ -82,9 +85,9 @@ export function splitExamples(examples: readonly MathExample[], options: SplitOp
       names.forEach((name, i) => takeSmallest(strata.get(name)!, counts[i], validation));
     }
   }
-  const split: DatasetSplit = { train: [], validation: [] };
+  const split: { train: T[]; validation: T[] } = { train: [], validation: [] };
   // Keep the input order on each side.
-  const side = new Map<MathExample, boolean>();
+  const side = new Map<T, boolean>();
   for (const group of groups) for (const m of group.members) side.set(m, validation.has(group));
   for (const example of examples) (side.get(example) ? split.validation : split.train).push(example);
   if (split.train.length === 0 && examples.length > 0) {

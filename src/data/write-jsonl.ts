@@ -11,20 +11,29 @@ export interface WrittenSplit {
   report: string;
 }
 
-/**
- * Writes one JSON line per item, streamed: the file is never one string (a full OpenR1 split is larger than V8's
- * longest string), and the writer waits whenever the disk falls behind.
- */
-export async function writeJsonl(path: string, items: Iterable<unknown>): Promise<void> {
+/** A line writer that waits whenever the disk falls behind and fails with the stream's error. */
+export function lineWriter(path: string): { write(line: string): Promise<void>; close(): Promise<void>; destroy(): void } {
   const out = createWriteStream(path);
   const failed = once(out, "error").then(([e]) => Promise.reject(e as Error));
   failed.catch(() => {});
+  return {
+    async write(line) {
+      if (!out.write(line)) await Promise.race([once(out, "drain"), failed]);
+    },
+    async close() {
+      out.end();
+      await Promise.race([once(out, "finish"), failed]);
+    },
+    destroy: () => out.destroy(),
+  };
+}
+
+/** Writes one JSON line per item, streamed: the file is never one string (a full OpenR1 split is longer than V8's longest string). */
+export async function writeJsonl(path: string, items: Iterable<unknown>): Promise<void> {
+  const out = lineWriter(path);
   try {
-    for (const item of items) {
-      if (!out.write(`${JSON.stringify(item)}\n`)) await Promise.race([once(out, "drain"), failed]);
-    }
-    out.end();
-    await Promise.race([once(out, "finish"), failed]);
+    for (const item of items) await out.write(`${JSON.stringify(item)}\n`);
+    await out.close();
   } finally {
     out.destroy();
   }
