@@ -13,13 +13,27 @@ import { fileURLToPath } from "node:url";
 import { generateProblems, generatedRow, writeOpenR1Parquet } from "../src/data/index.js";
 
 export interface DataBenchRow {
+  tool: string;
   rows: number;
   seconds: number;
   rowsPerSecond: number;
   peakRssMiB: number;
 }
 
-export async function runDataBench(options: { rows?: number; shardRows?: number; generationChars?: number } = {}): Promise<DataBenchRow> {
+/** Runs a command under GNU time: wall seconds and peak RSS. */
+function measured(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; peakRssMiB: number } {
+  const t0 = performance.now();
+  const r = spawnSync("/usr/bin/time", ["-f", "PEAK_KB %M", command, ...args], { encoding: "utf8", maxBuffer: 1 << 26, env });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${r.stderr.slice(-2000)}`);
+  return { seconds, peakRssMiB: Math.round(Number(/PEAK_KB (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024) };
+}
+
+/**
+ * `openr1 data` on the shards, and pyarrow doing the same work (bench/data_pyarrow.py) when a Python with pyarrow is
+ * at hand (PYARROW_PYTHON, else python3 if it imports pyarrow).
+ */
+export async function runDataBench(options: { rows?: number; shardRows?: number; generationChars?: number } = {}): Promise<DataBenchRow[]> {
   const { rows = 93_733, shardRows = 10_000, generationChars = 6_000 } = options;
   const dir = mkdtempSync(join(tmpdir(), "openr1-data-bench-"));
   try {
@@ -42,14 +56,15 @@ export async function runDataBench(options: { rows?: number; shardRows?: number;
     }
     await flush();
     const bin = fileURLToPath(new URL("../bin/openr1.js", import.meta.url));
-    const t0 = performance.now();
-    const r = spawnSync("/usr/bin/time", ["-f", "PEAK_KB %M", process.execPath, bin, "data", "--source", shards, "--out", join(dir, "out"), "--validation", "500"], {
-      encoding: "utf8", maxBuffer: 1 << 26,
-    });
-    const seconds = (performance.now() - t0) / 1000;
-    if (r.status !== 0) throw new Error(`openr1 data failed: ${r.stderr.slice(-2000)}`);
-    const peakKb = Number(/PEAK_KB (\d+)/.exec(r.stderr)?.[1] ?? NaN);
-    return { rows, seconds, rowsPerSecond: rows / seconds, peakRssMiB: Math.round(peakKb / 1024) };
+    const ours = measured(process.execPath, [bin, "data", "--source", shards, "--out", join(dir, "out"), "--validation", "500"]);
+    const results: DataBenchRow[] = [{ tool: "openr1 data", rows, ...ours, rowsPerSecond: rows / ours.seconds }];
+    const python = process.env.PYARROW_PYTHON ?? "python3";
+    if (spawnSync(python, ["-c", "import pyarrow"]).status === 0) {
+      const script = fileURLToPath(new URL("./data_pyarrow.py", import.meta.url));
+      const ref = measured(python, [script, shards, join(dir, "out-pyarrow"), "500"]);
+      results.push({ tool: "pyarrow (same filter and split)", rows, ...ref, rowsPerSecond: rows / ref.seconds });
+    }
+    return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -57,10 +72,10 @@ export async function runDataBench(options: { rows?: number; shardRows?: number;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (name: string) => process.argv.find((_, i, a) => a[i - 1] === name);
-  const row = await runDataBench({
+  const rows = await runDataBench({
     rows: arg("--rows") ? Number(arg("--rows")) : undefined,
     shardRows: arg("--shard-rows") ? Number(arg("--shard-rows")) : undefined,
     generationChars: arg("--generation-chars") ? Number(arg("--generation-chars")) : undefined,
   });
-  console.log(`openr1 data: ${row.rows} rows in ${row.seconds.toFixed(1)} s (${Math.round(row.rowsPerSecond)} rows/s), peak RSS ${row.peakRssMiB} MiB`);
+  for (const row of rows) console.log(`${row.tool}: ${row.rows} rows in ${row.seconds.toFixed(1)} s (${Math.round(row.rowsPerSecond)} rows/s), peak RSS ${row.peakRssMiB} MiB`);
 }

@@ -80,9 +80,8 @@ for (const r of await runEvalBench({ rounds: quick ? 1 : 3 })) {
   rows.push({ model: "—", workload: `answer checking (${r.path})`, shape: `${r.cases} cases`, throughput: `${r.casesPerSecond.toFixed(1)} cases/s`, peakRssMiB: "" });
 }
 
-{
-  const d = await runDataBench({ rows: quick ? 20_000 : 93_733 });
-  rows.push({ model: "—", workload: "`openr1 data` on synthetic OpenR1-shaped shards (2 × 6 KB generations a row)", shape: `${d.rows} rows`, throughput: `${Math.round(d.rowsPerSecond)} rows/s (${d.seconds.toFixed(1)} s)`, peakRssMiB: d.peakRssMiB });
+for (const d of await runDataBench({ rows: quick ? 20_000 : 93_733 })) {
+  rows.push({ model: "—", workload: `${d.tool} on synthetic OpenR1-shaped shards (2 × 6 KB generations a row)`, shape: `${d.rows} rows`, throughput: `${Math.round(d.rowsPerSecond)} rows/s (${d.seconds.toFixed(1)} s)`, peakRssMiB: d.peakRssMiB });
 }
 rows.push({ model: "—", workload: "`openr1 score` on a one-line file, start to exit", shape: "1 case", throughput: `${scoreStartupSeconds(quick ? 1 : 3).toFixed(2)} s`, peakRssMiB: "" });
 
