@@ -1,7 +1,6 @@
 import { createReadStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { DatasetError } from "./errors.js";
 import type { LoadOptions } from "./load.js";
 import { formatFilterReport, Preprocessor, type FilterReport } from "./preprocess.js";
@@ -47,10 +46,17 @@ export async function prepareSplitFiles(
     const train = lineWriter(paths.train);
     const validation = lineWriter(paths.validation);
     try {
+      // Lines are routed as bytes: nothing is decoded or encoded again.
       let i = 0;
-      for await (const line of createInterface({ input: createReadStream(kept), crlfDelay: Infinity })) {
-        if (line === "") continue;
-        await (inValidation.has(light[i++]!) ? validation : train).write(`${line}\n`);
+      let rest: Buffer = Buffer.alloc(0);
+      for await (const chunk of createReadStream(kept) as AsyncIterable<Buffer>) {
+        const data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+        let start = 0;
+        for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+          await (inValidation.has(light[i++]!) ? validation : train).write(data.subarray(start, nl + 1));
+          start = nl + 1;
+        }
+        rest = Buffer.from(data.subarray(start));
       }
       await Promise.all([train.close(), validation.close()]);
     } finally {
