@@ -2,12 +2,13 @@ import { writeFile } from "node:fs/promises";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import type { OpenR1Row } from "./schema.js";
 
-type SchemaElement = NonNullable<Parameters<typeof parquetWriteBuffer>[0]["schema"]>[number];
+export type SchemaElement = NonNullable<Parameters<typeof parquetWriteBuffer>[0]["schema"]>[number];
 
-const string = (name: string): SchemaElement => ({ name, type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" });
+/** An optional UTF-8 string column. */
+export const string = (name: string): SchemaElement => ({ name, type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" });
 
 /** list<T> in the standard 3-level layout pyarrow writes (`<name>.list.element`). */
-function list(name: string, element: SchemaElement[]): SchemaElement[] {
+export function list(name: string, element: SchemaElement[]): SchemaElement[] {
   return [
     { name, repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
     { name: "list", repetition_type: "REPEATED", num_children: 1 },

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import YAML from "yaml";
 import { readExamples } from "../data/read-split.js";
+import { list, string, type SchemaElement } from "../data/write-parquet.js";
 import type { MathExample } from "../data/types.js";
 import { TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "../model/load.js";
 import type { PipelineConfig } from "../pipeline/config.js";
@@ -20,18 +21,11 @@ export interface TrlExport {
   warnings: string[];
 }
 
-/**
- * The parquet schema TRL's conversational datasets have: `messages: list<struct<role: string, content: string>>`,
- * in parquet's standard three-level LIST layout (what pyarrow and `datasets` write and read).
- */
-const MESSAGES_SCHEMA = [
+/** TRL's conversational column, `messages: list<struct<role: string, content: string>>`, in pyarrow's LIST layout. */
+const MESSAGES_SCHEMA: SchemaElement[] = [
   { name: "root", num_children: 1 },
-  { name: "messages", repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
-  { name: "list", repetition_type: "REPEATED", num_children: 1 },
-  { name: "element", repetition_type: "OPTIONAL", num_children: 2 },
-  { name: "role", type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" },
-  { name: "content", type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" },
-] as const;
+  ...list("messages", [{ name: "element", repetition_type: "OPTIONAL", num_children: 2 }, string("role"), string("content")]),
+];
 
 /** The conversations the project trains on: prompt turns + the assistant target, for the examples training keeps. */
 export function trainingConversations(examples: MathExample[], config: PipelineConfig, tokenizerDir?: string): ChatTurn[][] {
@@ -45,7 +39,7 @@ export function trainingConversations(examples: MathExample[], config: PipelineC
 function writeMessagesParquet(path: string, conversations: ChatTurn[][]): void {
   const buffer = parquetWriteBuffer({
     columnData: [{ name: "messages", data: conversations.map((c) => c.map(({ role, content }) => ({ role, content }))) }],
-    schema: MESSAGES_SCHEMA as never,
+    schema: MESSAGES_SCHEMA,
   });
   writeFileSync(path, Buffer.from(buffer));
 }
