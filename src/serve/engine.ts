@@ -22,6 +22,13 @@ export interface JobResult {
 /** The queue is full: the server answers 429 so the client backs off and retries. */
 export class QueueFullError extends Error {}
 
+/** The engine was closed (the server is stopping): the server answers 503. */
+export class EngineClosedError extends Error {
+  constructor() {
+    super("the server is shutting down");
+  }
+}
+
 interface Pending {
   job: GenerationJob;
   resolve: (r: JobResult) => void;
@@ -65,7 +72,7 @@ export class GenerationEngine {
   }
 
   submit(job: GenerationJob): Promise<JobResult> {
-    if (this.closed) return Promise.reject(new Error("the server is shutting down"));
+    if (this.closed) return Promise.reject(new EngineClosedError());
     if (this.queue.length >= this.limits.maxQueue) {
       return Promise.reject(new QueueFullError(`the server's queue is full (${this.limits.maxQueue} requests waiting); retry later`));
     }
@@ -78,7 +85,7 @@ export class GenerationEngine {
   /** Refuses new jobs and fails the waiting ones; the running batch finishes. */
   close(): void {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(new Error("the server is shutting down"));
+    for (const p of this.queue.splice(0)) p.reject(new EngineClosedError());
   }
 
   private async drain(): Promise<void> {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ChatTurn } from "../tokenizer/index.js";
-import { GenerationEngine, QueueFullError, type GenerationJob, type JobResult } from "./engine.js";
+import { EngineClosedError, GenerationEngine, QueueFullError, type GenerationJob, type JobResult } from "./engine.js";
 import { ApiError, chatRequest, completionRequest, messageText, parseRequest, stopList, type ChatRequest, type CompletionRequest } from "./protocol.js";
 
 export interface ServeOptions {
@@ -196,7 +196,7 @@ export async function startServer(engine: GenerationEngine, options: ServeOption
       const err =
         e instanceof ApiError ? e
         : e instanceof QueueFullError ? new ApiError(429, e.message, "rate_limit_error", null, "queue_full")
-        : /shutting down/.test(e.message) ? new ApiError(503, e.message, "server_error", null, "shutting_down")
+        : e instanceof EngineClosedError ? new ApiError(503, e.message, "server_error", null, "shutting_down")
         : new ApiError(500, `Generation failed: ${e.message}`, "server_error");
       if (res.headersSent) {
         // A stream already started: end it with the error as its last event.

@@ -129,6 +129,23 @@ test("concurrent requests are generated in shared batches; a full queue answers 
   }
 });
 
+test("stopping the server finishes the running batch and answers 503 to the requests still waiting", async () => {
+  const one = new GenerationEngine(model, tokenizer, { maxBatch: 1, maxQueue: 8 });
+  const stopping = await startServer(one, { modelName: "tiny-math", port: 0 });
+  const c = new OpenAI({ baseURL: stopping.url, apiKey: "none", maxRetries: 0 });
+  const ask = () => c.chat.completions.create({ model: "tiny-math", messages: question, max_tokens: 32, temperature: 0 });
+  const running = ask();
+  // Settled into a value at once: a rejection nobody awaits yet would be an unhandled one.
+  const waiting = ask().then(() => undefined, (e: InstanceType<typeof OpenAI.APIError>) => e);
+  while (one.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+  const closed = stopping.close();
+  assert.equal((await running).choices.length, 1, "the running request completes");
+  const refused = await waiting;
+  assert.equal(refused?.status, 503);
+  assert.match(refused!.message, /shutting down/);
+  await closed;
+});
+
 test("evaluate through the endpoint scores exactly as in-process evaluation (greedy)", async () => {
   const settings = { batchSize: 1, maxNewTokens: 64, temperature: 0 };
   const local = await evaluate(modelGenerator("local", model, tokenizer), problems, settings);
