@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve, sep } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import YAML from "yaml";
 import { readExamples } from "../data/read-split.js";
@@ -117,6 +117,12 @@ export function exportTrl(runDir: string, options: { outDir?: string; datasetPat
   const state = JSON.parse(readFileSync(statePath, "utf8")) as { config: PipelineConfig; result?: { baseModelDir?: string } };
   const config = state.config;
   const dir = resolve(options.outDir ?? join(runDir, "trl"));
+  // Only a folder that is new, empty or an earlier export is written to: never over a user's own files.
+  const ours = new Set(["data", "recipe.yaml", "launch.sh", "data/train-00000-of-00001.parquet", "data/test-00000-of-00001.parquet"]);
+  if (existsSync(dir)) {
+    const foreign = readdirSync(dir, { recursive: true }).map(String).filter((f) => !ours.has(f.split(sep).join("/")));
+    if (foreign.length > 0) throw new Error(`${dir} holds files an export did not write (${foreign.slice(0, 3).join(", ")}): choose another --out`);
+  }
   mkdirSync(join(dir, "data"), { recursive: true });
   const warnings: string[] = [];
 

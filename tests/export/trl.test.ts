@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -112,6 +112,25 @@ test("export trl: the recipe holds the run's hyperparameters under open-r1's and
     const r = trlRecipe(full, "/d", "m");
     assert.equal(r.use_peft, undefined, "full-parameter training: no PEFT");
     assert.equal(r.lr_scheduler_type, "linear");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("export trl writes only into a new, empty or earlier export folder, never over a user's files", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "openr1-trl-"));
+  try {
+    const { runDir } = await fakeRun(dir);
+    const out = join(dir, "mine");
+    mkdirSync(out);
+    writeFileSync(join(out, "notes.txt"), "precious");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "export", "trl", runDir, "--out", out], { cwd: ROOT, encoding: "utf8" });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /holds files an export did not write \(notes\.txt\): choose another --out/);
+    assert.equal(readFileSync(join(out, "notes.txt"), "utf8"), "precious");
+    // Exporting twice into the same folder is fine.
+    execFileSync(process.execPath, ["--import", "tsx", "src/cli.ts", "export", "trl", runDir], { cwd: ROOT, stdio: "pipe" });
+    execFileSync(process.execPath, ["--import", "tsx", "src/cli.ts", "export", "trl", runDir], { cwd: ROOT, stdio: "pipe" });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
