@@ -1,4 +1,4 @@
-import { createWriteStream } from "node:fs";
+import { createWriteStream, renameSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
@@ -13,10 +13,13 @@ export interface WrittenSplit {
 
 /**
  * A line writer that gathers lines into chunks of about 1 MiB before writing (one write per line costs more than
- * the line) and waits whenever the disk falls behind; it fails with the stream's error.
+ * the line) and waits whenever the disk falls behind; it fails with the stream's error. Lines go to `<path>.tmp`,
+ * renamed to `path` by `close`: a crash or Ctrl-C mid-write never leaves a half file under the real name.
  */
 export function lineWriter(path: string): { write(line: string | Buffer): Promise<void>; close(): Promise<void>; destroy(): void } {
-  const out = createWriteStream(path);
+  const tmp = `${path}.tmp`;
+  const out = createWriteStream(tmp);
+  let committed = false;
   const failed = once(out, "error").then(([e]) => Promise.reject(e as Error));
   failed.catch(() => {});
   let pending: (string | Buffer)[] = [];
@@ -38,8 +41,16 @@ export function lineWriter(path: string): { write(line: string | Buffer): Promis
       await flush();
       out.end();
       await Promise.race([once(out, "finish"), failed]);
+      renameSync(tmp, path);
+      committed = true;
     },
-    destroy: () => out.destroy(),
+    destroy() {
+      // The file may still be opening: remove it once the stream has closed.
+      if (committed) return void out.destroy();
+      if (out.closed) rmSync(tmp, { force: true });
+      else out.once("close", () => rmSync(tmp, { force: true }));
+      out.destroy();
+    },
   };
 }
 

@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { constants } from "node:buffer";
-import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { writeJsonl } from "../../src/data/write-jsonl.js";
+import { lineWriter, writeJsonl } from "../../src/data/write-jsonl.js";
 
 test("a jsonl output larger than V8's longest string is streamed to disk, line by line (the full split crashed with 'Invalid string length')", async () => {
   const dir = mkdtempSync(join(tmpdir(), "openr1-jsonl-"));
@@ -33,4 +33,17 @@ test("a jsonl output larger than V8's longest string is streamed to disk, line b
 
 test("a write that fails (no such folder) is an error naming the path, not a hang", async () => {
   await assert.rejects(writeJsonl(join(tmpdir(), "openr1-no-such-dir", "x", "train.jsonl"), [{ a: 1 }]), /ENOENT.*train\.jsonl/);
+});
+
+test("a write cut off before it closes leaves neither a half file under the real name nor its temporary file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "openr1-jsonl-"));
+  try {
+    const out = lineWriter(join(dir, "train.jsonl"));
+    await out.write("{\"id\": 1}\n");
+    out.destroy();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
