@@ -22,6 +22,19 @@ const weights = (m: TrainableModel) => new Map([...m.trainableVariables()].map((
 const maxAbsDiff = (a: Map<string, number[]>, b: Map<string, number[]>) =>
   Math.max(...[...a].map(([k, xs]) => Math.max(...xs.map((x, i) => Math.abs(x - b.get(k)![i]!)))));
 
+
+/** A toy model and a temporary checkpoint folder for `body`, both gone afterwards whatever happens. */
+async function withToyModel(seed: number, body: (model: ReturnType<typeof createToyModel>, dir: string) => Promise<void>): Promise<void> {
+  const dir = tmp();
+  const model = createToyModel({ vocab: V, dim: 8, seed });
+  try {
+    await body(model, dir);
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test("a toy model overfits a handful of examples", async () => {
   const dir = tmp();
   const model = createToyModel({ vocab: V, dim: 16, seed: 1 });
@@ -224,64 +237,46 @@ test("callbacks get transformers' log keys; final outputs are written", async ()
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("resuming with another learning rate or other data is refused, naming what differs; logging cadence may change", async () => {
-  const dir = tmp();
-  const model = createToyModel({ vocab: V, dim: 8, seed: 7 });
-  try {
-    const data = toyExamples(6, V, 2);
-    const controller = new AbortController();
-    const stop: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 2 && controller.abort()) };
-    await train({ model, train: data, padTokenId: V - 1, config: resumeConfig(dir), callbacks: [stop], signal: controller.signal });
-    await assert.rejects(
-      train({ model, train: data, padTokenId: V - 1, config: { ...resumeConfig(dir), learningRate: 0.5 }, resumeFrom: "latest" }),
-      /another training setup \(learningRate [\d.e-]+ here 0\.5\)/,
-    );
-    await assert.rejects(
-      train({ model, train: toyExamples(6, V, 3), padTokenId: V - 1, config: resumeConfig(dir), resumeFrom: "latest" }),
-      /another training setup \(examples /,
-    );
-    const resumed = await train({ model, train: data, padTokenId: V - 1, config: { ...resumeConfig(dir), logEvery: 7, keepCheckpoints: 5 }, resumeFrom: "latest" });
-    assert.equal(resumed.steps[0]!.step, 3);
-  } finally {
-    model.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test("resuming with another learning rate or other data is refused, naming what differs; logging cadence may change", () =>
+  withToyModel(7, async (model, dir) => {
+  const data = toyExamples(6, V, 2);
+  const controller = new AbortController();
+  const stop: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 2 && controller.abort()) };
+  await train({ model, train: data, padTokenId: V - 1, config: resumeConfig(dir), callbacks: [stop], signal: controller.signal });
+  await assert.rejects(
+    train({ model, train: data, padTokenId: V - 1, config: { ...resumeConfig(dir), learningRate: 0.5 }, resumeFrom: "latest" }),
+    /another training setup \(learningRate [\d.e-]+ here 0\.5\)/,
+  );
+  await assert.rejects(
+    train({ model, train: toyExamples(6, V, 3), padTokenId: V - 1, config: resumeConfig(dir), resumeFrom: "latest" }),
+    /another training setup \(examples /,
+  );
+  const resumed = await train({ model, train: data, padTokenId: V - 1, config: { ...resumeConfig(dir), logEvery: 7, keepCheckpoints: 5 }, resumeFrom: "latest" });
+  assert.equal(resumed.steps[0]!.step, 3);
+  }));
 
-test("two trainings into one checkpoint folder: the second is refused while the first runs", async () => {
-  const dir = tmp();
-  const model = createToyModel({ vocab: V, dim: 8, seed: 8 });
-  try {
-    let second: Promise<unknown> | undefined;
-    const race: TrainerCallback = {
-      onStepEnd: (_l, s) => void (s.globalStep === 1 && (second = train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir) }).catch((e: Error) => e))),
-    };
-    const first = await train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir), callbacks: [race] });
-    assert.equal(first.status, "completed");
-    assert.match(String(await second!), /checkpoint folder .* is in use by process/);
-    assert.ok(!existsSync(join(dir, ".lock")), "the lock is released when training ends");
-  } finally {
-    model.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test("two trainings into one checkpoint folder: the second is refused while the first runs", () =>
+  withToyModel(8, async (model, dir) => {
+  let second: Promise<unknown> | undefined;
+  const race: TrainerCallback = {
+    onStepEnd: (_l, s) => void (s.globalStep === 1 && (second = train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir) }).catch((e: Error) => e))),
+  };
+  const first = await train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir), callbacks: [race] });
+  assert.equal(first.status, "completed");
+  assert.match(String(await second!), /checkpoint folder .* is in use by process/);
+  assert.ok(!existsSync(join(dir, ".lock")), "the lock is released when training ends");
+  }));
 
-test("an interruption is seen after the step it arrives in, not at the next checkpoint", async () => {
-  const dir = tmp();
-  const model = createToyModel({ vocab: V, dim: 8, seed: 9 });
-  try {
-    const controller = new AbortController();
-    // A signal handler runs as a macrotask, like this one: the loop must yield to the event loop for it.
-    const arm: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 2 && setImmediate(() => controller.abort())) };
-    const res = await train({
-      model, train: toyExamples(6, V, 2), padTokenId: V - 1, signal: controller.signal, callbacks: [arm],
-      config: { ...resumeConfig(dir), maxSteps: 40, saveEvery: 20, evalEvery: 0 },
-    });
-    assert.equal(res.status, "aborted");
-    assert.equal(res.globalStep, 2, "stopped after the step during which the signal arrived");
-    assert.deepEqual(listCheckpoints(dir).map((c) => c.step), [2], "and checkpointed it");
-  } finally {
-    model.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test("an interruption is seen after the step it arrives in, not at the next checkpoint", () =>
+  withToyModel(9, async (model, dir) => {
+  const controller = new AbortController();
+  // A signal handler runs as a macrotask, like this one: the loop must yield to the event loop for it.
+  const arm: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 2 && setImmediate(() => controller.abort())) };
+  const res = await train({
+    model, train: toyExamples(6, V, 2), padTokenId: V - 1, signal: controller.signal, callbacks: [arm],
+    config: { ...resumeConfig(dir), maxSteps: 40, saveEvery: 20, evalEvery: 0 },
+  });
+  assert.equal(res.status, "aborted");
+  assert.equal(res.globalStep, 2, "stopped after the step during which the signal arrived");
+  assert.deepEqual(listCheckpoints(dir).map((c) => c.step), [2], "and checkpointed it");
+  }));
