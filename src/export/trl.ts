@@ -7,7 +7,7 @@ import { list, string, type SchemaElement } from "../data/write-parquet.js";
 import type { MathExample } from "../data/types.js";
 import { TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "../model/load.js";
 import type { PipelineConfig } from "../pipeline/config.js";
-import { loadTokenizer, type ChatTurn } from "../tokenizer/index.js";
+import { loadTokenizer, type ChatTurn, type Tokenizer } from "../tokenizer/index.js";
 import { promptMessages, targetText, tokenizeExamples } from "../train/format.js";
 import { DEFAULT_TRAINER_CONFIG } from "../train/trainer.js";
 
@@ -28,8 +28,7 @@ const MESSAGES_SCHEMA: SchemaElement[] = [
 ];
 
 /** The conversations the project trains on: prompt turns + the assistant target, for the examples training keeps. */
-export function trainingConversations(examples: MathExample[], config: PipelineConfig, tokenizerDir?: string): ChatTurn[][] {
-  const tokenizer = loadTokenizer(tokenizerDir);
+export function trainingConversations(examples: MathExample[], config: PipelineConfig, tokenizer: Tokenizer): ChatTurn[][] {
   const kept = new Set(tokenizeExamples(examples, tokenizer, config.train).examples.map((e) => e.id));
   return examples
     .filter((e) => kept.has(e.id))
@@ -129,7 +128,8 @@ export function exportTrl(runDir: string, options: { outDir?: string; datasetPat
   // Lengths are measured with the tokenizer training used, so the exported examples are the ones it kept.
   const baseDir = state.result?.baseModelDir ?? (config.model.source === TINY_MATH_MODEL ? TINY_MATH_MODEL_DIR : undefined);
   const tokenizerDir = baseDir && existsSync(join(baseDir, "tokenizer.json")) ? baseDir : undefined;
-  const split = (name: string) => trainingConversations(readExamples(join(runDir, "data", `${name}.jsonl`)), config, tokenizerDir);
+  const tokenizer = loadTokenizer(tokenizerDir);
+  const split = (name: string) => trainingConversations(readExamples(join(runDir, "data", `${name}.jsonl`)), config, tokenizer);
   const train = { path: join(dir, "data", "train-00000-of-00001.parquet"), rows: 0 };
   const test = { path: join(dir, "data", "test-00000-of-00001.parquet"), rows: 0 };
   const trainRows = split("train");
