@@ -5,7 +5,7 @@ import {
   createRandomQwen2,
   DEFAULT_MODEL_REPO,
   ensureRandomQwen2,
-  generate,
+  generateAsync,
   leftPad,
   loadQwen2Model,
   LoraModel,
@@ -66,7 +66,7 @@ export function registerModelCommands(program: Command): void {
     .option("--top-p <x>", "nucleus sampling mass", num("--top-p"), 0.8)
     .option("--seed <n>", "sampling seed", int("--seed"), 0)
     .option("--offline", "use the Hub cache only")
-    .option("--backend <name>", "auto, tensorflow, wasm or cpu", "auto")
+    .option("--backend <name>", "auto, tensorflow, webgpu, wasm or cpu", "auto")
     .action(async (o: {
       prompt: string; model: string; adapter?: string; system: string | false; maxNewTokens: number; sample?: boolean;
       temperature: number; topK: number; topP: number; seed: number; offline?: boolean; backend: BackendPreference;
@@ -80,7 +80,7 @@ export function registerModelCommands(program: Command): void {
       const ids = tokenizer.encodeChat(messages, { addGenerationPrompt: true });
       console.error(`${backend.source} · ${dir} · ${ids.length} prompt tokens`);
       const t0 = performance.now();
-      const out = generate(m, leftPad([ids], tokenizer.padTokenId), {
+      const out = await generateAsync(m, leftPad([ids], tokenizer.padTokenId), {
         maxNewTokens: o.maxNewTokens,
         eosTokenIds: tokenizer.chatStopIds,
         padTokenId: tokenizer.padTokenId,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { selectBackend } from "../backend.js";
 import {
   ensureRandomQwen2,
-  generate,
+  generateAsync,
   leftPad,
   LoraModel,
   Qwen2Model,
@@ -39,7 +39,7 @@ export function modelGenerator(name: string, model: Qwen2Model, tokenizer: Token
         ),
       );
       const input = leftPad(ids, tokenizer.padTokenId);
-      const r = generate(model, input, {
+      const r = await generateAsync(model, input, {
         maxNewTokens: o.maxNewTokens,
         eosTokenIds: eos,
         padTokenId: tokenizer.padTokenId,

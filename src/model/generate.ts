@@ -45,40 +45,66 @@ export function leftPad(prompts: number[][], padTokenId: number): { inputIds: nu
   };
 }
 
-/** Logits of the last position of each row, [B][vocab], without computing the others'. */
-function lastLogits(model: Qwen2Model, hidden: tf.Tensor2D, B: number, L: number): Float32Array[] {
-  const logits = tf.tidy(() => model.logitsFromHidden(tf.gather(hidden, Array.from({ length: B }, (_, b) => b * L + L - 1)) as tf.Tensor2D));
-  const flat = logits.dataSync() as Float32Array;
-  logits.dispose();
-  const V = model.config.vocabSize;
-  return Array.from({ length: B }, (_, b) => flat.slice(b * V, (b + 1) * V));
+/** Logits of the last position of each row, [B, vocab], without computing the others'. */
+function lastLogits(model: Qwen2Model, hidden: tf.Tensor2D, B: number, L: number): tf.Tensor2D {
+  return tf.tidy(() => model.logitsFromHidden(tf.gather(hidden, Array.from({ length: B }, (_, b) => b * L + L - 1)) as tf.Tensor2D));
 }
 
 /**
  * Autoregressive generation with a KV cache (prefill once, then one token per step), batched over
  * left-padded prompts, like transformers' generate(): greedy or seeded sampling; rows stop on EOS ids,
- * stop strings or max_new_tokens.
+ * stop strings or max_new_tokens. Reads the logits synchronously: on WebGPU use generateAsync.
  */
 export function generate(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): GenerateResult {
   const steps = generationSteps(model, input, opts);
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
+  try {
+    for (let next = steps.next(); ; ) {
+      if (next.done) return next.value;
+      const logits = next.value;
+      let flat: Float32Array;
+      try {
+        flat = logits.dataSync() as Float32Array;
+      } finally {
+        logits.dispose();
+      }
+      next = steps.next(flat);
+    }
+  } finally {
+    steps.return(undefined as never); // frees the KV cache when a read failed
   }
 }
 
-/** `generate`, giving the event loop a turn after every token step: a server streams tokens and takes requests meanwhile. */
+
+/**
+ * `generate` reading each step's logits asynchronously (as a GPU backend needs) and giving the event loop a
+ * turn after every token step: a server streams tokens and takes requests meanwhile.
+ */
 export async function generateAsync(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): Promise<GenerateResult> {
   const steps = generationSteps(model, input, opts);
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-    await new Promise((r) => setImmediate(r));
+  try {
+    for (let next = steps.next(); ; ) {
+      if (next.done) return next.value;
+      const logits = next.value;
+      let flat: Float32Array;
+      try {
+        flat = (await logits.data()) as Float32Array;
+      } finally {
+        logits.dispose();
+      }
+      await new Promise((r) => setImmediate(r));
+      next = steps.next(flat);
+    }
+  } finally {
+    steps.return(undefined as never);
   }
 }
 
-/** The generation loop, paused after each token step. */
-function* generationSteps(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): Generator<void, GenerateResult> {
+/** The generation loop: yields each step's logits [B, vocab] and resumes with their values. */
+function* generationSteps(
+  model: Qwen2Model,
+  input: { inputIds: number[][]; attentionMask?: number[][] },
+  opts: GenerateOptions,
+): Generator<tf.Tensor2D, GenerateResult, Float32Array> {
   const cfgEos = model.config.eosTokenId;
   const eos = opts.eosTokenIds ?? (cfgEos === null ? [] : Array.isArray(cfgEos) ? cfgEos : [cfgEos]);
   const pad = opts.padTokenId ?? eos[0] ?? 0;
@@ -98,8 +124,15 @@ function* generationSteps(model: Qwen2Model, input: { inputIds: number[][]; atte
     let stepIds = input.inputIds;
     for (let step = 0; step < opts.maxNewTokens; step++) {
       const hidden = model.hiddenStates({ inputIds: stepIds, attentionMask: mask }, { cache });
-      const logits = lastLogits(model, hidden, B, stepIds[0].length);
-      hidden.dispose();
+      let stepLogits: tf.Tensor2D;
+      try {
+        stepLogits = lastLogits(model, hidden, B, stepIds[0].length);
+      } finally {
+        hidden.dispose();
+      }
+      const flat = yield stepLogits;
+      const V = model.config.vocabSize;
+      const logits = Array.from({ length: B }, (_, b) => flat.slice(b * V, (b + 1) * V));
       opts.onLogits?.(step, logits);
       const next = logits.map((row, b) => {
         if (finishReasons[b] !== null) return pad;
@@ -121,7 +154,6 @@ function* generationSteps(model: Qwen2Model, input: { inputIds: number[][]; atte
       }
       if (finishReasons.every((r) => r !== null)) break;
       stepIds = next.map((t) => [t]);
-      yield;
     }
   } finally {
     cache.dispose();

@@ -104,11 +104,11 @@ export function pruneCheckpoints(outputDir: string, keep: number): void {
 }
 
 /** The trainer's exact tensors: the trainable weights (param.*) and Adam's moments (exp_avg.*, exp_avg_sq.*). */
-export function saveTrainerTensors(dir: string, params: Map<string, tf.Variable>, optimizer: AdamW): void {
-  const state = optimizer.getState();
+export async function saveTrainerTensors(dir: string, params: Map<string, tf.Variable>, optimizer: AdamW): Promise<void> {
+  const state = await optimizer.getState();
   const tensors = new Map<string, F32Tensor>();
   for (const [name, p] of params) {
-    tensors.set(`param.${name}`, { shape: p.shape, data: p.dataSync() as Float32Array });
+    tensors.set(`param.${name}`, { shape: p.shape, data: (await p.data()) as Float32Array });
     tensors.set(`exp_avg.${name}`, { shape: p.shape, data: state.expAvg.get(name)! });
     tensors.set(`exp_avg_sq.${name}`, { shape: p.shape, data: state.expAvgSq.get(name)! });
   }

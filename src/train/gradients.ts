@@ -12,20 +12,29 @@ export interface AccumulatedGradients {
 /**
  * Gradients of one optimizer step over k micro-batches. The loss is the SUM of token NLL over every
  * micro-batch divided by the target tokens of the whole accumulated batch (not a mean of per-batch means),
- * so k micro-batches give the same update as one k-times larger batch.
+ * so k micro-batches give the same update as one k-times larger batch. The loss is summed on the backend
+ * and read once, at the end (on a GPU, reads are the only waits).
  */
-export function accumulateGradients(model: TrainableModel, microBatches: Batch[], opts: { training: boolean; seeds?: number[] }): AccumulatedGradients {
+export async function accumulateGradients(
+  model: TrainableModel,
+  microBatches: Batch[],
+  opts: { training: boolean; seeds?: number[] },
+): Promise<AccumulatedGradients> {
   const vars = model.trainableVariables();
   const names = [...vars.keys()];
   const varList = names.map((n) => vars.get(n)!);
   const numTargetTokens = microBatches.reduce((n, b) => n + countTargetTokens(b), 0);
   if (numTargetTokens === 0) throw new Error("No target tokens in this step's batches (every label is -100)");
   let sum: tf.Tensor[] | undefined;
-  let lossSum = 0;
+  let lossSum: tf.Scalar | undefined;
   for (const [i, batch] of microBatches.entries()) {
     const { value, grads } = tf.variableGrads(() => model.sumLoss(batch, { training: opts.training, seed: opts.seeds?.[i] }), varList);
-    lossSum += value.dataSync()[0]!;
-    value.dispose();
+    if (lossSum === undefined) lossSum = value;
+    else {
+      const prev = lossSum;
+      lossSum = tf.add(prev, value) as tf.Scalar;
+      tf.dispose([prev, value]);
+    }
     const g = varList.map((v) => {
       const t = grads[v.name];
       if (!t) throw new Error(`The loss does not depend on trainable variable ${names[varList.indexOf(v)]}`);
@@ -42,26 +51,40 @@ export function accumulateGradients(model: TrainableModel, microBatches: Batch[]
   const scale = 1 / numTargetTokens;
   const grads = new Map(names.map((n, j) => [n, tf.tidy(() => sum![j]!.mul(scale))]));
   tf.dispose(sum!);
-  return { loss: lossSum / numTargetTokens, grads, numTargetTokens };
+  const loss = await readScalar(lossSum!);
+  return { loss: loss / numTargetTokens, grads, numTargetTokens };
+}
+
+async function readScalar(t: tf.Scalar): Promise<number> {
+  try {
+    return (await t.data())[0]!;
+  } finally {
+    t.dispose();
+  }
+}
+
+function globalNormTensor(grads: Map<string, tf.Tensor>): tf.Scalar {
+  // stack, not addN: a WebGPU kernel binds at most 8 to 16 inputs, and concat (under stack) splits by that limit.
+  return tf.tidy(() => tf.stack([...grads.values()].map((g) => g.square().sum())).sum().sqrt() as tf.Scalar);
 }
 
 /** The global L2 norm over all gradients (torch.nn.utils.clip_grad_norm_'s total_norm). */
-export function globalNorm(grads: Map<string, tf.Tensor>): number {
-  return tf.tidy(() => tf.addN([...grads.values()].map((g) => g.square().sum())).sqrt().dataSync()[0]!);
+export async function globalNorm(grads: Map<string, tf.Tensor>): Promise<number> {
+  return readScalar(globalNormTensor(grads));
 }
 
 /**
- * Clips by global norm as torch does: when norm > maxNorm, every gradient is scaled by maxNorm / (norm + 1e-6).
- * Returns the pre-clip norm (what transformers logs as grad_norm). Replaces the tensors in `grads`.
+ * Clips by global norm as torch does: every gradient is multiplied by min(1, maxNorm / (norm + 1e-6)), computed on
+ * the backend (no read before the update). Returns the pre-clip norm (what transformers logs as grad_norm).
+ * Replaces the tensors in `grads`.
  */
-export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): number {
-  const norm = globalNorm(grads);
-  const coef = maxNorm / (norm + 1e-6);
-  if (Number.isFinite(norm) && coef < 1) {
-    for (const [name, g] of grads) {
-      grads.set(name, tf.tidy(() => g.mul(coef)));
-      g.dispose();
-    }
+export async function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Promise<number> {
+  const norm = globalNormTensor(grads);
+  const coef = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1));
+  for (const [name, g] of grads) {
+    grads.set(name, tf.mul(g, coef));
+    g.dispose();
   }
-  return norm;
+  coef.dispose();
+  return readScalar(norm);
 }

@@ -68,9 +68,10 @@ export class AdamW {
     });
   }
 
-  getState(): AdamWState {
-    const read = (vars: Map<string, tf.Variable>) => new Map([...vars].map(([k, x]) => [k, x.dataSync() as Float32Array]));
-    return { step: this.stepCount, expAvg: read(this.m), expAvgSq: read(this.v) };
+  async getState(): Promise<AdamWState> {
+    const read = async (vars: Map<string, tf.Variable>) =>
+      new Map(await Promise.all([...vars].map(async ([k, x]) => [k, (await x.data()) as Float32Array] as const)));
+    return { step: this.stepCount, expAvg: await read(this.m), expAvgSq: await read(this.v) };
   }
 
   setState(state: AdamWState): void {

@@ -155,17 +155,22 @@ function hashExamples(examples: TokenizedExample[]): string {
 }
 
 /** Token-weighted validation loss: total NLL over all target tokens / their number. */
-export function evaluateLoss(model: Pick<TrainableModel, "sumLoss">, examples: TokenizedExample[], padTokenId: number, batchSize: number): number {
-  let sum = 0;
+export async function evaluateLoss(model: Pick<TrainableModel, "sumLoss">, examples: TokenizedExample[], padTokenId: number, batchSize: number): Promise<number> {
   let tokens = 0;
+  // Summed on the backend, read once.
+  let sum: tf.Tensor = tf.scalar(0);
   for (const idx of evalBatches(examples.map((e) => e.inputIds.length), batchSize)) {
     const batch = collate(idx.map((i) => examples[i]!), padTokenId);
-    const loss = tf.tidy(() => model.sumLoss(batch, { training: false }));
-    sum += loss.dataSync()[0]!;
-    loss.dispose();
+    const prev = sum;
+    sum = tf.tidy(() => tf.add(prev, model.sumLoss(batch, { training: false })));
+    prev.dispose();
     tokens += idx.reduce((n, i) => n + examples[i]!.labels.slice(1).filter((l) => l !== -100).length, 0);
   }
-  return sum / tokens;
+  try {
+    return (await sum.data())[0]! / tokens;
+  } finally {
+    sum.dispose();
+  }
 }
 
 function resolveConfig(config: TrainOptions["config"]): TrainerConfig {
@@ -280,7 +285,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     };
     lastCheckpoint = await writeCheckpointAtomic(cfg.outputDir, globalStep, async (tmp) => {
       await (opts.outputs?.saveAdapter ?? opts.outputs?.saveModel)?.(tmp);
-      saveTrainerTensors(tmp, params, optimizer);
+      await saveTrainerTensors(tmp, params, optimizer);
       writeTrainerState(tmp, trainerState);
     });
     pruneCheckpoints(cfg.outputDir, cfg.keepCheckpoints);
@@ -288,7 +293,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   };
   const evals: TrainResult["evals"] = [];
   const evaluate = async () => {
-    const evalLoss = evaluateLoss(model, validation, padTokenId, cfg.evalBatchSize);
+    const evalLoss = await evaluateLoss(model, validation, padTokenId, cfg.evalBatchSize);
     evals.push({ step: globalStep, evalLoss });
     logHistory.push({ step: globalStep, eval_loss: evalLoss });
     for (const cb of callbacks) await cb.onEvaluate?.({ eval_loss: evalLoss }, state());
@@ -306,8 +311,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       batches.push(microBatch(microBatchCursor + k));
       seeds.push(hashInts(cfg.seed, 0xd409, globalStep, k));
     }
-    const { loss, grads, numTargetTokens } = accumulateGradients(model, batches, { training: true, seeds });
-    const gradNorm = cfg.maxGradNorm > 0 ? clipByGlobalNorm(grads, cfg.maxGradNorm) : globalNorm(grads);
+    const { loss, grads, numTargetTokens } = await accumulateGradients(model, batches, { training: true, seeds });
+    const gradNorm = await (cfg.maxGradNorm > 0 ? clipByGlobalNorm(grads, cfg.maxGradNorm) : globalNorm(grads));
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       tf.dispose([...grads.values()]);
       optimizer.dispose();

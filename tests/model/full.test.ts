@@ -81,17 +81,17 @@ for (const variant of ["tiny-tied", "tiny-untied"]) {
       const top = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 3);
       for (const i of top) {
         const data = (await v.data()) as Float32Array;
-        const at = (delta: number) => {
+        const at = async (delta: number) => {
           const d = data.slice();
           d[i] += delta;
           tf.tidy(() => v.assign(tf.tensor(d, v.shape)));
           const x = loss();
-          const r = x.dataSync()[0];
+          const r = (await x.data())[0];
           x.dispose();
           return r;
         };
         const h = 1e-2;
-        const numeric = (at(h) - at(-h)) / (2 * h);
+        const numeric = ((await at(h)) - (await at(-h))) / (2 * h);
         tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
         assert.ok(Math.abs(numeric - g[i]) <= 2e-2 * Math.abs(g[i]) + 1e-4, `${name}[${i}]: analytic ${g[i]}, central difference ${numeric}`);
       }

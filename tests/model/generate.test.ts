@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
 import { Qwen2Model } from "../../src/model/qwen2.js";
-import { generate, leftPad } from "../../src/model/generate.js";
+import { generate, generateAsync, leftPad } from "../../src/model/generate.js";
 import { sampleToken, seededRandom } from "../../src/model/sampling.js";
 import { GOLDEN_DIR, VARIANTS, readGolden } from "./golden.js";
 
@@ -16,7 +16,7 @@ for (const variant of VARIANTS) {
     const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, variant, "model"));
     const base = tf.memory().numTensors;
     const steps: Float32Array[][] = [];
-    const out = generate(model, { inputIds: g.inputs.input_ids, attentionMask: g.inputs.attention_mask }, {
+    const out = await generateAsync(model, { inputIds: g.inputs.input_ids, attentionMask: g.inputs.attention_mask }, {
       maxNewTokens: 10,
       eosTokenIds: [],
       onLogits: (_, l) => steps.push(l),
@@ -35,7 +35,7 @@ test("KV-cache steps equal the full forward over the whole sequence", async () =
   const g = readGolden("tiny-tied");
   const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
   const steps: Float32Array[][] = [];
-  const out = generate(model, { inputIds: g.inputs.input_ids, attentionMask: g.inputs.attention_mask }, {
+  const out = await generateAsync(model, { inputIds: g.inputs.input_ids, attentionMask: g.inputs.attention_mask }, {
     maxNewTokens: 5, eosTokenIds: [], onLogits: (_, l) => steps.push(l),
   });
   const mask = out.sequences.map((r, b) => r.map((_, t) => (t < 12 ? g.inputs.attention_mask[b][t] : 1)));
@@ -58,7 +58,7 @@ test("generation stops on EOS, on stop strings and at max_new_tokens; streams to
   // Row 0's greedy tokens are known from the golden run: make its third token the EOS.
   const eosTok = g.generate.new_tokens[0][2];
   const streamed: number[][] = [[], []];
-  const out = generate(model, batch, { maxNewTokens: 10, eosTokenIds: [eosTok], padTokenId: 255, onToken: (e) => streamed[e.row].push(e.token) });
+  const out = await generateAsync(model, batch, { maxNewTokens: 10, eosTokenIds: [eosTok], padTokenId: 255, onToken: (e) => streamed[e.row].push(e.token) });
   assert.deepEqual(out.newTokens[0], g.generate.new_tokens[0].slice(0, g.generate.new_tokens[0].indexOf(eosTok) + 1));
   assert.equal(out.finishReasons[0], "eos");
   assert.deepEqual(streamed, out.newTokens);
@@ -66,12 +66,12 @@ test("generation stops on EOS, on stop strings and at max_new_tokens; streams to
 
   const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(65 + (i % 26))).join("");
   const stopAt = decode(g.generate.new_tokens[1].slice(3, 5));
-  const s = generate(model, batch, { maxNewTokens: 10, eosTokenIds: [], stopStrings: [stopAt], decode });
+  const s = await generateAsync(model, batch, { maxNewTokens: 10, eosTokenIds: [], stopStrings: [stopAt], decode });
   assert.ok(decode(s.newTokens[1]).includes(stopAt) && s.newTokens[1].length <= 5);
   assert.equal(s.finishReasons[1], "stop");
 
-  const a = generate(model, batch, { maxNewTokens: 6, eosTokenIds: [], doSample: true, temperature: 1.5, topK: 50, topP: 0.9, seed: 7 });
-  const b = generate(model, batch, { maxNewTokens: 6, eosTokenIds: [], doSample: true, temperature: 1.5, topK: 50, topP: 0.9, seed: 7 });
+  const a = await generateAsync(model, batch, { maxNewTokens: 6, eosTokenIds: [], doSample: true, temperature: 1.5, topK: 50, topP: 0.9, seed: 7 });
+  const b = await generateAsync(model, batch, { maxNewTokens: 6, eosTokenIds: [], doSample: true, temperature: 1.5, topK: 50, topP: 0.9, seed: 7 });
   assert.deepEqual(a.newTokens, b.newTokens);
   model.dispose();
 });
@@ -130,4 +130,18 @@ test("sampling draws only tokens transformers' top-k/top-p warpers keep, on a la
       }
     }
   }
+});
+
+test("generate (synchronous reads) gives generateAsync's tokens; on WebGPU it says to use generateAsync", async () => {
+  const g = readGolden("tiny-tied");
+  const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
+  const input = { inputIds: g.inputs.input_ids, attentionMask: g.inputs.attention_mask };
+  const base = tf.memory().numTensors;
+  if (tf.getBackend() === "webgpu") {
+    assert.throws(() => generate(model, input, { maxNewTokens: 3, eosTokenIds: [] }), /synchronous read .* use the async/);
+  } else {
+    assert.deepEqual(generate(model, input, { maxNewTokens: 10, eosTokenIds: [] }).newTokens, g.generate.new_tokens);
+  }
+  assert.equal(tf.memory().numTensors, base, "no tensors leaked, even when a read fails");
+  model.dispose();
 });

@@ -11,7 +11,7 @@ import { selectBackend } from "../../src/backend.js";
 import { loadQwen2Model } from "../../src/model/load.js";
 import { createRandomQwen2, ensureRandomQwen2, QWEN25_IM_END_ID } from "../../src/model/random.js";
 import { SafetensorsFile } from "../../src/model/safetensors.js";
-import { generate } from "../../src/model/generate.js";
+import { generateAsync } from "../../src/model/generate.js";
 import { GOLDEN_DIR, maxDiffMasked, readGolden } from "./golden.js";
 
 await selectBackend();
@@ -72,7 +72,7 @@ test("createRandomQwen2 writes a loadable Qwen2 folder with Qwen2.5's token ids,
     const model = await loadQwen2Model(join(dir, "a"));
     assert.equal(model.config.eosTokenId, QWEN25_IM_END_ID);
     const base = tf.memory().numTensors;
-    const out = generate(model, { inputIds: [[151644, 872, 198]] }, { maxNewTokens: 3 });
+    const out = await generateAsync(model, { inputIds: [[151644, 872, 198]] }, { maxNewTokens: 3 });
     assert.equal(out.newTokens[0].length, 3);
     assert.equal(tf.memory().numTensors, base);
     model.dispose();

@@ -91,8 +91,8 @@ test("full-parameter training: resuming from a checkpoint reproduces the uninter
 test("full-parameter training: 3 right-padded micro-batches give the gradients of one 3-times larger batch", async () => {
   const full = await fresh();
   const examples = toyExamples(6, 256, 11);
-  const micro = accumulateGradients(full, [0, 2, 4].map((i) => collate(examples.slice(i, i + 2), PAD)), { training: false });
-  const whole = accumulateGradients(full, [collate(examples, PAD)], { training: false });
+  const micro = await accumulateGradients(full, [0, 2, 4].map((i) => collate(examples.slice(i, i + 2), PAD)), { training: false });
+  const whole = await accumulateGradients(full, [collate(examples, PAD)], { training: false });
   assert.ok(Math.abs(micro.loss - whole.loss) < 1e-5 * whole.loss);
   for (const [name, g] of whole.grads) {
     const a = micro.grads.get(name)!.dataSync();

@@ -25,10 +25,10 @@ const config = (outputDir: string) => ({
   saveEvery: 10, keepCheckpoints: 2, logEvery: 5, seed: 3, maxGradNorm: 1,
 });
 const fresh = async (seed = 0) => LoraModel.create(await Qwen2Model.fromDirectory(MODEL_DIR), LORA, seed);
-const evalLoss = (lora: LoraModel, examples = data) => {
+const evalLoss = async (lora: LoraModel, examples = data) => {
   const b = collate(examples, PAD);
   const t = lora.sumLoss(b, { training: false });
-  const v = t.dataSync()[0]!;
+  const v = (await t.data())[0]!;
   t.dispose();
   return v;
 };
@@ -54,16 +54,16 @@ test("tiny Qwen2 + LoRA: loss falls by a large factor, memory flat, peft adapter
     assert.deepEqual(readdirSync(res.mergedDir!).sort(), ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
     assert.deepEqual(readdirSync(join(dir, "checkpoint-30")).sort(), ["adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors", "trainer_state.json"]);
 
-    const trained = evalLoss(lora);
+    const trained = await evalLoss(lora);
     lora.dispose(); // tfjs registers variable names globally: one LoRA model at a time
     lora.base.dispose();
     const reloaded = await LoraModel.load(await Qwen2Model.fromDirectory(MODEL_DIR), res.adapterDir!);
-    assert.equal(evalLoss(reloaded), trained);
+    assert.equal(await evalLoss(reloaded), trained);
     reloaded.dispose();
     reloaded.base.dispose();
     const merged = await Qwen2Model.fromDirectory(res.mergedDir!);
     const m = merged.sumLoss(collate(data, PAD), { training: false }).sum;
-    assert.ok(Math.abs(m.dataSync()[0]! - trained) / trained < 1e-4);
+    assert.ok(Math.abs((await m.data())[0]! - trained) / trained < 1e-4);
     m.dispose();
     merged.dispose();
   } finally {
@@ -99,13 +99,13 @@ test("tiny Qwen2 + peft adapter: 3 right-padded micro-batches give the gradients
   const base = await Qwen2Model.fromDirectory(MODEL_DIR);
   const lora = await LoraModel.load(base, fileURLToPath(new URL("../fixtures/golden/tiny-tied/lora/adapter", import.meta.url)));
   const examples = toyExamples(6, V, 11); // lengths differ: each micro-batch pads differently from the big batch
-  const micro = accumulateGradients(lora, [0, 2, 4].map((i) => collate(examples.slice(i, i + 2), PAD)), { training: false });
-  const whole = accumulateGradients(lora, [collate(examples, PAD)], { training: false });
+  const micro = await accumulateGradients(lora, [0, 2, 4].map((i) => collate(examples.slice(i, i + 2), PAD)), { training: false });
+  const whole = await accumulateGradients(lora, [collate(examples, PAD)], { training: false });
   assert.ok(Math.abs(micro.loss - whole.loss) < 1e-5 * whole.loss);
   assert.equal(micro.numTargetTokens, whole.numTargetTokens);
   for (const [name, g] of whole.grads) {
-    const a = micro.grads.get(name)!.dataSync();
-    const b = g.dataSync();
+    const a = await micro.grads.get(name)!.data();
+    const b = await g.data();
     const scale = Math.max(...Array.from(b, Math.abs));
     for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-4 * scale, `${name}[${i}]: ${a[i]} vs ${b[i]}`);
   }

@@ -55,7 +55,7 @@ test("a toy model overfits a handful of examples", async () => {
   }
 });
 
-test("loss = summed NLL over the micro-batches / target tokens of the whole accumulated batch", () => {
+test("loss = summed NLL over the micro-batches / target tokens of the whole accumulated batch", async () => {
   const model = createToyModel({ vocab: V, dim: 8, seed: 2 });
   const examples = toyExamples(4, V, 3);
   const perExample = examples.map((e) => {
@@ -66,7 +66,7 @@ test("loss = summed NLL over the micro-batches / target tokens of the whole accu
     return out;
   });
   const expected = perExample.reduce((a, x) => a + x.sum, 0) / perExample.reduce((a, x) => a + x.n, 0);
-  const { loss, grads } = accumulateGradients(model, [collate(examples.slice(0, 1), V - 1), collate(examples.slice(1), V - 1)], { training: false });
+  const { loss, grads } = await accumulateGradients(model, [collate(examples.slice(0, 1), V - 1), collate(examples.slice(1), V - 1)], { training: false });
   assert.ok(Math.abs(loss - expected) < 1e-5, `${loss} vs ${expected}`);
   tf.dispose([...grads.values()]);
   model.dispose();
@@ -76,8 +76,8 @@ test("k micro-batches == one k-times larger batch (gradients and updated weights
   const examples = toyExamples(4, V, 5);
   const a = createToyModel({ vocab: V, dim: 8, seed: 3 });
   const b = createToyModel({ vocab: V, dim: 8, seed: 3 });
-  const ga = accumulateGradients(a, examples.map((e) => collate([e], V - 1)), { training: false });
-  const gb = accumulateGradients(b, [collate(examples, V - 1)], { training: false });
+  const ga = await accumulateGradients(a, examples.map((e) => collate([e], V - 1)), { training: false });
+  const gb = await accumulateGradients(b, [collate(examples, V - 1)], { training: false });
   for (const [k, g] of ga.grads) {
     const x = g.dataSync();
     const y = gb.grads.get(k)!.dataSync();
