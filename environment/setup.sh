@@ -30,6 +30,25 @@ if [ "$need_apt" = 1 ]; then
     python3 jupyter-nbconvert jupyter-client python3-ipykernel python3-nbclient chromium >/dev/null
 fi
 
+# The webgpu backend's tests run on Mesa's software Vulkan driver (lavapipe) where no GPU is present. Dawn needs
+# Mesa >= 25 (22.3, bookworm's own, gives no adapter): on bookworm it comes from bookworm-backports.
+if command -v dpkg-query >/dev/null; then
+  mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+  if [ -z "$mesa" ] || dpkg --compare-versions "$mesa" lt 25; then
+    sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    suite=()
+    if grep -q '^VERSION_CODENAME=bookworm' /etc/os-release; then
+      if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        echo "deb http://deb.debian.org/debian bookworm-backports main" | $sudo_cmd tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+      fi
+      suite=(-t bookworm-backports)
+    fi
+    echo "== installing Mesa's Vulkan drivers (the software GPU the webgpu tests run on)"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${suite[@]}" mesa-vulkan-drivers libvulkan1 >/dev/null
+  fi
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"
   # onnxruntime-node's install script would download its CUDA provider libraries from NuGet (npm >= 11 skips it:

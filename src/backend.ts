@@ -2,9 +2,11 @@ import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { installOrtMatMul } from "./kernels/matmul.js";
+import { activateWebGpu, findWebGpuAdapter, gpuDevicePresent } from "./webgpu.js";
 
-export type BackendName = "tensorflow" | "wasm" | "cpu";
-export type BackendPreference = BackendName | "auto";
+import { BACKEND_PREFERENCES, type BackendName, type BackendPreference } from "./backend-names.js";
+
+export { BACKEND_PREFERENCES, type BackendName, type BackendPreference };
 
 export interface BackendInfo {
   /** The tfjs backend that is active. */
@@ -51,14 +53,14 @@ function ortMatMul(backend: BackendName): string {
 }
 
 /**
- * Selects the fastest tfjs backend that loads: tfjs-node-gpu, tfjs-node, wasm (SIMD), cpu.
- * `preference` (or the OPENR1_BACKEND environment variable) forces one; "auto" is the default.
+ * Selects the fastest tfjs backend that loads: tfjs-node-gpu, tfjs-node, webgpu on a hardware GPU, wasm (SIMD),
+ * cpu. `preference` forces one; "auto" (the default) takes the OPENR1_BACKEND environment variable's. Forced,
+ * webgpu also runs on a software adapter (Mesa's lavapipe): correct, for tests, but slower than wasm.
  */
-export async function selectBackend(
-  preference: BackendPreference = (process.env.OPENR1_BACKEND as BackendPreference | undefined) ?? "auto",
-): Promise<BackendInfo> {
-  if (!["auto", "tensorflow", "wasm", "cpu"].includes(preference)) {
-    throw new Error(`Unknown backend "${preference}": use auto, tensorflow, wasm or cpu (OPENR1_BACKEND)`);
+export async function selectBackend(requested: BackendPreference = "auto"): Promise<BackendInfo> {
+  const preference = requested === "auto" ? ((process.env.OPENR1_BACKEND || "auto") as BackendPreference) : requested;
+  if (!BACKEND_PREFERENCES.includes(preference)) {
+    throw new Error(`Unknown backend "${preference}": use auto, tensorflow, webgpu, wasm or cpu (OPENR1_BACKEND)`);
   }
   if (current && (preference === "auto" || preference === current.name)) return current;
   const skipped: string[] = [];
@@ -71,6 +73,21 @@ export async function selectBackend(
     if (preference === "tensorflow") {
       throw new Error(`The tensorflow backend is not available:\n  ${skipped.join("\n  ")}\n` +
         "Install it with `bash environment/setup.sh --gpu` (or --native for CPU).");
+    }
+  }
+  if (preference === "auto" && !gpuDevicePresent()) {
+    skipped.push("webgpu: no GPU device (/dev/nvidia0 or /dev/dri/renderD*) for a hardware adapter");
+  } else if (preference === "auto" || preference === "webgpu") {
+    const found = await findWebGpuAdapter();
+    if ("why" in found) {
+      if (preference === "webgpu") throw new Error(`The webgpu backend is not available: ${found.why}`);
+      skipped.push(`webgpu: ${found.why}`);
+    } else if (found.adapter.fallback && preference === "auto") {
+      skipped.push(`webgpu: only a software adapter (${found.adapter.description}), slower than wasm`);
+    } else {
+      const adapter = await activateWebGpu();
+      const software = adapter.fallback ? ", software" : "";
+      return (current = { name: "webgpu", source: `@tensorflow/tfjs-backend-webgpu on ${adapter.description} (Dawn${software})`, skipped });
     }
   }
   if (preference === "auto" || preference === "wasm") {

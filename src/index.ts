@@ -1,5 +1,6 @@
 // The library the notebooks and the CLI use, one stage per folder.
 export * from "./backend.js";
+export { WebGpuError, findWebGpuAdapter, webGpuAdapter, type GpuAdapter } from "./webgpu.js";
 export * from "./kernels/index.js";
 export * from "./assets.js";
 export * from "./data/index.js";

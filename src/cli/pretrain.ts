@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { selectBackend, type BackendPreference } from "../backend.js";
+import { BACKEND_PREFERENCES, selectBackend, type BackendPreference } from "../backend.js";
 import { runPretrain } from "../pretrain/run.js";
 import { TINY_MATH_RECIPE } from "../pretrain/recipe.js";
 import { ProgressBarCallback, type TrainerCallback } from "../train/index.js";
@@ -11,8 +11,6 @@ interface PretrainCliOptions {
   backend: BackendPreference;
   progress: boolean;
 }
-
-const backends = ["auto", "tensorflow", "wasm", "cpu"] as const;
 
 /** Without a progress bar (logs, CI): one line per log and evaluation. */
 const logLines: TrainerCallback = {
@@ -27,8 +25,8 @@ export function registerPretrainCommands(program: Command): void {
     .description(`Pretrain the shipped base model (${TINY_MATH_RECIPE.name}) from scratch on its generated corpus, every weight trainable (about an hour on 2 cores)`)
     .option("--output-dir <dir>", "checkpoints, then model/ (HF layout + provenance.json)", "runs/pretrain")
     .option("--resume", "continue from the latest checkpoint in --output-dir")
-    .option("--backend <name>", "auto, tensorflow, wasm or cpu", (v: string) => {
-      if (!backends.includes(v as BackendPreference)) throw new InvalidArgumentError(`--backend must be one of ${backends.join(", ")}`);
+    .option("--backend <name>", "auto, tensorflow, webgpu, wasm or cpu", (v: string) => {
+      if (!BACKEND_PREFERENCES.includes(v as BackendPreference)) throw new InvalidArgumentError(`--backend must be one of ${BACKEND_PREFERENCES.join(", ")}`);
       return v as BackendPreference;
     }, "auto")
     .option("--no-progress", "no progress bar")

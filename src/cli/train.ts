@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { selectBackend, type BackendPreference } from "../backend.js";
+import { BACKEND_PREFERENCES } from "../backend-names.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset } from "../data/index.js";
 import { LINEAR_NAMES, type LinearName } from "../model/weights.js";
 import { profiles } from "../pipeline/config.js";
@@ -75,7 +76,7 @@ export function registerTrainCommands(program: Command): void {
     .option("--lora-targets <list>", "comma-separated target modules", targets, d.lora.targetModules as LinearName[])
     .option("--merged-dtype <dtype>", "merged model weights: bf16 or f32", oneOf("--merged-dtype", ["bf16", "f32"] as const), d.train.mergedDtype)
     .option("--resume [checkpoint]", 'resume from a checkpoint folder (alone: the latest in --output-dir)')
-    .option("--backend <name>", "auto, tensorflow, wasm or cpu", oneOf("--backend", ["auto", "tensorflow", "wasm", "cpu"] as const), d.backend)
+    .option("--backend <name>", "auto, tensorflow, webgpu, wasm or cpu", oneOf("--backend", BACKEND_PREFERENCES), d.backend)
     .option("--no-progress", "no progress bar")
     .action(async (o: TrainCliOptions) => {
       const interrupt = interruptController();

@@ -3,11 +3,19 @@
  * is a new TensorInfo of that backend. On wasm, ORT reads and writes views of the wasm heap (no copy);
  * on cpu (or any backend with readSync / makeTensorInfo) data crosses once each way.
  */
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import type { OrtSession, OrtTensor } from "./ort.js";
 
 /** The backends kernels are registered for. */
 export const BRIDGED_BACKENDS = ["wasm", "cpu"];
+
+/**
+ * Whether the ORT kernels serve the active backend: on any other (webgpu) tensors live on the device and a
+ * trip through host memory would cost more than the product.
+ */
+export function ortServesActiveBackend(): boolean {
+  return BRIDGED_BACKENDS.includes(tf.getBackend());
+}
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;

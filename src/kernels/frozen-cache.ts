@@ -1,15 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { FrozenLinear, type WeightLayout } from "./frozen-linear.js";
 import { ortAvailable } from "./ort.js";
+import { ortServesActiveBackend } from "./bridge.js";
 import { cachedForWeight, cachedForWeights } from "./weight-cache.js";
 
 /**
  * The FrozenLinear (on onnxruntime) for a frozen tfjs weight, built on first use and cached with it; null
- * when onnxruntime-node is unavailable (callers then keep their tfjs product). `layout` says how the
+ * when onnxruntime-node is unavailable or the backend is not a CPU one (callers then keep their tfjs product). `layout` says how the
  * weight is stored ("in,out" by default). Products under 2 MFLOP use the tfjs weight itself.
  */
 export function frozenLinearFor(weight: tf.Tensor2D, layout: WeightLayout = "in,out"): FrozenLinear | null {
-  if (!ortAvailable() || weight.isDisposed) return null;
+  if (!ortAvailable() || !ortServesActiveBackend() || weight.isDisposed) return null;
   const lazy = { shape: weight.shape, load: () => ({ data: weight.dataSync() as Float32Array }) };
   return cachedForWeight(weight, `linear ${layout}`, () => new FrozenLinear(lazy, { layout, engine: "onnxruntime", tfjsWeight: weight }));
 }
@@ -21,7 +22,7 @@ export function frozenLinearFor(weight: tf.Tensor2D, layout: WeightLayout = "in,
  * `biases`, when given, has one entry per weight (zeros where undefined).
  */
 export function frozenConcatFor(weights: tf.Tensor2D[], biases?: (tf.Tensor1D | undefined)[]): FrozenLinear | null {
-  if (!ortAvailable() || weights.some((w) => w.isDisposed)) return null;
+  if (!ortAvailable() || !ortServesActiveBackend() || weights.some((w) => w.isDisposed)) return null;
   const withBias = biases?.some((b) => b !== undefined) ?? false;
   const keyed = withBias ? [...weights, ...biases!.filter((b): b is tf.Tensor1D => b !== undefined)] : weights;
   return cachedForWeights(keyed, withBias ? "concat+bias" : "concat", () => {

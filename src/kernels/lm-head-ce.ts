@@ -10,6 +10,7 @@ import type { WeightData, WeightLayout } from "./frozen-linear.js";
 import { encodeModel, type Graph } from "./onnx-proto.js";
 import { OrtSession, ortAvailable, ortThreads } from "./ort.js";
 import { cachedForWeight } from "./weight-cache.js";
+import { ortServesActiveBackend } from "./bridge.js";
 
 function ceGraph(w: { dims: number[]; data: Float32Array }, transposed: boolean): Graph {
   return {
@@ -110,8 +111,8 @@ export class LmHeadCrossEntropy {
   }
 }
 
-/** The fused head + cross-entropy for a frozen tfjs head weight (cached with it); null without ORT. */
+/** The fused head + cross-entropy for a frozen tfjs head weight (cached with it); null without ORT or off the CPU backends. */
 export function lmHeadCrossEntropyFor(weight: tf.Tensor2D, layout: WeightLayout = "in,out"): LmHeadCrossEntropy | null {
-  if (!ortAvailable() || weight.isDisposed) return null;
+  if (!ortAvailable() || !ortServesActiveBackend() || weight.isDisposed) return null;
   return cachedForWeight(weight, `lm-head-ce ${layout}`, () => new LmHeadCrossEntropy(weight, { layout }));
 }

@@ -1,12 +1,18 @@
 import * as tf from "@tensorflow/tfjs";
 import { frozenLinearFor, lmHeadCrossEntropyFor, ortMatMulActive } from "../kernels/index.js";
 
+/** Whether tf.matMul's transpose flags and batched products run at full speed here (on ORT, or on a GPU). */
+function flaggedMatMulFast(): boolean {
+  return ortMatMulActive() || tf.getBackend() === "webgpu";
+}
+
 /*
  * Matrix products laid out for the fast path of the wasm backend: a plain 2-D matMul with no transpose
  * flags runs ~12x faster there than the transposed or batched variants autodiff would otherwise produce,
  * so the gradients below transpose explicitly (an O(n·m) copy) and multiply untransposed. When tf.matMul
  * runs on ORT (src/kernels), transposed and batched products are as fast as plain ones: a·bᵀ and batched
- * products are then single tf.matMul calls with transpose flags (no copies, no per-head unstack/stack).
+ * products are then single tf.matMul calls with transpose flags (no copies, no per-head unstack/stack);
+ * so they are on WebGPU.
  */
 
 /** x [n, in] @ wt [in, out] where wt is frozen: the gradient flows to x only, through the fast path. */
@@ -16,7 +22,8 @@ export function frozenMatMul(x: tf.Tensor2D, wt: tf.Tensor2D): tf.Tensor2D {
   if (fast) return fast.apply(x);
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({
     value: tf.matMul(inputs[0] as tf.Tensor2D, wt),
-    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(wt, (dy as tf.Tensor2D).transpose()).transpose()),
+    gradFunc: (dy: tf.Tensor) =>
+      tf.tidy(() => (flaggedMatMulFast() ? tf.matMul(dy as tf.Tensor2D, wt, false, true) : tf.matMul(wt, (dy as tf.Tensor2D).transpose()).transpose())),
   }));
   return f(x) as tf.Tensor2D;
 }
@@ -43,13 +50,13 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 
 /** x [n, in] @ w [in, out] where w trains: gradients to both (on ORT one tf.matMul, else the untransposed path). */
 export function linearMatMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return ortMatMulActive() ? tf.matMul(x, w) : matMul2d(x, w);
+  return flaggedMatMulFast() ? tf.matMul(x, w) : matMul2d(x, w);
 }
 
 /**
  * Embedding lookup [N] ids -> [N, hidden] from the transposed table embedT [hidden, vocab], with a gradient
- * for the table (full-parameter training). The backward scatter-adds dy's rows into the table's columns
- * on the host: tfjs's gather gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+ * for the table (full-parameter training). The backward scatter-adds dy's rows into the table's columns:
+ * on the GPU with UnsortedSegmentSum, elsewhere on the host (the wasm backend lacks that kernel).
  */
 export function embedLookup(embedT: tf.Tensor2D, ids: number[]): tf.Tensor2D {
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -58,6 +65,7 @@ export function embedLookup(embedT: tf.Tensor2D, ids: number[]): tf.Tensor2D {
     return {
       value: tf.tidy(() => tf.gather(table, ids, 1).transpose()),
       gradFunc: (dy: tf.Tensor) => {
+        if (tf.getBackend() === "webgpu") return tf.tidy(() => tf.unsortedSegmentSum(dy, ids, V).transpose());
         const rows = dy.dataSync() as Float32Array;
         const grad = new Float32Array(H * V);
         ids.forEach((id, n) => {
@@ -70,21 +78,68 @@ export function embedLookup(embedT: tf.Tensor2D, ids: number[]): tf.Tensor2D {
   return f(embedT) as tf.Tensor2D;
 }
 
+/**
+ * A [rows, cols] matrix held as column shards (each under a GPU's binding limit): its columns [start,
+ * start + width) are shards[i]. Built once from host data by `columnShards`.
+ */
+export interface ColumnShards {
+  shards: tf.Tensor2D[];
+  starts: number[];
+}
+
+/** Splits row-major host data [rows, cols] into column shards of at most `maxBytes` each. */
+export function columnShards(data: Float32Array, rows: number, cols: number, maxBytes: number): ColumnShards {
+  const width = Math.max(1, Math.floor(maxBytes / (4 * rows)));
+  const shards: tf.Tensor2D[] = [], starts: number[] = [];
+  for (let c0 = 0; c0 < cols; c0 += width) {
+    const w = Math.min(width, cols - c0);
+    const part = new Float32Array(rows * w);
+    for (let r = 0; r < rows; r++) part.set(data.subarray(r * cols + c0, r * cols + c0 + w), r * w);
+    shards.push(tf.tensor2d(part, [rows, w]));
+    starts.push(c0);
+  }
+  return { shards, starts };
+}
+
+/** Columns `ids` of a sharded matrix: [rows, ids.length] (the embedding lookup of a sharded table). */
+export function gatherColumns(m: ColumnShards, ids: number[]): tf.Tensor2D {
+  return tf.tidy(() => {
+    const local: number[][] = m.shards.map(() => []), order: number[][] = m.shards.map(() => []);
+    ids.forEach((id, n) => {
+      let s = m.starts.length - 1;
+      while (m.starts[s] > id) s--;
+      local[s].push(id - m.starts[s]);
+      order[s].push(n);
+    });
+    const used = m.shards.map((_, s) => s).filter((s) => local[s].length > 0);
+    const parts = tf.concat(used.map((s) => tf.gather(m.shards[s], local[s], 1)), 1);
+    // parts holds the columns grouped by shard: put them back in the order of ids.
+    const where = new Array<number>(ids.length);
+    used.flatMap((s) => order[s]).forEach((n, at) => (where[n] = at));
+    return tf.gather(parts, where, 1) as tf.Tensor2D;
+  });
+}
+
+/** x [n, rows] @ M [rows, cols] for a sharded M: [n, cols], one product per shard. */
+export function matMulShards(x: tf.Tensor2D, m: ColumnShards): tf.Tensor2D {
+  return tf.tidy(() => tf.concat(m.shards.map((s) => tf.matMul(x, s)), 1) as tf.Tensor2D);
+}
+
 /** a [n, k] @ b [m, k]ᵀ with gradients to both. */
 export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  if (ortMatMulActive()) return tf.matMul(a, b, false, true);
+  if (flaggedMatMulFast()) return tf.matMul(a, b, false, true);
   return tf.tidy(() => matMul2d(a, b.transpose()));
 }
 
 /** Batched a [n, p, k] @ b [n, m, k]ᵀ. */
 export function bmmT(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  if (ortMatMulActive()) return tf.matMul(a, b, false, true);
+  if (flaggedMatMulFast()) return tf.matMul(a, b, false, true);
   return tf.tidy(() => bmm(a, b.transpose([0, 2, 1])));
 }
 
 /** Batched a [n, p, k] @ b [n, k, m] (on wasm without ORT: n 2-D products, batched matMul is its slow path). */
 export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  if (ortMatMulActive()) return tf.matMul(a, b);
+  if (flaggedMatMulFast()) return tf.matMul(a, b);
   const n = a.shape[0];
   if (n === 1) return matMul2d(a.squeeze([0]), b.squeeze([0])).expandDims(0) as tf.Tensor3D;
   const as = tf.unstack(a) as tf.Tensor2D[];
@@ -171,19 +226,34 @@ export function attentionBias(mask: number[][], queryLen: number): tf.Tensor {
  * of rows (the backward recomputes each chunk's logits). `rows[i]` is the row of h whose target is
  * `targets[i]`. headT [H, V] is frozen unless `trainHead`: then the scalar is also differentiable w.r.t.
  * headT (its gradient summed over the chunks, Σ h_chunkᵀ·g). Returns a scalar differentiable w.r.t. h.
+ * `shards`, when the head is too large for one GPU kernel, is headT by columns (then the head cannot train);
+ * a chunk's logits then stay under `maxBytes` too.
  */
 export function chunkedCrossEntropySum(
   h: tf.Tensor2D,
   headT: tf.Tensor2D,
   rows: number[],
   targets: number[],
-  chunkRows = Math.max(1, Math.floor(2 ** 24 / headT.shape[1])),
+  chunkRows?: number,
   trainHead = false,
+  shards?: { head: ColumnShards; maxBytes: number },
 ): tf.Scalar {
+  const N = h.shape[0], V = headT.shape[1];
+  chunkRows ??= Math.max(1, Math.floor(Math.min(2 ** 24, (shards?.maxBytes ?? Infinity) / 4) / V));
+  if (shards && trainHead) throw new Error("The LM head is larger than this GPU can bind at once: it can be used, but not trained (full-parameter training)");
   // onnxruntime: head and cross-entropy fused per chunk, the gradient kept from the forward pass.
   const fused = trainHead ? null : lmHeadCrossEntropyFor(headT);
   if (fused) return fused.sum(h, rows, targets, chunkRows);
-  const N = h.shape[0], V = headT.shape[1];
+  const logitsOf = (x: tf.Tensor2D) => (shards ? matMulShards(x, shards.head) : tf.matMul(x, headT));
+  // dL/dx = g·headᵀ, by shards: Σ g[:, shard's columns]·shardᵀ.
+  const backOf = (g: tf.Tensor2D) =>
+    shards
+      ? tf.tidy(() =>
+          shards.head.shards
+            .map((s, i) => tf.matMul(tf.slice(g, [0, shards.head.starts[i]], [-1, s.shape[1]]), s, false, true))
+            .reduce((a, b) => tf.add(a, b)),
+        )
+      : tf.matMul(g, headT, false, true);
   const chunks: [number, number][] = [];
   for (let s = 0; s < rows.length; s += chunkRows) chunks.push([s, Math.min(rows.length, s + chunkRows)]);
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -195,7 +265,7 @@ export function chunkedCrossEntropySum(
       for (const [s, e] of chunks) {
         // One tidy per chunk: only this chunk's [rows, vocab] logits are alive at a time.
         const part = tf.tidy(() => {
-          const logits = tf.matMul(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D, headT);
+          const logits = logitsOf(tf.gather(hh, rows.slice(s, e)) as tf.Tensor2D);
           const picked = tf.gather(logits.reshape([-1]), targets.slice(s, e).map((t, i) => i * V + t));
           return tf.sum(tf.sub(tf.logSumExp(logits, 1), picked));
         });
@@ -218,7 +288,7 @@ export function chunkedCrossEntropySum(
               return next;
             };
             const hs = tf.gather(saved[0], rows.slice(s, e)) as tf.Tensor2D;
-            const logits = tf.matMul(hs, headT);
+            const logits = logitsOf(hs);
             let g = step([logits], tf.softmax(logits) as tf.Tensor2D);
             // (tf.oneHot with dtype float32 returns all zeros on the wasm backend: cast the int32 one.)
             const onehot = tf.tidy(() => tf.cast(tf.oneHot(targets.slice(s, e), V), "float32"));
@@ -229,6 +299,10 @@ export function chunkedCrossEntropySum(
               dHead = dHead ? step([dHead, part], tf.add(dHead, part)) : part;
             }
             hs.dispose();
+            if (flaggedMatMulFast()) {
+              parts.push(step([g], backOf(g) as tf.Tensor2D));
+              continue;
+            }
             const gT = step([g], g.transpose());
             const dhT = step([gT], tf.matMul(headT, gT));
             parts.push(step([dhT], dhT.transpose()));

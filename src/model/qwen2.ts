@@ -4,7 +4,11 @@ import * as tf from "@tensorflow/tfjs";
 import { byteProgress } from "../hub/progress.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
 import { FEW_ROWS, frozenConcatFor, frozenLinearFor, type FrozenLinear } from "../kernels/index.js";
-import { applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, embedLookup, frozenMatMul, linearMatMul, positionIdsFromMask, rmsNorm, ropeTables } from "./ops.js";
+import { bindingLimitBytes } from "../webgpu.js";
+import {
+  applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, columnShards, embedLookup, frozenMatMul, gatherColumns, linearMatMul,
+  matMulShards, positionIdsFromMask, rmsNorm, ropeTables, type ColumnShards,
+} from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
 import { layerTensors, LINEAR_NAMES, loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
 
@@ -109,6 +113,8 @@ export class Qwen2Model {
    * to them, and the frozen-weight kernels (which copy weights into onnxruntime once) are not used.
    */
   trainableWeights = false;
+  /** Vocabulary-sized tables too large for one GPU kernel, by columns (built on first use). */
+  private readonly shardCache = new Map<tf.Tensor2D, ColumnShards>();
 
   constructor(
     readonly config: Qwen2Config,
@@ -171,9 +177,30 @@ export class Qwen2Model {
     });
   }
 
+  /**
+   * The table [hidden, vocab] by columns when it is over the GPU's binding limit (null when it fits: always off
+   * WebGPU). Its values are still on the host then (no kernel could have read it), where the shards are cut from.
+   */
+  private vocabShards(table: tf.Tensor2D): ColumnShards | null {
+    const limit = bindingLimitBytes();
+    if (table.size * 4 <= limit) return null;
+    if (this.trainableWeights) {
+      throw new Error(`The ${table.shape[1]}-token vocabulary table (${(table.size * 4 / 2 ** 20).toFixed(0)} MiB) is over this GPU's binding limit: full-parameter training cannot split it; train LoRA adapters instead`);
+    }
+    let shards = this.shardCache.get(table);
+    if (!shards) {
+      shards = columnShards(table.dataSync() as Float32Array, table.shape[0], table.shape[1], limit);
+      shards.shards.forEach((t) => tf.keep(t)); // first built inside a forward pass's tidy
+      this.shardCache.set(table, shards);
+    }
+    return shards;
+  }
+
   /** Embedding lookup from the transposed table: [N] ids -> [N, hidden]. */
   private embed(ids: number[]): tf.Tensor2D {
     if (this.trainableWeights) return embedLookup(this.weights.embedT, ids);
+    const shards = this.vocabShards(this.weights.embedT);
+    if (shards) return gatherColumns(shards, ids).transpose();
     return tf.gather(this.weights.embedT, ids, 1).transpose() as tf.Tensor2D;
   }
 
@@ -332,7 +359,9 @@ export class Qwen2Model {
   logitsFromHidden(h: tf.Tensor2D): tf.Tensor2D {
     // A decode step's few rows read the head prepacked on onnxruntime (built on first use).
     const fast = h.shape[0] <= FEW_ROWS && !this.trainableWeights ? frozenLinearFor(this.weights.lmHeadT) : null;
-    return fast ? fast.apply(h) : tf.matMul(h, this.weights.lmHeadT);
+    if (fast) return fast.apply(h);
+    const shards = this.vocabShards(this.weights.lmHeadT);
+    return shards ? matMulShards(h, shards) : tf.matMul(h, this.weights.lmHeadT);
   }
 
   /** Full logits [B, L, vocab] (use for small inputs; the loss path never materialises them). */
@@ -359,7 +388,9 @@ export class Qwen2Model {
     });
     const sum = tf.tidy(() => {
       if (rows.length === 0) return tf.scalar(0);
-      return chunkedCrossEntropySum(this.hiddenStates(input, opts), this.weights.lmHeadT, rows, targets, opts.lossChunkRows, this.trainableWeights);
+      const head = this.trainableWeights ? null : this.vocabShards(this.weights.lmHeadT);
+      const shards = head ? { head, maxBytes: bindingLimitBytes() } : undefined;
+      return chunkedCrossEntropySum(this.hiddenStates(input, opts), this.weights.lmHeadT, rows, targets, opts.lossChunkRows, this.trainableWeights, shards);
     });
     return { sum, count: rows.length };
   }
@@ -373,6 +404,8 @@ export class Qwen2Model {
   }
 
   dispose(): void {
+    for (const { shards } of this.shardCache.values()) tf.dispose(shards);
+    this.shardCache.clear();
     tf.dispose(weightTensors(this.weights));
   }
 }

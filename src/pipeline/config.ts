@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { BACKEND_PREFERENCES } from "../backend-names.js";
 
 const filters = z.strictObject({
   verifiedCorrect: z.boolean().describe("keep rows with at least one Math-Verify-correct generation"),
@@ -19,7 +20,7 @@ export const pipelineConfigSchema = z.strictObject({
     .describe("run directory name under outputDir; null: the profile's name"),
   outputDir: z.string().min(1),
   seed: z.number().int(),
-  backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]),
+  backend: z.enum(BACKEND_PREFERENCES),
   data: z.strictObject({
     source: z.string().min(1).describe('"generated", "embedded" (54 real rows), "hub", or a local parquet/jsonl file or directory'),
     hubConfig: z.enum(["default", "extended", "all"]),
