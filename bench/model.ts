@@ -10,7 +10,8 @@ import { cpus } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/backend.js";
 import { FEW_ROWS, ortAvailable } from "../src/kernels/index.js";
-import { generate } from "../src/model/generate.js";
+import { ortServesActiveBackend } from "../src/kernels/bridge.js";
+import { generateAsync } from "../src/model/generate.js";
 import { LoraModel } from "../src/model/lora.js";
 import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
 import type { Qwen2Model } from "../src/model/qwen2.js";
@@ -25,35 +26,37 @@ function tokens(B: number, L: number, seed: number): number[][] {
   return Array.from({ length: B }, () => Array.from({ length: L }, () => (s = (s * 1103515245 + 12345) % 2 ** 31) % 150000));
 }
 
-function seconds<T>(f: () => T): [T, number] {
+/** Wall time of `f`, which ends with a read of its result (on a GPU, the wait for the work queued). */
+async function seconds<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
-  const r = f();
+  const r = await f();
   return [r, (performance.now() - t) / 1000];
 }
 
 const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-function benchOne(name: string, model: Qwen2Model, o: { prefill: number; prompt: number; decode: number; trainSeq: number[] }): Record<string, unknown>[] {
+async function benchOne(name: string, model: Qwen2Model, o: { prefill: number; prompt: number; decode: number; trainSeq: number[] }): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
   const row = (r: Record<string, unknown>) => {
     const full = { model: name, ...r, peakRssMiB: peakRssMiB(), wasmHeapMiB: Math.round(tf.memory().numBytes / 2 ** 20) };
     rows.push(full);
     console.log(JSON.stringify(full));
   };
-  // First use: builds the ORT sessions (few-row prepacked ones, many-row ones, the decode LM head) — a
-  // load-time cost, reported on its own row, not counted in the throughputs below.
-  const [, tw] = seconds(() => {
+  // First use: builds the ORT sessions (few-row prepacked ones, many-row ones, the decode LM head) or compiles
+  // the GPU's shaders — a load-time cost, reported on its own row, not counted in the throughputs below.
+  const [, tw] = await seconds(async () => {
     tf.dispose(model.hiddenStates({ inputIds: tokens(1, 8, 1) }));
     const h = model.hiddenStates({ inputIds: tokens(1, FEW_ROWS + 1, 1) });
-    tf.tidy(() => model.logitsFromHidden(h.slice([0, 0], [1, -1])).dataSync());
-    h.dispose();
+    const logits = tf.tidy(() => model.logitsFromHidden(h.slice([0, 0], [1, -1])));
+    await logits.data();
+    tf.dispose([h, logits]);
   });
-  row({ measure: "first use (ORT sessions built)", batch: 1, seconds: +tw.toFixed(3) });
+  row({ measure: "first use (ORT sessions or GPU shaders built)", batch: 1, seconds: +tw.toFixed(3) });
 
-  const [, tp] = seconds(() => {
+  const [, tp] = await seconds(async () => {
     const h = model.hiddenStates({ inputIds: tokens(1, o.prefill, 2) });
     const last = tf.tidy(() => model.logitsFromHidden(h.slice([o.prefill - 1, 0], [1, -1])));
-    last.dataSync();
+    await last.data();
     tf.dispose([h, last]);
   });
   row({ measure: "prefill", batch: 1, seq: o.prefill, seconds: +tp.toFixed(3), tokensPerSecond: +(o.prefill / tp).toFixed(1) });
@@ -62,7 +65,7 @@ function benchOne(name: string, model: Qwen2Model, o: { prefill: number; prompt:
     const prompts = { inputIds: tokens(B, o.prompt, 3 + B) };
     const times: number[] = [];
     let last = performance.now();
-    generate(model, prompts, {
+    await generateAsync(model, prompts, {
       maxNewTokens: o.decode + 1,
       eosTokenIds: [],
       onToken: (e) => {
@@ -82,9 +85,9 @@ function benchOne(name: string, model: Qwen2Model, o: { prefill: number; prompt:
     const ids = tokens(1, seq, 9);
     const batch = { inputIds: ids, attentionMask: ids.map((r) => r.map(() => 1)), labels: ids };
     try {
-      const [, ts] = seconds(() => {
+      const [, ts] = await seconds(async () => {
         const { value, grads } = tf.variableGrads(() => lora.sumLoss(batch, { training: true, seed: 1 }), vars);
-        value.dataSync();
+        await value.data();
         tf.dispose([value, ...Object.values(grads)]);
       });
       row({ measure: "LoRA train step (fwd+bwd, r=16, all 7 linears)", batch: 1, seq, seconds: +ts.toFixed(3), tokensPerSecond: +(seq / ts).toFixed(1) });
@@ -104,7 +107,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Recor
     cores: cpus().length,
     backend: backend.source,
     // src/kernels routes frozen-weight products to onnxruntime when it loads (OPENR1_ORT=0 turns it off).
-    frozenLinears: ortAvailable() ? "onnxruntime-node (MLAS)" : `tfjs ${backend.name}`,
+    frozenLinears: ortAvailable() && ortServesActiveBackend() ? "onnxruntime-node (MLAS)" : `tfjs ${backend.name}`,
     node: process.version,
   };
   console.log(JSON.stringify({ machine }));
@@ -112,14 +115,14 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Recor
   const q = opts.quick;
   if (opts.only !== "0.5b") {
     const small = randomQwen2Model(SMALL_RANDOM_QWEN2);
-    rows.push(...benchOne("small random (h64, 2 layers, vocab 151936)", small, { prefill: 256, prompt: 32, decode: q ? 8 : 32, trainSeq: [256, 512] }));
+    rows.push(...(await benchOne("small random (h64, 2 layers, vocab 151936)", small, { prefill: 256, prompt: 32, decode: q ? 8 : 32, trainSeq: [256, 512] })));
     small.dispose();
   }
   if (opts.only !== "small") {
     let big: Qwen2Model | undefined;
     try {
       big = randomQwen2Model(QWEN25_05B_SHAPE);
-      rows.push(...benchOne("Qwen2.5-0.5B shape (random, f32)", big, { prefill: q ? 64 : 256, prompt: 32, decode: q ? 4 : 16, trainSeq: q ? [256] : [256, 512] }));
+      rows.push(...(await benchOne("Qwen2.5-0.5B shape (random, f32)", big, { prefill: q ? 64 : 256, prompt: 32, decode: q ? 4 : 16, trainSeq: q ? [256] : [256, 512] })));
     } catch (e) {
       const r = { model: "Qwen2.5-0.5B shape (random, f32)", error: (e as Error).message.split("\n")[0], peakRssMiB: peakRssMiB() };
       console.log(JSON.stringify(r));

@@ -4,9 +4,12 @@
  * optimizer steps (the loss they reach, the tokens/s after the first) for the small offline model, the small config issue 8 compares with PyTorch and the
  * Qwen2.5-0.5B shape (random weights), then answer-checking throughput and `openr1 serve` beside in-process generation.
  *
- * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --kernels (also bench/kernels.ts).
+ * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --kernels (also bench/kernels.ts),
+ * --backend NAME (auto, webgpu, wasm, …: the model workloads' tfjs backend; webgpu adds bench/gpu.ts's matmul
+ * TFLOP/s and the GPU-sized LoRA steps).
  */
 import { execFileSync } from "node:child_process";
+import { BACKEND_PREFERENCES, type BackendPreference } from "../src/backend-names.js";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { runDataBench } from "./data.js";
@@ -14,6 +17,8 @@ import { runEvalBench, scoreStartupSeconds } from "./eval.js";
 import { runServeBench } from "./serve.js";
 import { benchKernels } from "./kernels.js";
 import { runTrainBench } from "./train.js";
+import { gpuMatMulBench } from "./gpu.js";
+import { findWebGpuAdapter } from "../src/webgpu.js";
 
 interface Row {
   model: string;
@@ -25,7 +30,23 @@ interface Row {
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const only = args.find((a) => a.startsWith("--only="))?.slice(7) as "small" | "0.5b" | undefined;
+const backendArg = args.find((a) => a.startsWith("--backend="))?.slice(10) ?? (args.includes("--backend") ? args[args.indexOf("--backend") + 1] : undefined);
+if (backendArg !== undefined) {
+  if (!BACKEND_PREFERENCES.includes(backendArg as BackendPreference)) throw new Error(`--backend must be one of ${BACKEND_PREFERENCES.join(", ")}`);
+  process.env.OPENR1_BACKEND = backendArg; // the model and training workloads run in child processes: they inherit it
+}
+const gpu = backendArg === "webgpu";
+let only = args.find((a) => a.startsWith("--only="))?.slice(7) as "small" | "0.5b" | undefined;
+let note = "";
+if (gpu) {
+  const found = await findWebGpuAdapter();
+  if ("why" in found) throw new Error(`--backend webgpu: ${found.why}`);
+  if (found.adapter.fallback && only !== "0.5b") {
+    // A software adapter does a few GFLOP/s: the 0.5B shape would take hours a step.
+    only = "small";
+    note = ` (${found.adapter.description} is a software adapter: the 0.5B rows are left out; --only=0.5b runs them)`;
+  }
+}
 const rows: Row[] = [];
 let backend = "";
 
@@ -50,7 +71,7 @@ for (const which of only ? [only] : (["small", "0.5b"] as const)) {
     }
     // One optimizer step (below, through the trainer) is the training figure; the model bench's fwd+bwd is a detail.
     if (String(r.measure).startsWith("LoRA")) continue;
-    if (r.measure === "first use (ORT sessions built)") {
+    if (r.measure === "first use (ORT sessions or GPU shaders built)") {
       rows.push({ model: String(r.model), workload: String(r.measure), shape: "", throughput: `${r.seconds} s`, peakRssMiB: "" });
       continue;
     }
@@ -66,14 +87,19 @@ for (const which of only ? [only] : (["small", "0.5b"] as const)) {
 }
 
 const trainModels = only === "small" ? (["small", "small-h256"] as const) : only === "0.5b" ? (["0.5b"] as const) : undefined;
-for (const r of runTrainBench({ quick, only: trainModels && [...trainModels] })) {
+for (const r of runTrainBench({ quick, gpu, only: trainModels && [...trainModels] })) {
   rows.push({
     model: r.modelName,
     workload: `LoRA training, ${r.steps} optimizer steps (${r.lora}), loss ${r.losses[0]} → ${r.losses.at(-1)}`,
     shape: `${r.batch} × ${r.seq}${r.accumulation > 1 ? ` × ${r.accumulation} accumulated` : ""}`,
-    throughput: `${r.tokensPerSecond} tokens/s`,
+    throughput: `${r.tokensPerSecond} tokens/s${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}`,
     peakRssMiB: r.peakRssMiB,
   });
+}
+if (gpu) {
+  for (const r of await gpuMatMulBench({ quick })) {
+    rows.push({ model: "—", workload: "tf.matMul f32 on the GPU", shape: `${r.n} × ${r.n} × ${r.n}`, throughput: `${r.tflops} TFLOP/s`, peakRssMiB: "" });
+  }
 }
 
 for (const r of await runEvalBench({ rounds: quick ? 1 : 3 })) {
@@ -91,7 +117,7 @@ if (only !== "0.5b") {
   }
 }
 
-console.log(`\nmachine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}`);
+console.log(`\nmachine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}${note}`);
 console.table(rows);
 
 if (args.includes("--kernels")) await benchKernels({ repeats: quick ? 1 : 3 });

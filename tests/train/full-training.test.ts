@@ -29,7 +29,7 @@ const outputs = (full: FullModel) => ({ saveModel: (dir: string) => saveQwen2Mod
 test("full-parameter training: loss falls by a large factor, memory flat, decay skips biases and norms, HF model saved and reloaded", async () => {
   const dir = mkdtempSync(join(tmpdir(), "full-train-"));
   const full = await fresh();
-  const norm0 = full.trainableVariables().get("model.norm.weight")!.dataSync().slice();
+  const norm0 = (await full.trainableVariables().get("model.norm.weight")!.data()).slice();
   const counts: number[] = [];
   const probe: TrainerCallback = { onStepEnd: () => void counts.push(tf.memory().numTensors) };
   try {
@@ -37,7 +37,7 @@ test("full-parameter training: loss falls by a large factor, memory flat, decay 
     const first = res.steps[0]!.loss, last = res.steps.at(-1)!.loss;
     assert.ok(last < first / 20, `loss ${first} → ${last}`);
     assert.equal(new Set(counts.slice(1)).size, 1, `numTensors per step: ${counts.join(",")}`);
-    assert.notDeepEqual(full.trainableVariables().get("model.norm.weight")!.dataSync(), norm0, "norm weights train");
+    assert.notDeepEqual(await full.trainableVariables().get("model.norm.weight")!.data(), norm0, "norm weights train");
     assert.deepEqual([...full.noWeightDecay()].filter((n) => !/(\.bias|norm\.weight)$/.test(n)), []);
     assert.equal(full.noWeightDecay().size, 2 * 5 + 1, "3 biases + 2 norms per layer, and the final norm");
 
@@ -56,7 +56,8 @@ test("full-parameter training: loss falls by a large factor, memory flat, decay 
     const trained = full.sumLoss(batch, { training: false });
     const reloaded = await Qwen2Model.fromDirectory(res.savedModelDir!);
     const again = reloaded.sumLoss(batch, { training: false }).sum;
-    assert.ok(Math.abs(again.dataSync()[0]! - trained.dataSync()[0]!) <= 1e-4 * trained.dataSync()[0]!, `reloaded ${again.dataSync()[0]} vs trained ${trained.dataSync()[0]}`);
+    const [a, t] = [(await again.data())[0]!, (await trained.data())[0]!];
+    assert.ok(Math.abs(a - t) <= 1e-4 * t, `reloaded ${a} vs trained ${t}`);
     tf.dispose([trained, again]);
     reloaded.dispose();
   } finally {
@@ -71,7 +72,7 @@ test("full-parameter training: resuming from a checkpoint reproduces the uninter
     const cfg = (d: string) => ({ ...config(d), maxSteps: 10, saveEvery: 4 });
     let full = await fresh();
     const straight = await train({ model: full, train: data, padTokenId: PAD, config: cfg(dirs[0]!), outputs: outputs(full) });
-    const straightWeights = [...full.trainableVariables().values()].map((v) => v.dataSync().slice());
+    const straightWeights = await Promise.all([...full.trainableVariables().values()].map(async (v) => (await v.data()).slice()));
     full.model.dispose();
     const controller = new AbortController();
     const stop: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 5 && controller.abort()) };
@@ -81,7 +82,7 @@ test("full-parameter training: resuming from a checkpoint reproduces the uninter
     full = await fresh();
     const resumed = await train({ model: full, train: data, padTokenId: PAD, config: cfg(dirs[1]!), resumeFrom: "latest", outputs: outputs(full) });
     assert.deepEqual(resumed.steps.map((s) => s.loss), straight.steps.slice(5).map((s) => s.loss), "resumes at the step where it was interrupted");
-    assert.deepEqual([...full.trainableVariables().values()].map((v) => v.dataSync().slice()), straightWeights, "same final weights, bit for bit");
+    assert.deepEqual(await Promise.all([...full.trainableVariables().values()].map(async (v) => (await v.data()).slice())), straightWeights, "same final weights, bit for bit");
     full.model.dispose();
   } finally {
     dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
@@ -95,8 +96,8 @@ test("full-parameter training: 3 right-padded micro-batches give the gradients o
   const whole = await accumulateGradients(full, [collate(examples, PAD)], { training: false });
   assert.ok(Math.abs(micro.loss - whole.loss) < 1e-5 * whole.loss);
   for (const [name, g] of whole.grads) {
-    const a = micro.grads.get(name)!.dataSync();
-    const b = g.dataSync();
+    const a = await micro.grads.get(name)!.data();
+    const b = await g.data();
     const scale = Math.max(...Array.from(b, Math.abs));
     for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-4 * scale, `${name}[${i}]: ${a[i]} vs ${b[i]}`);
   }
