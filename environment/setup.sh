@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time machine set-up beyond `npm ci`, idempotent: safe to run again.
-#   bash environment/setup.sh            Jupyter from Debian + the tslab kernel, then `npm ci` and the build
+#   bash environment/setup.sh            Jupyter and Chromium from Debian, Mesa's software Vulkan driver (for the webgpu
+#                                        backend's tests), `npm ci`, the tslab kernel and the build
 #   bash environment/setup.sh --gpu      also the CUDA TF.js backend (@tensorflow/tfjs-node-gpu; needs CUDA 11.2 + cuDNN 8.1)
 #   bash environment/setup.sh --native   also the native CPU TF.js backend (@tensorflow/tfjs-node)
 # The native backends download libtensorflow at install time, so they are opt-in: without them the

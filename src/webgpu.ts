@@ -104,7 +104,9 @@ export async function findWebGpuAdapter(): Promise<{ adapter: GpuAdapter } | { w
     gpu ??= (await loadDawn()).create([]);
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (!adapter) {
-      return { why: "no WebGPU adapter: Dawn found no Vulkan driver (a GPU's, or Mesa ≥ 25's lavapipe from mesa-vulkan-drivers)" };
+      return {
+        why: "no WebGPU adapter: Dawn found no Vulkan driver (it needs the libvulkan1 loader and a driver: the GPU vendor's ICD, or Mesa ≥ 25's lavapipe from mesa-vulkan-drivers)",
+      };
     }
     return { adapter: describe(adapter) };
   } catch (e) {
