@@ -51,3 +51,36 @@ test("clipping by global norm: pre-clip norm reported, scaled by max/(norm+1e-6)
   assert.deepEqual([...small.get("a")!.dataSync()].map((x) => Math.round(x * 1e6) / 1e6), [0.3, 0.4]);
   tf.dispose([...grads.values(), ...small.values()]);
 });
+
+test("AdamW updates small parameters as one vector: the same numbers as each on its own, decay groups kept apart", () => {
+  const shapes: [string, number[]][] = [["a", [3, 4]], ["bias", [5]], ["b", [2, 2, 2]], ["norm", [7]], ["big", [1100, 960]]];
+  const noDecay = new Set(["bias", "norm"]);
+  let s = 11;
+  const rand = (n: number) => Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1);
+  const init = new Map(shapes.map(([n, shape]) => [n, rand(shape.reduce((a, b) => a * b, 1))]));
+  const grads = [0, 1, 2].map(() => new Map(shapes.map(([n, shape]) => [n, rand(shape.reduce((a, b) => a * b, 1))])));
+  const run = (together: boolean) => {
+    const params = new Map(shapes.map(([n, shape]) => [n, tf.tidy(() => tf.variable(tf.tensor(init.get(n)!, shape)))]));
+    const opts = together
+      ? [new AdamW(params, { weightDecay: 0.1 }, noDecay)]
+      : [...params].map(([n, p]) => new AdamW(new Map([[n, p]]), { weightDecay: 0.1 }, noDecay));
+    for (const step of grads) {
+      for (const opt of opts) {
+        const mine = new Map([...step].map(([n, g]) => [n, tf.tensor(g, params.get(n)!.shape)]));
+        opt.apply(mine, 0.01);
+        tf.dispose([...mine.values()]);
+      }
+    }
+    const out = new Map([...params].map(([n, p]) => [n, p.dataSync().slice()]));
+    opts.forEach((o) => o.dispose());
+    tf.dispose([...params.values()]);
+    return out;
+  };
+  const before = tf.memory().numTensors;
+  const alone = run(false), together = run(true);
+  for (const [n] of shapes) {
+    const x = together.get(n)!, y = alone.get(n)!;
+    assert.ok(x.every((v, i) => v === y[i]), `${n} differs`);
+  }
+  assert.equal(tf.memory().numTensors, before, "no tensors leaked");
+});
