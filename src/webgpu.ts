@@ -122,6 +122,7 @@ export async function activateWebGpu(): Promise<GpuAdapter> {
   }
   const found = await findWebGpuAdapter();
   if ("why" in found) throw new WebGpuError(found.why);
+  if (process.env.OPENR1_WEBGPU_MAX_BINDING_MB) setBindingLimitOverride(Number(process.env.OPENR1_WEBGPU_MAX_BINDING_MB));
   const g = globalThis as { navigator?: { gpu?: GPU } };
   g.navigator ??= {} as { gpu?: GPU };
   if (!g.navigator.gpu) Object.defineProperty(g.navigator, "gpu", { value: gpu, configurable: true });
@@ -136,13 +137,19 @@ function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 0)} MiB`;
 }
 
+/** A lower binding limit to work to, in bytes (OPENR1_WEBGPU_MAX_BINDING_MB, read when the backend starts). */
+let overrideBytes = Infinity;
+
 /**
- * OPENR1_WEBGPU_MAX_BINDING_MB lowers the binding limit the project works to (tests use it to exercise the
- * chunking of vocabulary-sized tensors with small models, or to reproduce a smaller GPU's limit).
+ * Lowers the binding limit the project works to (MiB; undefined: the adapter's own), to exercise the chunking of
+ * vocabulary-sized tensors with small models, or to reproduce a smaller GPU's limit.
  */
+export function setBindingLimitOverride(mb: number | undefined): void {
+  overrideBytes = mb !== undefined && mb > 0 ? mb * 2 ** 20 : Infinity;
+}
+
 function limitOverride(): number {
-  const mb = Number(process.env.OPENR1_WEBGPU_MAX_BINDING_MB);
-  return mb > 0 ? mb * 2 ** 20 : Infinity;
+  return overrideBytes;
 }
 
 /** The largest tensor (bytes) one kernel may read on the active backend: Infinity off WebGPU. */

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
-import { findWebGpuAdapter, WebGpuError } from "../../src/webgpu.js";
+import { findWebGpuAdapter, setBindingLimitOverride, WebGpuError } from "../../src/webgpu.js";
 import { generateAsync } from "../../src/model/generate.js";
 import { LoraModel } from "../../src/model/lora.js";
 import { Qwen2Model } from "../../src/model/qwen2.js";
@@ -21,13 +21,13 @@ import { GOLDEN_DIR, maxDiffMasked, readGolden } from "../model/golden.js";
 const found = await findWebGpuAdapter();
 const skip = "why" in found ? `no WebGPU adapter here: ${found.why}` : false;
 
-/** Runs `fn` with the binding limit lowered to `mb` MiB (OPENR1_WEBGPU_MAX_BINDING_MB). */
+/** Runs `fn` with the binding limit lowered to `mb` MiB (what OPENR1_WEBGPU_MAX_BINDING_MB does). */
 async function withLimit<T>(mb: number, fn: () => Promise<T>): Promise<T> {
-  process.env.OPENR1_WEBGPU_MAX_BINDING_MB = String(mb);
+  setBindingLimitOverride(mb);
   try {
     return await fn();
   } finally {
-    delete process.env.OPENR1_WEBGPU_MAX_BINDING_MB;
+    setBindingLimitOverride(undefined);
   }
 }
 
