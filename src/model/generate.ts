@@ -58,22 +58,13 @@ function lastLogits(model: Qwen2Model, hidden: tf.Tensor2D, B: number, L: number
 export function generate(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): GenerateResult {
   const steps = generationSteps(model, input, opts);
   try {
-    for (let next = steps.next(); ; ) {
-      if (next.done) return next.value;
-      const logits = next.value;
-      let flat: Float32Array;
-      try {
-        flat = logits.dataSync() as Float32Array;
-      } finally {
-        logits.dispose();
-      }
-      next = steps.next(flat);
-    }
+    let next = steps.next();
+    while (!next.done) next = steps.next(readAndDispose(next.value, (t) => t.dataSync() as Float32Array));
+    return next.value;
   } finally {
     steps.return(undefined as never); // frees the KV cache when a read failed
   }
 }
-
 
 /**
  * `generate` reading each step's logits asynchronously (as a GPU backend needs) and giving the event loop a
@@ -82,21 +73,30 @@ export function generate(model: Qwen2Model, input: { inputIds: number[][]; atten
 export async function generateAsync(model: Qwen2Model, input: { inputIds: number[][]; attentionMask?: number[][] }, opts: GenerateOptions): Promise<GenerateResult> {
   const steps = generationSteps(model, input, opts);
   try {
-    for (let next = steps.next(); ; ) {
-      if (next.done) return next.value;
-      const logits = next.value;
-      let flat: Float32Array;
-      try {
-        flat = (await logits.data()) as Float32Array;
-      } finally {
-        logits.dispose();
-      }
+    let next = steps.next();
+    while (!next.done) {
+      const flat = await readAndDispose(next.value, (t) => t.data() as Promise<Float32Array>);
       await new Promise((r) => setImmediate(r));
       next = steps.next(flat);
     }
+    return next.value;
   } finally {
     steps.return(undefined as never);
   }
+}
+
+/** `read(t)`, then t is disposed (once the read has finished, when it is a promise), whether it failed or not. */
+function readAndDispose<T>(t: tf.Tensor, read: (t: tf.Tensor) => T): T {
+  let result: T;
+  try {
+    result = read(t);
+  } catch (e) {
+    t.dispose();
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(() => t.dispose()) as T;
+  t.dispose();
+  return result;
 }
 
 /** The generation loop: yields each step's logits [B, vocab] and resumes with their values. */
