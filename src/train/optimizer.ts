@@ -80,8 +80,11 @@ export class AdamW {
     return this.stepCount;
   }
 
-  /** One update with `grads` (same names as the parameters) at learning rate `lr`. */
-  apply(grads: Map<string, tf.Tensor>, lr: number): void {
+  /**
+   * One update with `grads` (same names as the parameters) at learning rate `lr`; `gradScale`, when given, multiplies
+   * every gradient first (the clipping factor).
+   */
+  apply(grads: Map<string, tf.Tensor>, lr: number, gradScale?: tf.Scalar): void {
     const { beta1, beta2, eps, weightDecay } = this.config;
     this.stepCount++;
     const t = this.stepCount;
@@ -90,11 +93,12 @@ export class AdamW {
     for (const group of this.groups) {
       tf.tidy(() => {
         const flat = (ts: tf.Tensor[]) => (ts.length === 1 ? tf.reshape(ts[0]!, [-1]) : tf.concat(ts.map((x) => tf.reshape(x, [-1]))));
-        const g = flat(group.names.map((name) => {
+        const unscaled = flat(group.names.map((name) => {
           const x = grads.get(name);
           if (!x) throw new Error(`AdamW: no gradient for ${name}`);
           return x;
         }));
+        const g = gradScale ? tf.mul(unscaled, gradScale) : unscaled;
         const p = flat(group.names.map((name) => this.params.get(name)!));
         const { m, v } = group;
         const mNew = m.add(g.sub(m).mul(1 - beta1));

@@ -15,7 +15,7 @@ import {
   type TrainerStateFile,
 } from "./checkpoint.js";
 import type { TokenizedExample } from "./format.js";
-import { accumulateGradients, clipByGlobalNorm, globalNorm } from "./gradients.js";
+import { accumulateGradients, clipFactor, globalNorm, readScalar } from "./gradients.js";
 import { withExclusiveLock } from "../hub/lock.js";
 import { AdamW } from "./optimizer.js";
 import { hashInts } from "./rng.js";
@@ -312,15 +312,16 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       seeds.push(hashInts(cfg.seed, 0xd409, globalStep, k));
     }
     const { loss, grads, numTargetTokens } = await accumulateGradients(model, batches, { training: true, seeds });
-    const gradNorm = await (cfg.maxGradNorm > 0 ? clipByGlobalNorm(grads, cfg.maxGradNorm) : globalNorm(grads));
+    const { norm, factor } = cfg.maxGradNorm > 0 ? clipFactor(grads, cfg.maxGradNorm) : { norm: globalNorm(grads), factor: undefined };
+    const gradNorm = await readScalar(norm);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      tf.dispose([...grads.values()]);
+      tf.dispose([...grads.values(), ...(factor ? [factor] : [])]);
       optimizer.dispose();
       throw new TrainingDivergedError(globalStep + 1, Number.isFinite(loss) ? gradNorm : loss, lastCheckpoint);
     }
     const learningRate = learningRateAt(globalStep, schedule);
-    optimizer.apply(grads, learningRate);
-    tf.dispose([...grads.values()]);
+    optimizer.apply(grads, learningRate, factor);
+    tf.dispose([...grads.values(), ...(factor ? [factor] : [])]);
 
     globalStep++;
     microBatchCursor += cfg.gradientAccumulation;

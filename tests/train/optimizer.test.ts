@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, clipByGlobalNorm } from "../../src/train/index.js";
+import { AdamW, clipFactor, globalNorm, readScalar } from "../../src/train/index.js";
 
 // torch.optim.AdamW (lr 0.01, weight_decay 0.1, betas (0.9, 0.999), eps 1e-8) worked out in float64 by hand
 // for p = [0.5, -1, 2, 0] and gradients g1 = [0.1, -0.2, 0.3, 1e-3], g2 = [-0.05, 0.4, 0.3, 0].
@@ -39,18 +39,27 @@ test("AdamW state round-trips (what a checkpoint stores)", async () => {
   tf.dispose([p, g]);
 });
 
-test("clipping by global norm: pre-clip norm reported, scaled by max/(norm+1e-6) like torch", async () => {
+test("clipping by global norm: pre-clip norm, and AdamW scaled by max/(norm+1e-6) like torch (1 when under)", async () => {
   const grads = new Map([["a", tf.tensor1d([3, 0])], ["b", tf.tensor1d([0, 4])]]);
-  const norm = await clipByGlobalNorm(grads, 1);
-  assert.ok(Math.abs(norm - 5) < 1e-6);
-  const coef = 1 / (5 + 1e-6);
-  assert.ok(Math.abs(grads.get("a")!.dataSync()[0]! - 3 * coef) < 1e-7);
-  assert.ok(Math.abs(grads.get("b")!.dataSync()[1]! - 4 * coef) < 1e-7);
+  const { norm, factor } = clipFactor(grads, 1);
+  assert.ok(Math.abs((await readScalar(norm)) - 5) < 1e-6);
+  assert.ok(Math.abs((await factor.data())[0]! - 1 / (5 + 1e-6)) < 1e-7);
+  // AdamW with the factor equals AdamW on gradients scaled beforehand (torch's order).
+  const make = () => new Map([["a", tf.variable(tf.tensor1d([1, 1]))], ["b", tf.variable(tf.tensor1d([2, 2]))]]);
+  const [p1, p2] = [make(), make()];
+  const [o1, o2] = [new AdamW(p1, { weightDecay: 0.1 }), new AdamW(p2, { weightDecay: 0.1 })];
+  o1.apply(grads, 0.01, factor);
+  const scaled = new Map([...grads].map(([k, g]) => [k, tf.mul(g, factor)]));
+  o2.apply(scaled, 0.01);
+  for (const k of ["a", "b"]) assert.deepEqual(await p1.get(k)!.data(), await p2.get(k)!.data());
   const small = new Map([["a", tf.tensor1d([0.3, 0.4])]]);
-  assert.ok(Math.abs((await clipByGlobalNorm(small, 1)) - 0.5) < 1e-7);
-  assert.deepEqual([...small.get("a")!.dataSync()].map((x) => Math.round(x * 1e6) / 1e6), [0.3, 0.4]);
-  tf.dispose([...grads.values(), ...small.values()]);
+  const under = clipFactor(small, 1);
+  assert.ok(Math.abs((await readScalar(under.norm)) - 0.5) < 1e-7);
+  assert.equal((await under.factor.data())[0], 1);
+  [o1, o2].forEach((o) => o.dispose());
+  tf.dispose([...grads.values(), ...small.values(), ...scaled.values(), ...p1.values(), ...p2.values(), factor, under.factor]);
 });
+
 
 test("AdamW updates small parameters as one vector: the same numbers as each on its own, decay groups kept apart", () => {
   const shapes: [string, number[]][] = [["a", [3, 4]], ["bias", [5]], ["b", [2, 2, 2]], ["norm", [7]], ["big", [1100, 960]]];
@@ -83,4 +92,15 @@ test("AdamW updates small parameters as one vector: the same numbers as each on 
     assert.ok(x.every((v, i) => v === y[i]), `${n} differs`);
   }
   assert.equal(tf.memory().numTensors, before, "no tensors leaked");
+});
+
+test("the global norm over many small and one large gradient equals the float64 norm", async () => {
+  let s = 5;
+  const rand = (n: number) => Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5);
+  const parts = [...Array.from({ length: 40 }, (_, i) => rand(100 + i)), rand(2 ** 22 + 5), rand(7)];
+  const grads = new Map(parts.map((d, i) => [String(i), tf.tensor1d(d)]));
+  const expected = Math.sqrt(parts.reduce((sum, d) => sum + d.reduce((a, x) => a + x * x, 0), 0));
+  const got = await readScalar(globalNorm(grads));
+  assert.ok(Math.abs(got - expected) / expected < 1e-6, `${got} vs ${expected}`);
+  tf.dispose([...grads.values()]);
 });
