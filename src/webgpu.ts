@@ -2,12 +2,14 @@
  * The WebGPU backend in Node: @tensorflow/tfjs-backend-webgpu on Dawn (the `webgpu` package, a prebuilt
  * dawn.node) over the machine's Vulkan driver — a GPU's, or Mesa's lavapipe in software.
  *
- * Three traps of that stack are closed here:
+ * The traps of that stack closed here:
  * - the backend registers itself only if `navigator.gpu` exists when it is imported, so it is imported
  *   after navigator.gpu is set;
  * - a buffer larger than the adapter's maxStorageBufferBindingSize cannot be bound, and Dawn then skips the
  *   dispatch and reports on `uncapturederror` while tfjs goes on with wrong numbers: such buffers are refused
  *   when tfjs asks for them, and any validation error makes the next read from the GPU throw;
+ * - tfjs reads GPU buffers synchronously through an OffscreenCanvas, which Node lacks: a synchronous read says to
+ *   read asynchronously instead of failing obscurely;
  * - Dawn keeps Node's event loop alive: the backend is released when the loop would otherwise end.
  * And one of tfjs's: its buffer pool keeps every freed buffer for reuse by the same size, so batches of varying
  * lengths grow it without bound (15 GiB after 30 steps of the shipped model): it is emptied when it holds more
@@ -148,13 +150,9 @@ export function setBindingLimitOverride(mb: number | undefined): void {
   overrideBytes = mb !== undefined && mb > 0 ? mb * 2 ** 20 : Infinity;
 }
 
-function limitOverride(): number {
-  return overrideBytes;
-}
-
 /** The largest tensor (bytes) one kernel may read on the active backend: Infinity off WebGPU. */
 export function bindingLimitBytes(): number {
-  return active && tf.getBackend() === "webgpu" ? Math.min(active.maxBindingBytes, limitOverride()) : Infinity;
+  return active && tf.getBackend() === "webgpu" ? Math.min(active.maxBindingBytes, overrideBytes) : Infinity;
 }
 
 function guard(backend: TfWebGpuBackend, adapter: GpuAdapter): void {
@@ -170,7 +168,7 @@ function guard(backend: TfWebGpuBackend, adapter: GpuAdapter): void {
   buffers.acquireBuffer = (size, usage, ...rest) => {
     peakUsed = Math.max(peakUsed, buffers.numBytesUsed);
     if (buffers.numBytesAllocated - buffers.numBytesUsed > Math.max(2 ** 30, peakUsed)) emptyPool(buffers);
-    const limit = Math.min(adapter.maxBindingBytes, limitOverride());
+    const limit = Math.min(adapter.maxBindingBytes, overrideBytes);
     if (size > limit && (usage & GPUBufferUsage.STORAGE) !== 0) {
       throw new WebGpuError(
         `a ${mib(size)} tensor is over this GPU's storage binding limit of ${mib(limit)} (maxStorageBufferBindingSize of ` +
