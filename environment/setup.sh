@@ -40,7 +40,7 @@ if command -v dpkg-query >/dev/null; then
     suite=()
     if grep -q '^VERSION_CODENAME=bookworm' /etc/os-release; then
       if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        echo "deb http://deb.debian.org/debian bookworm-backports main" | $sudo_cmd tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+        echo "deb http://deb.debian.org/debian bookworm-backports main" | $sudo_cmd tee -a /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
       fi
       suite=(-t bookworm-backports)
     fi
