@@ -98,7 +98,7 @@ export function globalNorm(grads: Map<string, tf.Tensor>): tf.Scalar {
 /**
  * Clipping by global norm as torch does it: the factor min(1, maxNorm / (norm + 1e-6)) every gradient is to be
  * multiplied by (AdamW.apply takes it and scales its flattened gradients, one kernel per group), and the pre-clip
- * norm (what transformers logs as grad_norm). Both stay on the backend: nothing is read before the update.
+ * norm (what transformers logs as grad_norm), both as tensors on the backend (the caller reads the norm).
  */
 export function clipFactor(grads: Map<string, tf.Tensor>, maxNorm: number): { norm: tf.Scalar; factor: tf.Scalar } {
   const norm = globalNorm(grads);
