@@ -92,7 +92,9 @@ for (const r of runTrainBench({ quick, gpu, only: trainModels && [...trainModels
     model: r.modelName,
     workload: `LoRA training, ${r.steps} optimizer steps (${r.lora}), loss ${r.losses[0]} → ${r.losses.at(-1)}`,
     shape: `${r.batch} × ${r.seq}${r.accumulation > 1 ? ` × ${r.accumulation} accumulated` : ""}`,
-    throughput: `${r.tokensPerSecond} tokens/s${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}`,
+    throughput:
+      `${r.tokensPerSecond} tokens/s${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}` +
+      (r.reference ? ` — PyTorch ${r.reference.tokensPerSecond} (${(r.tokensPerSecond / r.reference.tokensPerSecond).toFixed(2)}×), ${r.reference.peakRssMiB} MiB` : ""),
     peakRssMiB: r.peakRssMiB,
   });
 }

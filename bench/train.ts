@@ -4,10 +4,12 @@
  * Qwen2.5-0.5B shape (random weights): several optimizer steps on one fixed batch, so the loss must fall;
  * tokens/s is the input tokens of a step over its mean wall time after the first step (which warms up),
  * and the process's peak RSS. Each configuration runs in its own process so that its peak RSS is its own.
+ * Where a Python with torch, transformers and peft is at hand (TORCH_PYTHON, else python3 if it imports them), the
+ * same configuration also runs on PyTorch (bench/train_torch.py) right after, for a ratio measured in the same run.
  *
  * Run alone: node --import tsx bench/train.ts [--quick] [--only=small|small-h256|0.5b]
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +41,8 @@ export interface TrainBenchRow extends TrainBenchConfig {
   /** On WebGPU: the bytes of GPU buffers tfjs allocated (it pools freed ones: the peak). */
   peakGpuMiB?: number;
   backend: string;
+  /** The same configuration on PyTorch, measured right after (when a PyTorch is installed). */
+  reference?: { tool: string; tokensPerSecond: number; peakRssMiB: number; losses: number[] };
 }
 
 const MODELS = {
@@ -88,6 +92,24 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
   }
 }
 
+/** A Python that imports torch, transformers and peft (TORCH_PYTHON, else python3), or null. */
+function torchPython(): string | null {
+  const python = process.env.TORCH_PYTHON ?? "python3";
+  return spawnSync(python, ["-c", "import torch, transformers, peft"]).status === 0 ? python : null;
+}
+
+/** The configuration on PyTorch (bench/train_torch.py), or undefined when it fails (its error on stderr). */
+function torchReference(python: string, c: TrainBenchConfig): TrainBenchRow["reference"] {
+  const shape = MODELS[c.model].shape;
+  const args = { ...shape, batch: c.batch, seq: c.seq, accumulation: c.accumulation, steps: c.steps };
+  const r = spawnSync(python, [fileURLToPath(new URL("./train_torch.py", import.meta.url)), JSON.stringify(args)], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    console.error(`PyTorch reference for ${c.model} ${c.batch}×${c.seq} failed: ${r.stderr.trim().split("\n").at(-1)}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as TrainBenchRow["reference"];
+}
+
 /** Every configuration, each in a child process; returns the rows (also printed as JSON lines). */
 export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: TrainBenchConfig["model"][] } = {}): TrainBenchRow[] {
   const all: TrainBenchConfig[] = [
@@ -105,10 +127,12 @@ export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: Tra
   const configs = all.filter((c) => !opts.only || opts.only.includes(c.model));
   console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version } }));
   const rows: TrainBenchRow[] = [];
+  const python = opts.gpu ? null : torchPython();
   for (const c of configs) {
     try {
       const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), `--child=${JSON.stringify(c)}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
       const row = JSON.parse(out.trim().split("\n").at(-1)!) as TrainBenchRow;
+      if (python) row.reference = torchReference(python, c);
       rows.push(row);
       console.log(JSON.stringify(row));
     } catch (e) {

@@ -1,0 +1,65 @@
+"""The PyTorch reference for bench/train.ts: the same LoRA training at the same shapes with transformers + peft.
+
+A random Qwen2 of the configuration's shape (float32), LoRA r=16, alpha 32, dropout 0.05 on all seven linears,
+AdamW lr 1e-3, clipping at 1.0, `steps` optimizer steps on one fixed batch (prompt tokens masked as in the
+project); tokens/s is the input tokens of a step over the mean wall time of the steps after the first. Prints one
+JSON line. Threads: torch's default on this machine (set OMP_NUM_THREADS to change it).
+
+Usage: python3 bench/train_torch.py '{"hidden": 256, "layers": 2, "heads": 4, "kvHeads": 2, "intermediate": 1024,
+        "vocab": 1000, "batch": 2, "seq": 128, "accumulation": 1, "steps": 11}'
+"""
+import json
+import resource
+import sys
+import time
+
+import torch
+import transformers
+import peft
+
+
+def main() -> None:
+    c = json.loads(sys.argv[1])
+    torch.manual_seed(0)
+    config = transformers.Qwen2Config(
+        hidden_size=c["hidden"], num_hidden_layers=c["layers"], num_attention_heads=c["heads"],
+        num_key_value_heads=c["kvHeads"], intermediate_size=c["intermediate"], vocab_size=c["vocab"],
+        max_position_embeddings=32768, tie_word_embeddings=True, torch_dtype="float32",
+    )
+    model = transformers.Qwen2ForCausalLM(config).float()
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    model = peft.get_peft_model(model, peft.LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=targets))
+    model.train()
+    g = torch.Generator().manual_seed(12345)
+    examples = c["batch"] * c["accumulation"]
+    ids = torch.randint(0, c["vocab"] - 1, (examples, c["seq"]), generator=g)
+    labels = ids.clone()
+    labels[:, :16] = -100
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=0.0)
+    times, losses = [], []
+    for _ in range(c["steps"]):
+        t0 = time.perf_counter()
+        total = 0.0
+        for k in range(c["accumulation"]):
+            rows = slice(k * c["batch"], (k + 1) * c["batch"])
+            out = model(input_ids=ids[rows], labels=labels[rows])
+            (out.loss / c["accumulation"]).backward()
+            total += out.loss.item() / c["accumulation"]
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        times.append(time.perf_counter() - t0)
+        losses.append(round(total, 4))
+    step = sum(times[1:]) / len(times[1:])
+    print(json.dumps({
+        "tool": f"PyTorch {torch.__version__} + transformers {transformers.__version__} + peft {peft.__version__}",
+        "threads": torch.get_num_threads(),
+        "stepSeconds": round(step, 3),
+        "tokensPerSecond": round(c["batch"] * c["accumulation"] * c["seq"] / step, 1),
+        "losses": losses,
+        "peakRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }))
+
+
+if __name__ == "__main__":
+    main()
