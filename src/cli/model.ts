@@ -1,5 +1,6 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { selectBackend, type BackendPreference } from "../backend.js";
+import { backendOption, int, num } from "./options.js";
 import {
   countParameters,
   createRandomQwen2,
@@ -17,16 +18,6 @@ import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-  return n;
-};
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative number`);
-  return n;
-};
 
 /** "random-small" is the generated offline model; "tiny-math" the shipped one; anything else a local folder or a Hub repo id. */
 async function modelDir(source: string, offline: boolean): Promise<string> {
@@ -66,7 +57,7 @@ export function registerModelCommands(program: Command): void {
     .option("--top-p <x>", "nucleus sampling mass", num("--top-p"), 0.8)
     .option("--seed <n>", "sampling seed", int("--seed"), 0)
     .option("--offline", "use the Hub cache only")
-    .option("--backend <name>", "auto, tensorflow, webgpu, wasm or cpu", "auto")
+    .option(...backendOption, "auto")
     .action(async (o: {
       prompt: string; model: string; adapter?: string; system: string | false; maxNewTokens: number; sample?: boolean;
       temperature: number; topK: number; topP: number; seed: number; offline?: boolean; backend: BackendPreference;

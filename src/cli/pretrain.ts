@@ -1,5 +1,6 @@
-import { InvalidArgumentError, type Command } from "commander";
-import { BACKEND_PREFERENCES, selectBackend, type BackendPreference } from "../backend.js";
+import type { Command } from "commander";
+import { selectBackend, type BackendPreference } from "../backend.js";
+import { backendOption } from "./options.js";
 import { runPretrain } from "../pretrain/run.js";
 import { TINY_MATH_RECIPE } from "../pretrain/recipe.js";
 import { ProgressBarCallback, type TrainerCallback } from "../train/index.js";
@@ -25,10 +26,7 @@ export function registerPretrainCommands(program: Command): void {
     .description(`Pretrain the shipped base model (${TINY_MATH_RECIPE.name}) from scratch on its generated corpus, every weight trainable (about an hour on 2 cores)`)
     .option("--output-dir <dir>", "checkpoints, then model/ (HF layout + provenance.json)", "runs/pretrain")
     .option("--resume", "continue from the latest checkpoint in --output-dir")
-    .option("--backend <name>", "auto, tensorflow, webgpu, wasm or cpu", (v: string) => {
-      if (!BACKEND_PREFERENCES.includes(v as BackendPreference)) throw new InvalidArgumentError(`--backend must be one of ${BACKEND_PREFERENCES.join(", ")}`);
-      return v as BackendPreference;
-    }, "auto")
+    .option(...backendOption, "auto")
     .option("--no-progress", "no progress bar")
     .action(async (o: PretrainCliOptions) => {
       const interrupt = interruptController();

@@ -1,7 +1,8 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { loadGenerationModel } from "../eval/model-generator.js";
 import { GenerationEngine } from "../serve/engine.js";
 import { startServer } from "../serve/server.js";
+import { int } from "./options.js";
 
 interface ServeCliOptions {
   adapter?: string;
@@ -15,11 +16,6 @@ interface ServeCliOptions {
   maxBodyBytes: number;
 }
 
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-  return n;
-};
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
@@ -31,13 +27,13 @@ export function registerServeCommands(program: Command): void {
     .argument("[model]", "tiny-math (the shipped model), a local HF-layout folder or a Hub repo id", "tiny-math")
     .option("--adapter <dir>", "a PEFT LoRA adapter folder to attach")
     .option("--host <address>", "interface to listen on; anything but loopback exposes the model to the network", "127.0.0.1")
-    .option("--port <n>", "port (0: a free one)", positive("--port"), 8000)
+    .option("--port <n>", "port (0: a free one)", int("--port"), 8000)
     .option("--served-model-name <name>", "the name clients ask for (default: the model argument)")
     .option("--api-key <key>", "require this bearer token (default: $OPENR1_API_KEY; none: no check)")
-    .option("--max-batch <n>", "requests generated together", positive("--max-batch"), 8)
-    .option("--max-queue <n>", "requests waiting before new ones get HTTP 429", positive("--max-queue"), 64)
-    .option("--max-tokens <n>", "max_tokens of a chat request that gives none", positive("--max-tokens"), 512)
-    .option("--max-body-bytes <n>", "largest request body accepted", positive("--max-body-bytes"), 2 ** 20)
+    .option("--max-batch <n>", "requests generated together", int("--max-batch"), 8)
+    .option("--max-queue <n>", "requests waiting before new ones get HTTP 429", int("--max-queue"), 64)
+    .option("--max-tokens <n>", "max_tokens of a chat request that gives none", int("--max-tokens"), 512)
+    .option("--max-body-bytes <n>", "largest request body accepted", int("--max-body-bytes"), 2 ** 20)
     .action(async (model: string, o: ServeCliOptions) => {
       const apiKey = o.apiKey ?? process.env.OPENR1_API_KEY;
       if (!LOOPBACK.has(o.host) && !apiKey) console.error(`warning: serving on ${o.host} without an API key: anyone who can reach it can use the model`);

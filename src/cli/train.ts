@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { selectBackend, type BackendPreference } from "../backend.js";
-import { BACKEND_PREFERENCES } from "../backend-names.js";
+import { backendOption, int, num, oneOf } from "./options.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset } from "../data/index.js";
 import { LINEAR_NAMES, type LinearName } from "../model/weights.js";
 import { profiles } from "../pipeline/config.js";
@@ -9,20 +9,6 @@ import { describeFormatReport, ProgressBarCallback, runTrainJob, TrainingDiverge
 
 const d = profiles.default;
 
-const int = (name: string, min = 0) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-  return n;
-};
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative number`);
-  return n;
-};
-const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: string) => {
-  if (!values.includes(v as T)) throw new InvalidArgumentError(`${name} must be one of ${values.join(", ")}`);
-  return v as T;
-};
 const targets = (v: string) => {
   const names = v.split(",").map((s) => s.trim());
   for (const n of names) if (!LINEAR_NAMES.includes(n as LinearName)) throw new InvalidArgumentError(`unknown module "${n}" (use ${LINEAR_NAMES.join(",")})`);
@@ -76,7 +62,7 @@ export function registerTrainCommands(program: Command): void {
     .option("--lora-targets <list>", "comma-separated target modules", targets, d.lora.targetModules as LinearName[])
     .option("--merged-dtype <dtype>", "merged model weights: bf16 or f32", oneOf("--merged-dtype", ["bf16", "f32"] as const), d.train.mergedDtype)
     .option("--resume [checkpoint]", 'resume from a checkpoint folder (alone: the latest in --output-dir)')
-    .option("--backend <name>", "auto, tensorflow, webgpu, wasm or cpu", oneOf("--backend", BACKEND_PREFERENCES), d.backend)
+    .option(...backendOption, d.backend)
     .option("--no-progress", "no progress bar")
     .action(async (o: TrainCliOptions) => {
       const interrupt = interruptController();

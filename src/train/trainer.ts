@@ -314,14 +314,15 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     const { loss, grads, numTargetTokens } = await accumulateGradients(model, batches, { training: true, seeds });
     const { norm, factor } = cfg.maxGradNorm > 0 ? clipFactor(grads, cfg.maxGradNorm) : { norm: globalNorm(grads), factor: undefined };
     const gradNorm = await readScalar(norm);
+    const stepTensors = [...grads.values(), ...(factor ? [factor] : [])];
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      tf.dispose([...grads.values(), ...(factor ? [factor] : [])]);
+      tf.dispose(stepTensors);
       optimizer.dispose();
       throw new TrainingDivergedError(globalStep + 1, Number.isFinite(loss) ? gradNorm : loss, lastCheckpoint);
     }
     const learningRate = learningRateAt(globalStep, schedule);
     optimizer.apply(grads, learningRate, factor);
-    tf.dispose([...grads.values(), ...(factor ? [factor] : [])]);
+    tf.dispose(stepTensors);
 
     globalStep++;
     microBatchCursor += cfg.gradientAccumulation;
