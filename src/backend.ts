@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { installOrtMatMul } from "./kernels/matmul.js";
+import { installWasmCopyKernels } from "./kernels/wasm-copies.js";
 import { activateWebGpu, findWebGpuAdapter, gpuDevicePresent } from "./webgpu.js";
 
 import { BACKEND_PREFERENCES, type BackendName, type BackendPreference } from "./backend-names.js";
@@ -94,6 +95,7 @@ export async function selectBackend(requested: BackendPreference = "auto"): Prom
     // In Node the wasm binaries are read from the package folder on disk.
     setWasmPaths(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm").replace(/[^/]+$/, ""));
     if (await activate("wasm")) {
+      installWasmCopyKernels();
       const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
       return (current = { name: "wasm", source: `@tensorflow/tfjs-backend-wasm${simd ? " (SIMD)" : ""}${ortMatMul("wasm")}`, skipped });
     }
