@@ -2,6 +2,7 @@ import { readFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, TrainableModel } from "../train/trainable.js";
+import { dropout } from "./dropout.js";
 import { matMulT } from "./ops.js";
 import type { LinearAdapter, Qwen2Model } from "./qwen2.js";
 import { SafetensorsFile, writeJsonAtomic, writeSafetensors, type TensorToWrite } from "./safetensors.js";
@@ -65,7 +66,7 @@ class LoraLinear implements LinearAdapter {
 
   apply(x: tf.Tensor2D, training: boolean, seed?: number): tf.Tensor2D {
     return tf.tidy(() => {
-      const xin = training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, seed) as tf.Tensor2D) : x;
+      const xin = training && this.dropout > 0 ? dropout(x, this.dropout, seed) : x;
       const xa = matMulT(xin, this.A as tf.Tensor2D);
       return matMulT(xa, this.B as tf.Tensor2D).mul(this.scaling) as tf.Tensor2D;
     });
