@@ -27,6 +27,15 @@ interface DataBackend {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
 }
 
+/**
+ * A float32 tensor's values for reading on the host: on wasm a view of the heap (no copy; valid until the
+ * next tfjs allocation, which may grow and so detach the heap), elsewhere its data.
+ */
+export function hostData(t: tf.Tensor): Float32Array {
+  if (tf.getBackend() === "wasm") return (tf.backend() as unknown as WasmBackend).typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
+}
+
 export interface BridgedRun {
   session: OrtSession;
   /** Tensor inputs: the tfjs tensor and the dims ORT sees (same element count). */

@@ -92,8 +92,8 @@ export interface ValueInfo {
 export interface Initializer {
   name: string;
   dims: number[];
-  /** Float32 data; its bytes are stored little-endian as raw_data. */
-  data: Float32Array;
+  /** Float32 (or int64: shapes, split sizes) data; its bytes are stored little-endian as raw_data. */
+  data: Float32Array | BigInt64Array;
 }
 
 export type AttrValue = number | string | number[] | { float: number } | Graph;
@@ -134,7 +134,7 @@ function valueInfo(v: ValueInfo): Msg {
 function tensor(t: Initializer): Msg {
   const m = msg();
   for (const d of t.dims) intField(m, 1, d);
-  intField(m, 2, DataType.FLOAT);
+  intField(m, 2, t.data instanceof BigInt64Array ? DataType.INT64 : DataType.FLOAT);
   stringField(m, 8, t.name);
   return bytesField(m, 9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }

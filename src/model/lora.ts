@@ -64,6 +64,10 @@ class LoraLinear implements LinearAdapter {
     return [this.A, this.B];
   }
 
+  lowRank(): { A: tf.Tensor2D; B: tf.Tensor2D; scaling: number; dropout: number } {
+    return { A: this.A as tf.Tensor2D, B: this.B as tf.Tensor2D, scaling: this.scaling, dropout: this.dropout };
+  }
+
   apply(x: tf.Tensor2D, training: boolean, seed?: number): tf.Tensor2D {
     return tf.tidy(() => {
       const xin = training && this.dropout > 0 ? dropout(x, this.dropout, seed) : x;

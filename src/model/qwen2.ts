@@ -3,7 +3,8 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { byteProgress } from "../hub/progress.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
-import { FEW_ROWS, frozenConcatFor, frozenLinearFor, type FrozenLinear } from "../kernels/index.js";
+import { FEW_ROWS, frozenConcatFor, frozenLinearFor, loraLayerKernelFor, type FrozenLinear, type LoraLayerKernel } from "../kernels/index.js";
+import { fillDropoutMultiplier } from "./dropout.js";
 import { bindingLimitBytes } from "../webgpu.js";
 import {
   applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, columnShards, embedLookup, frozenMatMul, gatherColumns, linearMatMul,
@@ -18,6 +19,8 @@ export interface LinearAdapter {
   apply(x: tf.Tensor2D, training: boolean, seed?: number): tf.Tensor2D;
   /** The trainable variables the output depends on. */
   variables(): tf.Variable[];
+  /** A low-rank adapter's factors (LoRA: y += scaling · dropout(x)·Aᵀ·Bᵀ), for the fused layer kernel. */
+  lowRank?(): { A: tf.Tensor2D; B: tf.Tensor2D; scaling: number; dropout: number };
 }
 
 interface LayerStep {
@@ -26,6 +29,8 @@ interface LayerStep {
   past: number;
   training: boolean;
   dropoutSeed?: number;
+  /** Recomputing in the backward pass was asked for (ForwardOptions.recompute): the fused layer keeps nothing. */
+  forceRecompute?: boolean;
   /** Frozen products of a checkpointed layer: recorded going forward, reused when it is recomputed. */
   frozen?: FrozenProducts;
 }
@@ -97,7 +102,8 @@ export interface ForwardOptions {
   dropoutSeed?: number;
   /**
    * Recompute each layer in the backward pass instead of keeping its activations (default: when training
-   * would otherwise keep more than 1 GiB, e.g. the 0.5B shape beyond ~70 tokens).
+   * would otherwise keep more than 1 GiB, e.g. the 0.5B shape beyond ~70 tokens; the fused LoRA layer on
+   * ORT keeps its activations in host memory up to OPENR1_SAVE_FROZEN_MB and recomputes beyond).
    */
   recompute?: boolean;
   /** Rows per chunk of the loss's [rows, vocab] logits (default: ~64 MB of logits per chunk). */
@@ -167,14 +173,40 @@ export class Qwen2Model {
       const matMul = this.trainableWeights ? linearMatMul : frozenMatMul;
       product = ws.map((w, i) => (biases ? tf.add(matMul(x, w), biases[i]) : matMul(x, w)) as tf.Tensor2D);
     }
-    const { training, dropoutSeed } = s;
     return product.map((y, i) => {
       const adapter = this.adapters.get(`${layer}.${names[i]}`);
       if (!adapter) return y;
-      // A seed per (call, layer, linear): a recomputed layer draws the same dropout masks.
-      const seed = dropoutSeed === undefined ? undefined : (dropoutSeed * this.config.numHiddenLayers + layer) * 7 + LINEAR_NAMES.indexOf(names[i]);
-      return tf.add(y, adapter.apply(x, training, seed)) as tf.Tensor2D;
+      return tf.add(y, adapter.apply(x, s.training, this.dropoutSeed(s, layer, names[i]))) as tf.Tensor2D;
     });
+  }
+
+  /** A seed per (call, layer, linear): a recomputed layer draws the same dropout masks. */
+  private dropoutSeed(s: LayerStep, layer: number, linear: LinearName): number | undefined {
+    return s.dropoutSeed === undefined ? undefined : (s.dropoutSeed * this.config.numHiddenLayers + layer) * 7 + LINEAR_NAMES.indexOf(linear);
+  }
+
+  /**
+   * The layer's adapters as the fused ONNX Runtime kernel takes them (src/kernels/lora-layer.ts), or null where
+   * that kernel does not serve: no ORT or not a CPU backend, full-parameter training, a layer without adapters or
+   * with adapters that are not LoRA, or OPENR1_FUSED_LAYER=0.
+   */
+  private fusedLayer(layer: number, training: boolean): { kernel: LoraLayerKernel; adapters: { linear: LinearName; A: tf.Tensor2D; B: tf.Tensor2D; dropout: number }[] } | null {
+    if (this.trainableWeights || process.env.OPENR1_FUSED_LAYER === "0") return null;
+    const adapters: { linear: LinearName; A: tf.Tensor2D; B: tf.Tensor2D; scaling: number; dropout: number }[] = [];
+    for (const linear of LINEAR_NAMES) {
+      const a = this.adapters.get(`${layer}.${linear}`);
+      if (!a) continue;
+      const f = a.lowRank?.();
+      if (!f) return null;
+      adapters.push({ linear, ...f });
+    }
+    if (adapters.length === 0 || adapters.some((a) => a.scaling !== adapters[0].scaling)) return null;
+    const c = this.config;
+    const kernel = loraLayerKernelFor(
+      { hidden: c.hiddenSize, intermediate: c.intermediateSize, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim, eps: c.rmsNormEps },
+      { linears: adapters.map((a) => a.linear), scaling: adapters[0].scaling, dropout: training && adapters.some((a) => a.dropout > 0) },
+    );
+    return kernel && { kernel, adapters };
   }
 
   /**
@@ -231,7 +263,7 @@ export class Qwen2Model {
     const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
     let out: tf.Tensor2D;
     try {
-      out = this.runLayers(ids, mask, positionIds, { B, L, past, training, dropoutSeed: opts.dropoutSeed }, recompute, cache, newCache);
+      out = this.runLayers(ids, mask, positionIds, { B, L, past, training, dropoutSeed: opts.dropoutSeed, forceRecompute: opts.recompute === true }, recompute, cache, newCache);
     } catch (e) {
       tf.dispose(newCache.flatMap(({ k, v }) => [k, v]));
       throw e;
@@ -260,9 +292,19 @@ export class Qwen2Model {
       let x = this.embed(ids.flat());
       const widths = Object.values(this.weights.layers[0].linears).reduce((n, w) => n + w.shape[1], 0);
       const savedPerLayer = step.B * step.L * widths * 4;
+      // The fused kernel's mask: [B, 1, g·L, T], the bias repeated for the g query heads of each key/value head.
+      let groupedBias: tf.Tensor4D | undefined;
+      const g = c.numAttentionHeads / c.numKeyValueHeads, T = step.past + step.L;
       for (let l = 0; l < c.numHiddenLayers; l++) {
         // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
         const xin = x;
+        const fused = cache ? null : this.fusedLayer(l, step.training);
+        if (fused) {
+          groupedBias ??= tf.tile(bias.reshape([step.B, 1, step.L, T]), [1, g, 1, 1]).reshape([step.B, 1, g * step.L, T]) as tf.Tensor4D;
+          const save = !step.forceRecompute && (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET;
+          x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, groupedBias!, step, fused, save));
+          continue;
+        }
         x = tf.tidy(() => {
           if (recompute) return this.checkpointedLayer(l, xin, cos, sin, bias, step, (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET);
           const kv = cache ? { past: cache.layers[l], keep: (k: tf.Tensor4D, v: tf.Tensor4D) => newCache.push({ k: tf.keep(k), v: tf.keep(v) }) } : undefined;
@@ -270,6 +312,34 @@ export class Qwen2Model {
         });
       }
       return rmsNorm(x, this.weights.norm, c.rmsNormEps);
+    });
+  }
+
+  /**
+   * A decoder layer with LoRA adapters as one ONNX Runtime op, forward and backward (src/kernels/lora-layer.ts):
+   * the same function as decoderLayer, its activations kept in host memory for the backward while they fit
+   * `save` (else the backward recomputes the layer).
+   */
+  private fusedDecoderLayer(
+    l: number,
+    x: tf.Tensor2D,
+    cos: tf.Tensor4D,
+    sin: tf.Tensor4D,
+    bias: tf.Tensor4D,
+    s: LayerStep,
+    fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>,
+    save: boolean,
+  ): tf.Tensor2D {
+    const w = this.weights.layers[l], lin = w.linears;
+    const rows = s.B * s.L;
+    const rates = new Map(fused.adapters.map((a) => [a.linear, a.dropout]));
+    // Drawn again for the backward pass: the same seed both times.
+    const seeds = new Map(fused.adapters.map((a) => [a.linear, this.dropoutSeed(s, l, a.linear) ?? Math.floor(Math.random() * 2 ** 32)]));
+    return fused.kernel.apply({
+      x, B: s.B, L: s.L, cos, sin, bias, save,
+      weights: [lin.q_proj, lin.k_proj, lin.v_proj, w.qBias, w.kBias, w.vBias, lin.o_proj, lin.gate_proj, lin.up_proj, lin.down_proj, w.inputNorm, w.postAttentionNorm],
+      adapters: fused.adapters,
+      mask: (linear) => fillDropoutMultiplier(new Float32Array(rows * lin[linear].shape[0]), rates.get(linear)!, seeds.get(linear)!),
     });
   }
 

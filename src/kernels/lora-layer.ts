@@ -1,0 +1,138 @@
+/**
+ * A LoRA decoder layer on ONNX Runtime (graphs in lora-layer-graph.ts) as one differentiable tfjs op:
+ * forward in one ORT call, backward in one, gradients to x and to every adapter's A and B. The frozen
+ * weights, x and the adapters are read in place from the tfjs tensors (views of the wasm heap); the
+ * activations the backward needs stay in host memory (outside the 4 GiB wasm heap) until it runs. The
+ * sessions depend only on the layer's shape and adapters, so one pair serves every layer of a model.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { hostData, ortServesActiveBackend } from "./bridge.js";
+import { encodeModel } from "./onnx-proto.js";
+import { OrtSession, ortAvailable, ortThreads, type OrtTensor } from "./ort.js";
+import { SAVED, WEIGHT_INPUTS, backwardGraph, forwardGraph, type LayerShape, type LoraSpec } from "./lora-layer-graph.js";
+import type { LinearName } from "../model/weights.js";
+
+export type { LayerShape, LoraSpec } from "./lora-layer-graph.js";
+
+export interface LoraLayerAdapter {
+  linear: LinearName;
+  /** [r, in] and [out, r], as peft stores them. */
+  A: tf.Tensor2D;
+  B: tf.Tensor2D;
+}
+
+export interface LoraLayerInputs {
+  /** [B·L, hidden] */
+  x: tf.Tensor2D;
+  B: number;
+  L: number;
+  /** [B, 1, L, headDim] */
+  cos: tf.Tensor4D;
+  sin: tf.Tensor4D;
+  /** The additive attention mask tiled over the query heads of a key/value head: [B, 1, g·L, L]. */
+  bias: tf.Tensor4D;
+  /** The frozen tensors in WEIGHT_INPUTS order (wq, wk, wv, bq, bk, bv, wo, wg, wu, wd, n1, n2). */
+  weights: tf.Tensor[];
+  /** One per LoraSpec.linears entry, in that order. */
+  adapters: LoraLayerAdapter[];
+  /** The dropout multiplier of an adapter's input (with LoraSpec.dropout), [B·L · in]: drawn again for the backward. */
+  mask?: (linear: LinearName) => Float32Array;
+  /** Keep the activations for the backward pass (else it recomputes the forward first). */
+  save: boolean;
+}
+
+/** The tensors a pass reads: the op's inputs, or what the tape saved of them. */
+interface Tensors {
+  x: tf.Tensor;
+  cos: tf.Tensor;
+  sin: tf.Tensor;
+  bias: tf.Tensor;
+  /** A, B of each adapter in turn. */
+  adapters: tf.Tensor[];
+}
+
+export class LoraLayerKernel {
+  private readonly forwardSession: OrtSession;
+  private readonly backwardSessions = new Map<boolean, OrtSession>();
+
+  constructor(readonly shape: LayerShape, readonly spec: LoraSpec) {
+    this.forwardSession = this.session(forwardGraph(shape, spec));
+  }
+
+  private session(graph: ReturnType<typeof forwardGraph>): OrtSession {
+    return new OrtSession(encodeModel({ graph, opsets: { "": 17, "com.microsoft": 1 } }), ortThreads());
+  }
+
+  private backwardSession(saved: boolean): OrtSession {
+    let s = this.backwardSessions.get(saved);
+    if (!s) this.backwardSessions.set(saved, (s = this.session(backwardGraph(this.shape, this.spec, saved))));
+    return s;
+  }
+
+  /** The feeds both passes share. Views of the wasm heap: call after the last tfjs allocation before the run. */
+  private feeds(s: OrtSession, inp: LoraLayerInputs, t: Tensors, masks: Float32Array[]): Record<string, OrtTensor> {
+    const { headDim: D, heads, kvHeads } = this.shape;
+    const f = (t: tf.Tensor) => s.float(hostData(t), t.shape);
+    const feeds: Record<string, OrtTensor> = {
+      x: f(t.x), cos: f(t.cos), sin: f(t.sin), bias: f(t.bias),
+      shape_q: s.int64(BigInt64Array.of(BigInt(inp.B), BigInt(inp.L), BigInt(heads), BigInt(D)), [4]),
+      shape_kv: s.int64(BigInt64Array.of(BigInt(inp.B), BigInt(inp.L), BigInt(kvHeads), BigInt(D)), [4]),
+    };
+    WEIGHT_INPUTS.forEach((name, i) => (feeds[name] = f(inp.weights[i])));
+    this.spec.linears.forEach((l, i) => {
+      feeds[`${l}.A`] = f(t.adapters[2 * i]);
+      feeds[`${l}.B`] = f(t.adapters[2 * i + 1]);
+      const rows = t.x.shape[0];
+      if (this.spec.dropout) feeds[`${l}.mask`] = s.float(masks[i], [rows, masks[i].length / rows]);
+    });
+    return feeds;
+  }
+
+  /** The layer's output [B·L, hidden], differentiable w.r.t. x and every adapter's A and B. */
+  apply(inp: LoraLayerInputs): tf.Tensor2D {
+    const vars = inp.adapters.flatMap((a) => [a.A, a.B]);
+    const masksOf = () => (this.spec.dropout ? this.spec.linears.map((l) => inp.mask!(l)) : []);
+    const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      const x = args[0] as tf.Tensor2D;
+      const adapters = args.slice(1, -1) as tf.Tensor[];
+      // (cos, sin and bias belong to the forward pass's scope: the tape keeps them for the backward)
+      save([x, inp.cos, inp.sin, inp.bias, ...adapters]);
+      const s = this.forwardSession;
+      const fetch = inp.save ? ["y", ...SAVED, ...this.spec.linears.map((l) => `${l}.z`)] : ["y"];
+      const out = s.runMany(this.feeds(s, inp, { x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, masksOf()), fetch);
+      const kept = inp.save ? fetch.slice(1).map((name) => [name, out[name]] as const) : [];
+      return {
+        value: tf.tensor2d(out.y.data as Float32Array, x.shape),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, cos, sin, bias, ...as] = saved;
+          const b = this.backwardSession(inp.save);
+          const masks = masksOf();
+          const feeds = { ...this.feeds(b, inp, { x: xs, cos, sin, bias, adapters: as }, masks), ...Object.fromEntries(kept) };
+          feeds.dy = b.float(hostData(dy), dy.shape);
+          kept.length = 0; // the backward runs once: let the activations go with it
+          const grads = b.runMany(feeds, ["dx", ...this.spec.linears.flatMap((l) => [`${l}.dA`, `${l}.dB`])]);
+          return [
+            tf.tensor2d(grads.dx.data as Float32Array, xs.shape as [number, number]),
+            ...this.spec.linears.flatMap((l, i) => [
+              tf.tensor(grads[`${l}.dA`].data as Float32Array, as[2 * i].shape),
+              tf.tensor(grads[`${l}.dB`].data as Float32Array, as[2 * i + 1].shape),
+            ]),
+          ];
+        },
+      };
+    });
+    return f(inp.x, ...vars) as tf.Tensor2D;
+  }
+}
+
+const kernels = new Map<string, LoraLayerKernel>();
+
+/** The kernel for this layer shape and adapter set (built once), or null without ORT or off the CPU backends. */
+export function loraLayerKernelFor(shape: LayerShape, spec: LoraSpec): LoraLayerKernel | null {
+  if (!ortAvailable() || !ortServesActiveBackend()) return null;
+  const key = JSON.stringify([shape, spec]);
+  let k = kernels.get(key);
+  if (!k) kernels.set(key, (k = new LoraLayerKernel(shape, spec)));
+  return k;
+}

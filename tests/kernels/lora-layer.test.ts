@@ -1,0 +1,71 @@
+// The fused LoRA decoder layer on ONNX Runtime against the tfjs layer (itself checked against transformers + peft
+// in tests/model/lora.test.ts): loss and every adapter's gradient, with dropout, padding, grouped-query heads, a
+// subset of adapted linears, the saved and the recomputing backward, and no leaked tensors.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { selectBackend } from "../../src/backend.js";
+import { ortAvailable } from "../../src/kernels/index.js";
+import { LoraModel } from "../../src/model/lora.js";
+import { randomQwen2Model } from "../../src/model/random.js";
+import type { LinearName } from "../../src/model/weights.js";
+
+before(async () => {
+  await selectBackend();
+});
+
+const ids = [
+  Array.from({ length: 20 }, (_, i) => (i * 37 + 3) % 499),
+  Array.from({ length: 20 }, (_, i) => (i * 11 + 5) % 499),
+];
+const batch = {
+  inputIds: ids,
+  labels: ids.map((r) => r.map((t, i) => (i < 4 ? -100 : t))),
+  // the second row is left-padded by three tokens
+  attentionMask: ids.map((r, b) => r.map((_, t) => (b === 1 && t < 3 ? 0 : 1))),
+};
+
+/** Loss and gradients of every adapter variable, with the fused layer on or off (OPENR1_FUSED_LAYER). */
+function lossAndGrads(lora: LoraModel, fused: boolean, opts: { training: boolean; recompute?: boolean }) {
+  process.env.OPENR1_FUSED_LAYER = fused ? "1" : "0";
+  try {
+    const vars = [...lora.trainableVariables().values()];
+    const { value, grads } = tf.variableGrads(() => lora.base.sumLoss(batch, { training: opts.training, dropoutSeed: 11, recompute: opts.recompute }).sum, vars);
+    const out = { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  } finally {
+    delete process.env.OPENR1_FUSED_LAYER;
+  }
+}
+
+for (const c of [
+  { name: "all seven linears, dropout 0.1, activations kept", targets: undefined, dropout: 0.1, training: true, recompute: false },
+  { name: "all seven linears, dropout 0.1, recomputed in the backward", targets: undefined, dropout: 0.1, training: true, recompute: true },
+  { name: "q and v only, no dropout", targets: ["q_proj", "v_proj"] as LinearName[], dropout: 0, training: true, recompute: false },
+  { name: "evaluation (dropout off)", targets: ["k_proj", "o_proj", "down_proj"] as LinearName[], dropout: 0.2, training: false, recompute: false },
+]) {
+  test(`fused LoRA layer = tfjs layer: ${c.name}`, { skip: !ortAvailable() && "onnxruntime-node is not available" }, () => {
+    // 4 query heads over 2 key/value heads, head dim 16
+    const base = randomQwen2Model({ hidden: 64, intermediate: 96, layers: 2, heads: 4, kvHeads: 2, vocab: 500, seed: 3 });
+    const lora = LoraModel.create(base, { r: 4, alpha: 8, dropout: c.dropout, ...(c.targets ? { targetModules: c.targets } : {}) }, 5);
+    // B starts at zero: give it values so every adapter changes the output
+    for (const v of lora.trainableVariables().values()) v.assign(tf.tidy(() => tf.randomNormal(v.shape, 0, 0.1, "float32", v.size)));
+    const ref = lossAndGrads(lora, false, c);
+    const before = tf.memory().numTensors;
+    const got = lossAndGrads(lora, true, c);
+    assert.equal(tf.memory().numTensors, before, "no tensors leaked");
+    assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `loss ${got.loss} vs ${ref.loss}`);
+    ref.grads.forEach((r, i) => {
+      let diff = 0, scale = 0;
+      r.forEach((x, j) => {
+        diff = Math.max(diff, Math.abs(got.grads[i][j] - x));
+        scale = Math.max(scale, Math.abs(x));
+      });
+      assert.ok(scale > 0, `gradient ${i} is not zero`);
+      assert.ok(diff / scale < 1e-5, `gradient ${i}: relative error ${diff / scale}`);
+    });
+    lora.dispose();
+    base.dispose();
+  });
+}
