@@ -206,18 +206,20 @@ const MASKED = -1e9;
 
 /**
  * The additive attention mask [B, 1, 1, Lq, T] for queries at the last Lq of T positions: a key is visible
- * if it is not padding and not in the future.
+ * if it is not padding and not in the future. With `groups` > 1, [B, 1, groups·Lq, T] instead: the mask
+ * repeated for each query head that shares a key/value head (the fused layer's grouped-query layout).
  */
-export function attentionBias(mask: number[][], queryLen: number): tf.Tensor {
+export function attentionBias(mask: number[][], queryLen: number, groups = 1): tf.Tensor {
   const B = mask.length, T = mask[0].length, past = T - queryLen;
-  const out = new Float32Array(B * queryLen * T);
+  const out = new Float32Array(B * groups * queryLen * T);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < queryLen; i++) {
-      const row = (b * queryLen + i) * T;
+      const row = (b * groups * queryLen + i) * T;
       for (let j = 0; j < T; j++) if (j > past + i || mask[b][j] === 0) out[row + j] = MASKED;
     }
+    for (let k = 1; k < groups; k++) out.copyWithin((b * groups + k) * queryLen * T, b * groups * queryLen * T, (b * groups + 1) * queryLen * T);
   }
-  return tf.tensor(out, [B, 1, 1, queryLen, T]);
+  return tf.tensor(out, groups === 1 ? [B, 1, 1, queryLen, T] : [B, 1, groups * queryLen, T]);
 }
 
 /**

@@ -294,13 +294,12 @@ export class Qwen2Model {
       const savedPerLayer = step.B * step.L * widths * 4;
       // The fused kernel's mask: [B, 1, g·L, T], the bias repeated for the g query heads of each key/value head.
       let groupedBias: tf.Tensor4D | undefined;
-      const g = c.numAttentionHeads / c.numKeyValueHeads, T = step.past + step.L;
       for (let l = 0; l < c.numHiddenLayers; l++) {
         // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
         const xin = x;
         const fused = cache ? null : this.fusedLayer(l, step.training);
         if (fused) {
-          groupedBias ??= tf.tile(bias.reshape([step.B, 1, step.L, T]), [1, g, 1, 1]).reshape([step.B, 1, g * step.L, T]) as tf.Tensor4D;
+          groupedBias ??= attentionBias(mask, step.L, c.numAttentionHeads / c.numKeyValueHeads) as tf.Tensor4D;
           const save = !step.forceRecompute && (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET;
           x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, groupedBias!, step, fused, save));
           continue;
