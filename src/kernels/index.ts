@@ -4,4 +4,4 @@ export { installOrtMatMul, uninstallOrtMatMul, ortMatMulActive, ortMatMul, ortMa
 export { frozenLinearFor, frozenConcatFor } from "./frozen-cache.js";
 export { releaseWeightCache, weightCacheSize } from "./weight-cache.js";
 export { LmHeadCrossEntropy, lmHeadCrossEntropyFor } from "./lm-head-ce.js";
-export { LoraLayerKernel, loraLayerKernelFor, type LayerShape, type LoraSpec, type LoraLayerInputs } from "./lora-layer.js";
+export { LoraLayerKernel, loraLayerKernelFor, type LayerShape, type LoraSpec, type LoraLayerInputs, type LayerInferenceInputs } from "./lora-layer.js";

@@ -183,24 +183,38 @@ class LayerGraph {
     return this.b.reshape(t, this.b.ints([0, this.s.kvHeads, -1, this.s.headDim]));
   }
 
-  /** The attention's RoPE'd q (grouped), k, v heads and probabilities from q0, k0, v0. */
-  attention(q0: string, k0: string, v0: string): { qg: string; k: string; v: string; p: string } {
+  /**
+   * The attention's RoPE'd q (grouped), k, v heads and probabilities from q0, k0, v0; with a cache, k and v
+   * follow the past keys and values [B, Hkv, P, D] (and are the cache's new contents).
+   */
+  attention(q0: string, k0: string, v0: string, past?: { k: string; v: string }): { qg: string; k: string; v: string; p: string } {
     const b = this.b;
     const qg = this.grouped(this.rope(this.heads(q0, this.shapeQ)));
-    const k = this.rope(this.heads(k0, this.shapeKv));
-    const v = this.heads(v0, this.shapeKv);
+    let k = this.rope(this.heads(k0, this.shapeKv));
+    let v = this.heads(v0, this.shapeKv);
+    if (past) {
+      k = b.op("Concat", [past.k, k], { axis: 2 });
+      v = b.op("Concat", [past.v, v], { axis: 2 });
+    }
     const scores = b.add(b.mm(qg, k, { tB: true, alpha: this.invSqrtD }), this.bias);
     return { qg, k, v, p: b.op("Softmax", [scores], { axis: -1 }) };
   }
 
-  /** The whole forward: "y", and the SAVED activations and each adapter's z under their names. */
-  forward(): void {
+  /**
+   * The whole forward: "y", and the SAVED activations and each adapter's z under their names; with `past`
+   * (inference with a KV cache) also the keys and values after this call's, "k" and "v".
+   */
+  forward(past?: { k: string; v: string }): void {
     const b = this.b, W = this.weights, s = this.s;
     const h = this.rmsNorm(this.x, W.n1);
     b.op("Identity", [this.withLora("q_proj", h, b.op("Gemm", [h, W.wq, W.bq]))], undefined, "q0");
     b.op("Identity", [this.withLora("k_proj", h, b.op("Gemm", [h, W.wk, W.bk]))], undefined, "k0");
     b.op("Identity", [this.withLora("v_proj", h, b.op("Gemm", [h, W.wv, W.bv]))], undefined, "v0");
-    const { p, v } = this.attention("q0", "k0", "v0");
+    const { p, k, v } = this.attention("q0", "k0", "v0", past);
+    if (past) {
+      b.op("Identity", [k], undefined, "k");
+      b.op("Identity", [v], undefined, "v");
+    }
     const ctx = this.merge(b.reshape(b.op("MatMul", [p, v]), b.ints([0, s.heads, -1, s.headDim])), s.heads);
     b.op("Identity", [ctx], undefined, "ctx");
     b.add(this.x, this.withLora("o_proj", "ctx", b.op("MatMul", ["ctx", W.wo])), "x1");
@@ -288,6 +302,22 @@ export function forwardGraph(shape: LayerShape, spec: LoraSpec): Graph {
   const g = new LayerGraph(shape, spec);
   g.forward();
   return g.graph("lora_layer_forward", [{ name: "y", elemType: 1, dims: ["N", shape.hidden] }, ...savedInfo(g)]);
+}
+
+/**
+ * The inference graph: the forward with a KV cache — inputs past_k, past_v [B, Hkv, P, D] (P may be 0) besides
+ * the forward's (adapters without dropout); outputs y and the cache's new keys and values "k", "v" [B, Hkv, P + L, D].
+ */
+export function inferenceGraph(shape: LayerShape, spec: LoraSpec): Graph {
+  const g = new LayerGraph(shape, { ...spec, dropout: false });
+  const dims = ["B", shape.kvHeads, "P", shape.headDim];
+  g.forward({ k: g.b.input("past_k", dims), v: g.b.input("past_v", dims) });
+  const kv = ["B", shape.kvHeads, "T", shape.headDim];
+  return g.graph("layer_inference", [
+    { name: "y", elemType: 1, dims: ["N", shape.hidden] },
+    { name: "k", elemType: 1, dims: kv },
+    { name: "v", elemType: 1, dims: kv },
+  ]);
 }
 
 /**

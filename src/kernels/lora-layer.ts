@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { hostData, ortServesActiveBackend } from "./bridge.js";
 import { encodeModel } from "./onnx-proto.js";
 import { OrtSession, ortAvailable, ortThreads, type OrtTensor } from "./ort.js";
-import { SAVED, WEIGHT_INPUTS, backwardGraph, forwardGraph, type LayerShape, type LoraSpec } from "./lora-layer-graph.js";
+import { SAVED, WEIGHT_INPUTS, backwardGraph, forwardGraph, inferenceGraph, type LayerShape, type LoraSpec } from "./lora-layer-graph.js";
 import type { LinearName } from "../model/weights.js";
 
 export type { LayerShape, LoraSpec } from "./lora-layer-graph.js";
@@ -51,9 +51,15 @@ interface Tensors {
   adapters: tf.Tensor[];
 }
 
+/** A layer step with a KV cache: the keys and values of past positions, [B, Hkv, P, D] (none at the first step). */
+export interface LayerInferenceInputs extends Omit<LoraLayerInputs, "save" | "mask"> {
+  past?: { k: tf.Tensor4D; v: tf.Tensor4D };
+}
+
 export class LoraLayerKernel {
   private readonly forwardSession: OrtSession;
   private readonly backwardSessions = new Map<boolean, OrtSession>();
+  private inferenceSession?: OrtSession;
 
   constructor(readonly shape: LayerShape, readonly spec: LoraSpec) {
     this.forwardSession = this.session(forwardGraph(shape, spec));
@@ -70,7 +76,7 @@ export class LoraLayerKernel {
   }
 
   /** The feeds both passes share. Views of the wasm heap: call after the last tfjs allocation before the run. */
-  private feeds(s: OrtSession, inp: LoraLayerInputs, t: Tensors, masks: Float32Array[]): Record<string, OrtTensor> {
+  private feeds(s: OrtSession, inp: Pick<LoraLayerInputs, "B" | "L" | "weights">, t: Tensors, masks: Float32Array[]): Record<string, OrtTensor> {
     const { headDim: D, heads, kvHeads } = this.shape;
     const f = (t: tf.Tensor) => s.float(hostData(t), t.shape);
     const feeds: Record<string, OrtTensor> = {
@@ -86,6 +92,28 @@ export class LoraLayerKernel {
       if (this.spec.dropout) feeds[`${l}.mask`] = s.float(masks[i], [rows, masks[i].length / rows]);
     });
     return feeds;
+  }
+
+  /**
+   * The layer's output [B·L, hidden] and the cache's keys and values after this step, [B, Hkv, P + L, D]; no
+   * gradient. (A kernel built with LoraSpec.dropout false: inference draws no masks.)
+   */
+  infer(inp: LayerInferenceInputs): { y: tf.Tensor2D; k: tf.Tensor4D; v: tf.Tensor4D } {
+    if (this.spec.dropout) throw new Error("LoraLayerKernel.infer: this kernel was built for dropout (training)");
+    const s = (this.inferenceSession ??= this.session(inferenceGraph(this.shape, this.spec)));
+    const { kvHeads, headDim } = this.shape;
+    const adapters = inp.adapters.flatMap((a) => [a.A, a.B]);
+    const none = (): OrtTensor => s.float(new Float32Array(0), [inp.B, kvHeads, 0, headDim]);
+    const feeds = this.feeds(s, inp, { x: inp.x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, []);
+    feeds.past_k = inp.past ? s.float(hostData(inp.past.k), inp.past.k.shape) : none();
+    feeds.past_v = inp.past ? s.float(hostData(inp.past.v), inp.past.v.shape) : none();
+    const out = s.runMany(feeds, ["y", "k", "v"]);
+    const T = (inp.past?.k.shape[2] ?? 0) + inp.L;
+    return {
+      y: tf.tensor2d(out.y.data as Float32Array, inp.x.shape),
+      k: tf.tensor4d(out.k.data as Float32Array, [inp.B, kvHeads, T, headDim]),
+      v: tf.tensor4d(out.v.data as Float32Array, [inp.B, kvHeads, T, headDim]),
+    };
   }
 
   /** The layer's output [B·L, hidden], differentiable w.r.t. x and every adapter's A and B. */

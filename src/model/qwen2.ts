@@ -186,9 +186,9 @@ export class Qwen2Model {
   }
 
   /**
-   * The layer's adapters as the fused ONNX Runtime kernel takes them (src/kernels/lora-layer.ts), or null where
-   * that kernel does not serve: no ORT or not a CPU backend, full-parameter training, a layer without adapters or
-   * with adapters that are not LoRA, or OPENR1_FUSED_LAYER=0.
+   * The layer's adapters (none or LoRA) as the fused ONNX Runtime kernel takes them (src/kernels/lora-layer.ts),
+   * or null where that kernel does not serve: no ORT or not a CPU backend, full-parameter training, adapters that
+   * are not LoRA, or OPENR1_FUSED_LAYER=0.
    */
   private fusedLayer(layer: number, training: boolean): { kernel: LoraLayerKernel; adapters: { linear: LinearName; A: tf.Tensor2D; B: tf.Tensor2D; dropout: number }[] } | null {
     if (this.trainableWeights || process.env.OPENR1_FUSED_LAYER === "0") return null;
@@ -200,11 +200,11 @@ export class Qwen2Model {
       if (!f) return null;
       adapters.push({ linear, ...f });
     }
-    if (adapters.length === 0 || adapters.some((a) => a.scaling !== adapters[0].scaling)) return null;
+    if (adapters.some((a) => a.scaling !== adapters[0].scaling)) return null;
     const c = this.config;
     const kernel = loraLayerKernelFor(
       { hidden: c.hiddenSize, intermediate: c.intermediateSize, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim, eps: c.rmsNormEps },
-      { linears: adapters.map((a) => a.linear), scaling: adapters[0].scaling, dropout: training && adapters.some((a) => a.dropout > 0) },
+      { linears: adapters.map((a) => a.linear), scaling: adapters[0]?.scaling ?? 1, dropout: training && adapters.some((a) => a.dropout > 0) },
     );
     return kernel && { kernel, adapters };
   }
@@ -297,11 +297,21 @@ export class Qwen2Model {
       for (let l = 0; l < c.numHiddenLayers; l++) {
         // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
         const xin = x;
-        const fused = cache ? null : this.fusedLayer(l, step.training);
+        // Decode steps (few rows) keep the layer below: its products read weights MLAS packed once.
+        const fused = cache && step.B * step.L <= FEW_ROWS ? null : this.fusedLayer(l, step.training && !cache);
         if (fused) {
           groupedBias ??= attentionBias(mask, step.L, c.numAttentionHeads / c.numKeyValueHeads) as tf.Tensor4D;
-          const save = !step.forceRecompute && (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET;
-          x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, groupedBias!, step, fused, save));
+          if (cache) {
+            x = tf.tidy(() => {
+              const { y, k, v } = fused.kernel.infer({ ...this.fusedInputs(l, xin, cos, sin, groupedBias!, step, fused), past: cache.layers[l] });
+              newCache.push({ k: tf.keep(k), v: tf.keep(v) });
+              return y;
+            });
+          } else {
+            // Activations are kept only where gradients can be asked for (adapters).
+            const save = fused.adapters.length > 0 && !step.forceRecompute && (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET;
+            x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, groupedBias!, step, fused, save));
+          }
           continue;
         }
         x = tf.tidy(() => {
@@ -315,9 +325,9 @@ export class Qwen2Model {
   }
 
   /**
-   * A decoder layer with LoRA adapters as one ONNX Runtime op, forward and backward (src/kernels/lora-layer.ts):
-   * the same function as decoderLayer, its activations kept in host memory for the backward while they fit
-   * `save` (else the backward recomputes the layer).
+   * A decoder layer with LoRA adapters (or none) as one ONNX Runtime op, forward and backward
+   * (src/kernels/lora-layer.ts): the same function as decoderLayer, its activations kept in host memory for the
+   * backward while they fit `save` (else the backward recomputes the layer).
    */
   private fusedDecoderLayer(
     l: number,
@@ -329,17 +339,25 @@ export class Qwen2Model {
     fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>,
     save: boolean,
   ): tf.Tensor2D {
-    const w = this.weights.layers[l], lin = w.linears;
+    const lin = this.weights.layers[l].linears;
     const rows = s.B * s.L;
     const rates = new Map(fused.adapters.map((a) => [a.linear, a.dropout]));
     // Drawn again for the backward pass: the same seed both times.
     const seeds = new Map(fused.adapters.map((a) => [a.linear, this.dropoutSeed(s, l, a.linear) ?? Math.floor(Math.random() * 2 ** 32)]));
     return fused.kernel.apply({
-      x, B: s.B, L: s.L, cos, sin, bias, save,
-      weights: [lin.q_proj, lin.k_proj, lin.v_proj, w.qBias, w.kBias, w.vBias, lin.o_proj, lin.gate_proj, lin.up_proj, lin.down_proj, w.inputNorm, w.postAttentionNorm],
-      adapters: fused.adapters,
+      ...this.fusedInputs(l, x, cos, sin, bias, s, fused),
+      save,
       mask: (linear) => fillDropoutMultiplier(new Float32Array(rows * lin[linear].shape[0]), rates.get(linear)!, seeds.get(linear)!),
     });
+  }
+
+  /** What the fused kernel reads for layer l, in its order. */
+  private fusedInputs(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor4D, s: LayerStep, fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>) {
+    const w = this.weights.layers[l], lin = w.linears;
+    return {
+      x, B: s.B, L: s.L, cos, sin, bias, adapters: fused.adapters,
+      weights: [lin.q_proj, lin.k_proj, lin.v_proj, w.qBias, w.kBias, w.vBias, lin.o_proj, lin.gate_proj, lin.up_proj, lin.down_proj, w.inputNorm, w.postAttentionNorm],
+    };
   }
 
   /** One decoder layer: x + attn(norm(x)), then + mlp(norm(·)). x is [B·L, hidden]. */

@@ -1,12 +1,15 @@
 // The fused LoRA decoder layer on ONNX Runtime against the tfjs layer (itself checked against transformers + peft
 // in tests/model/lora.test.ts): loss and every adapter's gradient, with dropout, padding, grouped-query heads, a
-// subset of adapted linears, the saved and the recomputing backward, and no leaked tensors.
+// subset of adapted linears, the saved and the recomputing backward, and no leaked tensors; and its inference
+// graph (a prefill that fills the KV cache) against the tfjs layers.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
 import { ortAvailable } from "../../src/kernels/index.js";
+import { generate } from "../../src/model/generate.js";
 import { LoraModel } from "../../src/model/lora.js";
+import { KVCache } from "../../src/model/qwen2.js";
 import { randomQwen2Model } from "../../src/model/random.js";
 import type { LinearName } from "../../src/model/weights.js";
 
@@ -69,3 +72,46 @@ for (const c of [
     base.dispose();
   });
 }
+
+test("fused prefill with a KV cache = the tfjs layers: the cache's keys and values, the logits that follow, the generated tokens", { skip: !ortAvailable() && "onnxruntime-node is not available" }, () => {
+  const base = randomQwen2Model({ hidden: 64, intermediate: 96, layers: 2, heads: 4, kvHeads: 2, vocab: 500, seed: 4 });
+  const lora = LoraModel.create(base, { r: 4, alpha: 8, dropout: 0.1, targetModules: ["q_proj", "k_proj", "down_proj"] }, 6);
+  for (const v of lora.trainableVariables().values()) v.assign(tf.tidy(() => tf.randomNormal(v.shape, 0, 0.1, "float32", v.size)));
+  // 2 × 40 prompt rows: over FEW_ROWS, so the prefill goes through the fused inference graph; the decode steps do not
+  const prompts = { inputIds: batch.inputIds.map((r) => [...r, ...r]), attentionMask: batch.attentionMask.map((r) => [...r, ...r.map(() => 1)]) };
+  const run = (fused: boolean) => {
+    process.env.OPENR1_FUSED_LAYER = fused ? "1" : "0";
+    try {
+      const cache = new KVCache();
+      const logits = tf.tidy(() => base.logitsFromHidden(base.hiddenStates(prompts, { cache })));
+      const kv = cache.layers.map(({ k, v }) => [k.dataSync(), v.dataSync()] as const);
+      const out = { logits: logits.dataSync() as Float32Array, kv, shape: cache.layers[0].k.shape };
+      logits.dispose();
+      cache.dispose();
+      return { ...out, tokens: generate(base, prompts, { maxNewTokens: 6, eosTokenIds: [] }).newTokens };
+    } finally {
+      delete process.env.OPENR1_FUSED_LAYER;
+    }
+  };
+  const ref = run(false);
+  const before = tf.memory().numTensors;
+  const got = run(true);
+  assert.equal(tf.memory().numTensors, before, "no tensors leaked");
+  assert.deepEqual(got.shape, [2, 2, 40, 16]);
+  const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+    let diff = 0, scale = 0;
+    for (let i = 0; i < a.length; i++) {
+      diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(b[i]));
+    }
+    assert.ok(diff / scale < 1e-5, `${what}: relative error ${diff / scale}`);
+  };
+  close(got.logits, ref.logits, "logits");
+  got.kv.forEach(([k, v], l) => {
+    close(k, ref.kv[l][0], `layer ${l} keys`);
+    close(v, ref.kv[l][1], `layer ${l} values`);
+  });
+  assert.deepEqual(got.tokens, ref.tokens);
+  lora.dispose();
+  base.dispose();
+});
