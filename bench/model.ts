@@ -4,9 +4,14 @@
  * one LoRA training step's tokens/s (forward + backward w.r.t. the adapters; the optimizer update of the
  * few adapter weights is not included), and the process's peak RSS.
  *
+ * Where a Python with torch and transformers is at hand (TORCH_PYTHON, else python3), the same prefill and decode
+ * workloads then run on PyTorch (bench/model_torch.py) and each row carries its figure as `reference`.
+ *
  * Run alone: node --import tsx bench/model.ts [--quick] [--only=small|0.5b]
  */
+import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/backend.js";
 import { FEW_ROWS, ortAvailable } from "../src/kernels/index.js";
@@ -15,6 +20,7 @@ import { generateAsync } from "../src/model/generate.js";
 import { LoraModel } from "../src/model/lora.js";
 import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
 import type { Qwen2Model } from "../src/model/qwen2.js";
+import { torchPython } from "./train.js";
 
 export interface ModelBenchOptions {
   quick?: boolean;
@@ -35,12 +41,37 @@ async function seconds<T>(f: () => Promise<T>): Promise<[T, number]> {
 
 const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-async function benchOne(name: string, model: Qwen2Model, o: { prefill: number; prompt: number; decode: number; trainSeq: number[] }): Promise<Record<string, unknown>[]> {
+interface Workloads {
+  prefill: number;
+  prompt: number;
+  decode: number;
+  trainSeq: number[];
+}
+
+/**
+ * The prefill and decode workloads on PyTorch (bench/model_torch.py) for a model of this shape, attached to the
+ * matching rows as `reference` (nothing when no PyTorch is installed or it fails: its error on stderr).
+ */
+function addTorchReference(rows: Record<string, unknown>[], shape: typeof SMALL_RANDOM_QWEN2, o: Workloads): void {
+  const python = torchPython();
+  if (!python || tf.getBackend() === "webgpu") return;
+  const args = { ...shape, prefill: o.prefill, prompt: o.prompt, decode: o.decode };
+  const r = spawnSync(python, [fileURLToPath(new URL("./model_torch.py", import.meta.url)), JSON.stringify(args)], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    console.error(`PyTorch generation reference failed: ${r.stderr.trim().split("\n").at(-1)}`);
+    return;
+  }
+  for (const line of r.stdout.trim().split("\n")) {
+    const ref = JSON.parse(line) as { measure: string; batch: number; tokensPerSecond: number; peakRssMiB: number; tool: string };
+    const row = rows.find((x) => x.measure === ref.measure && x.batch === ref.batch);
+    if (row) row.reference = { tool: ref.tool, tokensPerSecond: ref.tokensPerSecond, peakRssMiB: ref.peakRssMiB };
+  }
+}
+
+async function benchOne(name: string, model: Qwen2Model, o: Workloads): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
   const row = (r: Record<string, unknown>) => {
-    const full = { model: name, ...r, peakRssMiB: peakRssMiB(), wasmHeapMiB: Math.round(tf.memory().numBytes / 2 ** 20) };
-    rows.push(full);
-    console.log(JSON.stringify(full));
+    rows.push({ model: name, ...r, peakRssMiB: peakRssMiB(), wasmHeapMiB: Math.round(tf.memory().numBytes / 2 ** 20) });
   };
   // First use: builds the ORT sessions (few-row prepacked ones, many-row ones, the decode LM head) or compiles
   // the GPU's shaders — a load-time cost, reported on its own row, not counted in the throughputs below.
@@ -115,14 +146,24 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Recor
   const q = opts.quick;
   if (opts.only !== "0.5b") {
     const small = randomQwen2Model(SMALL_RANDOM_QWEN2);
-    rows.push(...(await benchOne("small random (h64, 2 layers, vocab 151936)", small, { prefill: 256, prompt: 32, decode: q ? 8 : 32, trainSeq: [256, 512] })));
+    const o = { prefill: 256, prompt: 32, decode: q ? 8 : 32, trainSeq: [256, 512] };
+    const r = await benchOne("small random (h64, 2 layers, vocab 151936)", small, o);
     small.dispose();
+    addTorchReference(r, SMALL_RANDOM_QWEN2, o);
+    for (const x of r) console.log(JSON.stringify(x));
+    rows.push(...r);
   }
   if (opts.only !== "small") {
     let big: Qwen2Model | undefined;
     try {
       big = randomQwen2Model(QWEN25_05B_SHAPE);
-      rows.push(...(await benchOne("Qwen2.5-0.5B shape (random, f32)", big, { prefill: q ? 64 : 256, prompt: 32, decode: q ? 4 : 16, trainSeq: q ? [256] : [256, 512] })));
+      const o = { prefill: q ? 64 : 256, prompt: 32, decode: q ? 4 : 16, trainSeq: q ? [256] : [256, 512] };
+      const r = await benchOne("Qwen2.5-0.5B shape (random, f32)", big, o);
+      big.dispose();
+      big = undefined;
+      addTorchReference(r, QWEN25_05B_SHAPE, o);
+      for (const x of r) console.log(JSON.stringify(x));
+      rows.push(...r);
     } catch (e) {
       const r = { model: "Qwen2.5-0.5B shape (random, f32)", error: (e as Error).message.split("\n")[0], peakRssMiB: peakRssMiB() };
       console.log(JSON.stringify(r));

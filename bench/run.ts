@@ -50,6 +50,13 @@ if (gpu) {
 const rows: Row[] = [];
 let backend = "";
 
+/** " — PyTorch N (ratio×), RSS MiB" for a row measured against PyTorch too. */
+function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown }): string {
+  const ref = r.reference as { tokensPerSecond: number; peakRssMiB: number } | undefined;
+  if (!ref) return "";
+  return ` — PyTorch ${ref.tokensPerSecond} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
+}
+
 /** bench/model.ts in a child process: its JSON lines. */
 function modelBench(which: "small" | "0.5b"): Record<string, unknown>[] {
   const script = fileURLToPath(new URL("./model.ts", import.meta.url));
@@ -80,7 +87,7 @@ for (const which of only ? [only] : (["small", "0.5b"] as const)) {
       model: String(r.model),
       workload: String(r.measure),
       shape: r.error ? "" : shape,
-      throughput: r.error ? `error: ${r.error}` : `${r.tokensPerSecond} tokens/s`,
+      throughput: r.error ? `error: ${r.error}` : `${r.tokensPerSecond} tokens/s${torchColumn(r)}`,
       peakRssMiB: (r.peakRssMiB as number | undefined) ?? "",
     });
   }
@@ -94,7 +101,7 @@ for (const r of runTrainBench({ quick, gpu, only: trainModels && [...trainModels
     shape: `${r.batch} × ${r.seq}${r.accumulation > 1 ? ` × ${r.accumulation} accumulated` : ""}`,
     throughput:
       `${r.tokensPerSecond} tokens/s${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}` +
-      (r.reference ? ` — PyTorch ${r.reference.tokensPerSecond} (${(r.tokensPerSecond / r.reference.tokensPerSecond).toFixed(2)}×), ${r.reference.peakRssMiB} MiB` : ""),
+      torchColumn(r),
     peakRssMiB: r.peakRssMiB,
   });
 }

@@ -93,7 +93,7 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
 }
 
 /** A Python that imports torch, transformers and peft (TORCH_PYTHON, else python3), or null. */
-function torchPython(): string | null {
+export function torchPython(): string | null {
   const python = process.env.TORCH_PYTHON ?? "python3";
   return spawnSync(python, ["-c", "import torch, transformers, peft"]).status === 0 ? python : null;
 }
