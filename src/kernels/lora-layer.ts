@@ -35,8 +35,8 @@ export interface LoraLayerInputs {
   weights: tf.Tensor[];
   /** One per LoraSpec.linears entry, in that order. */
   adapters: LoraLayerAdapter[];
-  /** The dropout multiplier of an adapter's input (with LoraSpec.dropout), [B·L · in]: drawn again for the backward. */
-  mask?: (linear: LinearName) => Float32Array;
+  /** Writes the dropout multiplier of an adapter's input (with LoraSpec.dropout), B·L · in values: again for the backward. */
+  mask?: (linear: LinearName, out: Float32Array) => void;
   /** Keep the activations for the backward pass (else it recomputes the forward first). */
   save: boolean;
 }
@@ -56,10 +56,17 @@ export interface LayerInferenceInputs extends Omit<LoraLayerInputs, "save" | "ma
   past?: { k: tf.Tensor4D; v: tf.Tensor4D };
 }
 
+/** Each linear's weight among the WEIGHT_INPUTS ([in, out]: its input width is shape[0]). */
+const LINEAR_WEIGHT: Record<LinearName, (typeof WEIGHT_INPUTS)[number]> = {
+  q_proj: "wq", k_proj: "wk", v_proj: "wv", o_proj: "wo", gate_proj: "wg", up_proj: "wu", down_proj: "wd",
+};
+
 export class LoraLayerKernel {
   private readonly forwardSession: OrtSession;
   private readonly backwardSessions = new Map<boolean, OrtSession>();
   private inferenceSession?: OrtSession;
+  /** The masks' buffers, reused from call to call (ORT reads them synchronously; a fresh array costs more to fault in than to fill). */
+  private readonly maskBuffers: Float32Array[] = [];
 
   constructor(readonly shape: LayerShape, readonly spec: LoraSpec) {
     this.forwardSession = this.session(forwardGraph(shape, spec));
@@ -119,7 +126,17 @@ export class LoraLayerKernel {
   /** The layer's output [B·L, hidden], differentiable w.r.t. x and every adapter's A and B. */
   apply(inp: LoraLayerInputs): tf.Tensor2D {
     const vars = inp.adapters.flatMap((a) => [a.A, a.B]);
-    const masksOf = () => (this.spec.dropout ? this.spec.linears.map((l) => inp.mask!(l)) : []);
+    const rows = inp.B * inp.L;
+    const masksOf = () => {
+      if (!this.spec.dropout) return [];
+      return this.spec.linears.map((l, i) => {
+        const size = rows * inp.weights[WEIGHT_INPUTS.indexOf(LINEAR_WEIGHT[l])].shape[0];
+        if ((this.maskBuffers[i]?.length ?? 0) < size) this.maskBuffers[i] = new Float32Array(size);
+        const out = this.maskBuffers[i].subarray(0, size);
+        inp.mask!(l, out);
+        return out;
+      });
+    };
     const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const save = args[args.length - 1] as tf.GradSaveFunc;
       const x = args[0] as tf.Tensor2D;

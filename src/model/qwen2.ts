@@ -339,15 +339,13 @@ export class Qwen2Model {
     fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>,
     save: boolean,
   ): tf.Tensor2D {
-    const lin = this.weights.layers[l].linears;
-    const rows = s.B * s.L;
     const rates = new Map(fused.adapters.map((a) => [a.linear, a.dropout]));
     // Drawn again for the backward pass: the same seed both times.
     const seeds = new Map(fused.adapters.map((a) => [a.linear, this.dropoutSeed(s, l, a.linear) ?? Math.floor(Math.random() * 2 ** 32)]));
     return fused.kernel.apply({
       ...this.fusedInputs(l, x, cos, sin, bias, s, fused),
       save,
-      mask: (linear) => fillDropoutMultiplier(new Float32Array(rows * lin[linear].shape[0]), rates.get(linear)!, seeds.get(linear)!),
+      mask: (linear, out) => fillDropoutMultiplier(out, rates.get(linear)!, seeds.get(linear)!),
     });
   }
 
