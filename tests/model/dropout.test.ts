@@ -47,18 +47,18 @@ test("dropout masks are a function of the seed, and masks of neighbouring seeds 
   }
 });
 
-test("dropout(x) multiplies by the mask, its gradient is dy · mask, and it leaks no tensors", () => {
-  const x = tf.tensor2d(Array.from({ length: 64 * 32 }, (_, i) => (i % 13) - 6), [64, 32]);
+test("dropout(x) multiplies by the mask, its gradient is dy · mask, and it leaks no tensors", async () => {
+  const xs = Float32Array.from({ length: 64 * 32 }, (_, i) => (i % 13) - 6);
+  const x = tf.tensor2d(xs, [64, 32]);
   const mask = fillDropoutMultiplier(new Float32Array(x.size), 0.2, 5);
-  const xs = x.dataSync();
   const before = tf.memory().numTensors;
   const y = dropout(x, 0.2, 5);
-  assert.deepEqual(Array.from(y.dataSync()), Array.from(xs, (v, i) => Math.fround(v * mask[i])));
+  assert.deepEqual(Array.from(await y.data()), Array.from(xs, (v, i) => Math.fround(v * mask[i])));
   y.dispose();
-  const w = tf.tensor2d(Array.from({ length: 64 * 32 }, (_, i) => i / 100), [64, 32]);
+  const ws = Float32Array.from({ length: 64 * 32 }, (_, i) => i / 100);
+  const w = tf.tensor2d(ws, [64, 32]);
   const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(dropout(t, 0.2, 5), w)))(x);
-  const ws = w.dataSync();
-  assert.deepEqual(Array.from(g.dataSync()), Array.from(ws, (v, i) => Math.fround(v * mask[i])));
+  assert.deepEqual(Array.from(await g.data()), Array.from(ws, (v, i) => Math.fround(v * mask[i])));
   tf.dispose([g, w]);
   assert.equal(tf.memory().numTensors, before);
   x.dispose();
