@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { frozenLinearFor, lmHeadCrossEntropyFor, ortMatMulActive } from "../kernels/index.js";
+import { frozenLinearFor, hostData, lmHeadCrossEntropyFor, ortMatMulActive } from "../kernels/index.js";
 
 /** Whether tf.matMul's transpose flags and batched products run at full speed here (on ORT, or on a GPU). */
 function flaggedMatMulFast(): boolean {
@@ -76,6 +76,22 @@ export function embedLookup(embedT: tf.Tensor2D, ids: number[]): tf.Tensor2D {
     };
   });
   return f(embedT) as tf.Tensor2D;
+}
+
+/**
+ * Columns `ids` of a frozen [rows, cols] table, as rows: [ids.length, rows] (the embedding lookup from embedT). On
+ * the CPU backends they are read on the host (tfjs-wasm's Gather along axis 1 plus the transpose cost ~10× more).
+ */
+export function lookupColumns(table: tf.Tensor2D, ids: number[]): tf.Tensor2D {
+  const backend = tf.getBackend();
+  if (backend !== "wasm" && backend !== "cpu") return tf.gather(table, ids, 1).transpose();
+  const [rows, cols] = table.shape;
+  const out = new Float32Array(ids.length * rows);
+  const data = hostData(table);
+  ids.forEach((id, n) => {
+    for (let r = 0; r < rows; r++) out[n * rows + r] = data[r * cols + id];
+  });
+  return tf.tensor2d(out, [ids.length, rows]);
 }
 
 /**

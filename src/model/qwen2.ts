@@ -7,7 +7,7 @@ import { FEW_ROWS, frozenConcatFor, frozenLinearFor, loraLayerKernelFor, type Fr
 import { fillDropoutMultiplier } from "./dropout.js";
 import { bindingLimitBytes } from "../webgpu.js";
 import {
-  applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, columnShards, embedLookup, frozenMatMul, gatherColumns, linearMatMul,
+  applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, columnShards, embedLookup, frozenMatMul, gatherColumns, linearMatMul, lookupColumns,
   matMulShards, positionIdsFromMask, rmsNorm, ropeTables, type ColumnShards,
 } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
@@ -233,7 +233,7 @@ export class Qwen2Model {
     if (this.trainableWeights) return embedLookup(this.weights.embedT, ids);
     const shards = this.vocabShards(this.weights.embedT);
     if (shards) return gatherColumns(shards, ids).transpose();
-    return tf.gather(this.weights.embedT, ids, 1).transpose() as tf.Tensor2D;
+    return lookupColumns(this.weights.embedT, ids);
   }
 
   /**
