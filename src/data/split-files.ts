@@ -19,13 +19,15 @@ import { lineWriter, type WrittenSplit } from "./write-jsonl.js";
 export async function prepareSplitFiles(
   source: DataSource,
   dir: string,
-  options: LoadOptions & { split: SplitOptions },
+  options: LoadOptions & { split: SplitOptions; /** bytes read at a time in the routing pass (tests: small, to cross lines) */ readChunkBytes?: number },
 ): Promise<{ paths: WrittenSplit; report: FilterReport; counts: { train: number; validation: number } }> {
   await mkdir(dir, { recursive: true });
   const paths = { train: join(dir, "train.jsonl"), validation: join(dir, "validation.jsonl"), report: join(dir, "report.json") };
   const kept = join(dir, ".kept.jsonl.tmp");
   const pre = new Preprocessor(options.filters);
   const light: Pick<MathExample, "id" | "problem" | "problemType">[] = [];
+  // Each kept line's length in bytes: the second pass routes runs of lines without looking for newlines.
+  const bytes: number[] = [];
   const tmp = lineWriter(kept);
   try {
     try {
@@ -33,7 +35,9 @@ export async function prepareSplitFiles(
         const example = pre.add(parseCoreRow(row, file, rowNumber));
         if (!example) continue;
         light.push({ id: example.id, problem: example.problem, problemType: example.problemType });
-        await tmp.write(`${JSON.stringify(example)}\n`);
+        const line = Buffer.from(`${JSON.stringify(example)}\n`);
+        bytes.push(line.length);
+        await tmp.write(line);
       }
       await tmp.close();
     } finally {
@@ -46,17 +50,27 @@ export async function prepareSplitFiles(
     const train = lineWriter(paths.train);
     const validation = lineWriter(paths.validation);
     try {
-      // Lines are routed as bytes: nothing is decoded or encoded again.
+      // Lines are routed as bytes, consecutive lines bound for the same file as one piece: nothing is decoded,
+      // encoded or searched again.
       let i = 0;
-      let rest: Buffer = Buffer.alloc(0);
-      for await (const chunk of createReadStream(kept) as AsyncIterable<Buffer>) {
-        const data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+      let left = bytes[0] ?? 0; // bytes of line i still to route
+      for await (const chunk of createReadStream(kept, { highWaterMark: options.readChunkBytes ?? 8 << 20 }) as AsyncIterable<Buffer>) {
         let start = 0;
-        for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
-          await (inValidation.has(light[i++]!) ? validation : train).write(data.subarray(start, nl + 1));
-          start = nl + 1;
+        while (start < chunk.length) {
+          const toValidation = inValidation.has(light[i]!);
+          let end = start;
+          // Extend the piece over whole lines with the same destination, up to the chunk's end.
+          while (end < chunk.length && inValidation.has(light[i]!) === toValidation) {
+            const take = Math.min(left, chunk.length - end);
+            end += take;
+            left -= take;
+            if (left > 0) break;
+            left = bytes[++i] ?? 0;
+            if (i >= bytes.length) break;
+          }
+          await (toValidation ? validation : train).write(chunk.subarray(start, end));
+          start = end;
         }
-        rest = Buffer.from(data.subarray(start));
       }
       await Promise.all([train.close(), validation.close()]);
     } finally {

@@ -26,7 +26,8 @@ export function lineWriter(path: string): { write(line: string | Buffer): Promis
   let size = 0;
   const flush = async () => {
     if (pending.length === 0) return;
-    const chunk = pending.every((x) => typeof x === "string") ? pending.join("") : Buffer.concat(pending.map((x) => (typeof x === "string" ? Buffer.from(x) : x)));
+    const chunk =
+      pending.length === 1 ? pending[0]! : pending.every((x) => typeof x === "string") ? pending.join("") : Buffer.concat(pending.map((x) => (typeof x === "string" ? Buffer.from(x) : x)));
     pending = [];
     size = 0;
     if (!out.write(chunk)) await Promise.race([once(out, "drain"), failed]);

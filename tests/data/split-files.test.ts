@@ -8,13 +8,15 @@ import { dataSourceFrom, prepareDataset, prepareSplitFiles, writeSplit } from ".
 test("the streamed data stage writes exactly the files of the in-memory one (embedded rows, generated problems; stratified or not)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "openr1-split-files-"));
   try {
+    // (readChunkBytes: the routing pass reads the kept lines a few hundred bytes at a time, so lines cross reads)
     const runs = [
-      { source: "embedded", split: { validation: 8, seed: 42, stratify: true } },
-      { source: "generated", split: { validation: 0.1, seed: 7 } },
+      { source: "embedded", split: { validation: 8, seed: 42, stratify: true }, readChunkBytes: undefined },
+      { source: "generated", split: { validation: 0.1, seed: 7 }, readChunkBytes: undefined },
+      { source: "generated", split: { validation: 0.3, seed: 3 }, readChunkBytes: 333 },
     ] as const;
     for (const [i, r] of runs.entries()) {
       const source = dataSourceFrom(r.source);
-      const options = { limit: 500, split: { ...r.split } };
+      const options = { limit: 500, split: { ...r.split }, readChunkBytes: r.readChunkBytes };
       const inMemory = await prepareDataset(source, options);
       await writeSplit(join(dir, `memory-${i}`), inMemory.split, inMemory.report);
       const streamed = await prepareSplitFiles(source, join(dir, `streamed-${i}`), options);
