@@ -17,16 +17,12 @@ import time
 import torch
 import transformers
 
+from torch_qwen2 import random_qwen2
+
 
 def main() -> None:
     c = json.loads(sys.argv[1])
-    torch.manual_seed(0)
-    config = transformers.Qwen2Config(
-        hidden_size=c["hidden"], num_hidden_layers=c["layers"], num_attention_heads=c["heads"],
-        num_key_value_heads=c["kvHeads"], intermediate_size=c["intermediate"], vocab_size=c["vocab"],
-        max_position_embeddings=32768, tie_word_embeddings=True, torch_dtype="float32",
-    )
-    model = transformers.Qwen2ForCausalLM(config).float().eval()
+    model = random_qwen2(c).eval()
     tool = f"PyTorch {torch.__version__} + transformers {transformers.__version__}"
     g = torch.Generator().manual_seed(2)
     rows = []

@@ -13,20 +13,16 @@ import resource
 import sys
 import time
 
+import peft
 import torch
 import transformers
-import peft
+
+from torch_qwen2 import random_qwen2
 
 
 def main() -> None:
     c = json.loads(sys.argv[1])
-    torch.manual_seed(0)
-    config = transformers.Qwen2Config(
-        hidden_size=c["hidden"], num_hidden_layers=c["layers"], num_attention_heads=c["heads"],
-        num_key_value_heads=c["kvHeads"], intermediate_size=c["intermediate"], vocab_size=c["vocab"],
-        max_position_embeddings=32768, tie_word_embeddings=True, torch_dtype="float32",
-    )
-    model = transformers.Qwen2ForCausalLM(config).float()
+    model = random_qwen2(c)
     targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     model = peft.get_peft_model(model, peft.LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=targets))
     model.train()

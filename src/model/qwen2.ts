@@ -55,6 +55,9 @@ const FROZEN_SAVE_BUDGET = Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 1024) * 2
  */
 const RECOMPUTE_ABOVE_BYTES = 2 ** 30;
 
+/** A layer's weight bytes up to which decode steps run the fused kernel too (see runLayers). */
+const PACK_ON_CALL_MAX_BYTES = Number(process.env.OPENR1_PACK_ON_CALL_MB ?? 8) * 2 ** 20;
+
 /**
  * Bytes the autodiff tape keeps for one layer's backward per token, measured on the wasm backend with
  * LoRA on all seven linears (0.5B shape at seq 512: 355 MB per layer; h256/i1024 at 2 × 128: 38 MB).
@@ -294,11 +297,14 @@ export class Qwen2Model {
       const savedPerLayer = step.B * step.L * widths * 4;
       // The fused kernel's mask: [B, 1, g·L, T], the bias repeated for the g query heads of each key/value head.
       let groupedBias: tf.Tensor4D | undefined;
+      // Packing a layer's weights on every call (the fused kernel reads them as inputs) costs a decode step more
+      // than the products themselves past a few MB (measured: 2.5× at the 0.5B shape's 60 MB, 8 rows).
+      const largeLayer = Object.values(this.weights.layers[0].linears).reduce((n, w) => n + w.size, 0) * 4 > PACK_ON_CALL_MAX_BYTES;
       for (let l = 0; l < c.numHiddenLayers; l++) {
         // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
         const xin = x;
-        // Decode steps (few rows) keep the layer below: its products read weights MLAS packed once.
-        const fused = cache && step.B * step.L <= FEW_ROWS ? null : this.fusedLayer(l, step.training && !cache);
+        // Decode steps (few rows) of large layers keep the layer below: its products read weights MLAS packed once.
+        const fused = cache && step.B * step.L <= FEW_ROWS && largeLayer ? null : this.fusedLayer(l, step.training && !cache);
         if (fused) {
           groupedBias ??= attentionBias(mask, step.L, c.numAttentionHeads / c.numKeyValueHeads) as tf.Tensor4D;
           if (cache) {

@@ -77,7 +77,8 @@ test("fused prefill with a KV cache = the tfjs layers: the cache's keys and valu
   const base = randomQwen2Model({ hidden: 64, intermediate: 96, layers: 2, heads: 4, kvHeads: 2, vocab: 500, seed: 4 });
   const lora = LoraModel.create(base, { r: 4, alpha: 8, dropout: 0.1, targetModules: ["q_proj", "k_proj", "down_proj"] }, 6);
   for (const v of lora.trainableVariables().values()) v.assign(tf.tidy(() => tf.randomNormal(v.shape, 0, 0.1, "float32", v.size)));
-  // 2 × 40 prompt rows: over FEW_ROWS, so the prefill goes through the fused inference graph; the decode steps do not
+  // 2 × 40 prompt rows: over FEW_ROWS, so the prefill goes through the fused inference graph (and, the layers being
+  // small, so do the decode steps)
   const prompts = { inputIds: batch.inputIds.map((r) => [...r, ...r]), attentionMask: batch.attentionMask.map((r) => [...r, ...r.map(() => 1)]) };
   const run = (fused: boolean) => {
     process.env.OPENR1_FUSED_LAYER = fused ? "1" : "0";
