@@ -1,5 +1,5 @@
 /**
- * A LoRA decoder layer on ONNX Runtime (graphs in lora-layer-graph.ts) as one differentiable tfjs op:
+ * A decoder layer with its LoRA adapters (or none) on ONNX Runtime (graphs in lora-layer-graph.ts) as one differentiable tfjs op:
  * forward in one ORT call, backward in one, gradients to x and to every adapter's A and B. The frozen
  * weights, x and the adapters are read in place from the tfjs tensors (views of the wasm heap); the
  * activations the backward needs stay in host memory (outside the 4 GiB wasm heap) until it runs. The
@@ -29,7 +29,7 @@ export interface LoraLayerInputs {
   /** [B, 1, L, headDim] */
   cos: tf.Tensor4D;
   sin: tf.Tensor4D;
-  /** The additive attention mask tiled over the query heads of a key/value head: [B, 1, g·L, L]. */
+  /** The additive attention mask tiled over the query heads of a key/value head: [B, 1, g·L, T], T = past + L. */
   bias: tf.Tensor4D;
   /** The frozen tensors in WEIGHT_INPUTS order (wq, wk, wv, bq, bk, bv, wo, wg, wu, wd, n1, n2). */
   weights: tf.Tensor[];
