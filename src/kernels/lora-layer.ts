@@ -127,6 +127,9 @@ export class LoraLayerKernel {
   apply(inp: LoraLayerInputs): tf.Tensor2D {
     const vars = inp.adapters.flatMap((a) => [a.A, a.B]);
     const rows = inp.B * inp.L;
+    const { hidden: H, intermediate: I, kvHeads, headDim } = this.shape;
+    const width: Record<string, number> = { y: H, q0: H, k0: kvHeads * headDim, v0: kvHeads * headDim, ctx: H, x1: H, g: I, u: I };
+    for (const a of inp.adapters) width[`${a.linear}.z`] = a.A.shape[0];
     const masksOf = () => {
       if (!this.spec.dropout) return [];
       return this.spec.linears.map((l, i) => {
@@ -145,20 +148,28 @@ export class LoraLayerKernel {
       save([x, inp.cos, inp.sin, inp.bias, ...adapters]);
       const s = this.forwardSession;
       const fetch = inp.save ? ["y", ...SAVED, ...this.spec.linears.map((l) => `${l}.z`)] : ["y"];
-      const out = s.runMany(this.feeds(s, inp, { x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, masksOf()), fetch);
+      const into = Object.fromEntries(fetch.map((name) => [name, s.float(takeBuffer(rows * width[name]), [rows, width[name]])]));
+      const out = s.runMany(this.feeds(s, inp, { x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, masksOf()), fetch, into);
       const kept = inp.save ? fetch.slice(1).map((name) => [name, out[name]] as const) : [];
+      const y = tf.tensor2d(out.y.data as Float32Array, x.shape);
+      giveBuffer(out.y.data as Float32Array);
       return {
-        value: tf.tensor2d(out.y.data as Float32Array, x.shape),
+        value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [xs, cos, sin, bias, ...as] = saved;
           const b = this.backwardSession(inp.save);
           const masks = masksOf();
           const feeds = { ...this.feeds(b, inp, { x: xs, cos, sin, bias, adapters: as }, masks), ...Object.fromEntries(kept) };
           feeds.dy = b.float(hostData(dy), dy.shape);
-          kept.length = 0; // the backward runs once: let the activations go with it
-          const grads = b.runMany(feeds, ["dx", ...this.spec.linears.flatMap((l) => [`${l}.dA`, `${l}.dB`])]);
+          const dx = b.float(takeBuffer(rows * this.shape.hidden), [rows, this.shape.hidden]);
+          const grads = b.runMany(feeds, ["dx", ...this.spec.linears.flatMap((l) => [`${l}.dA`, `${l}.dB`])], { dx });
+          // The backward runs once: its inputs' buffers go back to the pool.
+          for (const [, t] of kept) giveBuffer(t.data as Float32Array);
+          kept.length = 0;
+          const dxTensor = tf.tensor2d(dx.data as Float32Array, xs.shape as [number, number]);
+          giveBuffer(dx.data as Float32Array);
           return [
-            tf.tensor2d(grads.dx.data as Float32Array, xs.shape as [number, number]),
+            dxTensor,
             ...this.spec.linears.flatMap((l, i) => [
               tf.tensor(grads[`${l}.dA`].data as Float32Array, as[2 * i].shape),
               tf.tensor(grads[`${l}.dB`].data as Float32Array, as[2 * i + 1].shape),
@@ -169,6 +180,31 @@ export class LoraLayerKernel {
     });
     return f(inp.x, ...vars) as tf.Tensor2D;
   }
+}
+
+/**
+ * Host buffers for the layers' outputs, reused from step to step: fresh arrays cost more to fault in than to fill and
+ * keep the garbage collector busy. Up to POOL_MAX_BYTES are kept between uses (a small model's whole step; a large
+ * model's step allocates beyond it as before).
+ */
+const POOL_MAX_BYTES = 256 * 2 ** 20;
+const pool = new Map<number, Float32Array[]>();
+let pooledBytes = 0;
+
+function takeBuffer(size: number): Float32Array {
+  const free = pool.get(size);
+  const b = free?.pop();
+  if (!b) return new Float32Array(size);
+  pooledBytes -= b.byteLength;
+  return b;
+}
+
+function giveBuffer(b: Float32Array): void {
+  if (pooledBytes + b.byteLength > POOL_MAX_BYTES) return;
+  pooledBytes += b.byteLength;
+  const free = pool.get(b.length);
+  if (free) free.push(b);
+  else pool.set(b.length, [b]);
 }
 
 const kernels = new Map<string, LoraLayerKernel>();

@@ -124,9 +124,10 @@ export class OrtSession {
     return this.native.run(feeds, { [output]: null }, {})[output];
   }
 
-  /** Runs the model and returns the named outputs. */
-  runMany(feeds: Record<string, OrtTensor>, outputs: string[]): Record<string, OrtTensor> {
-    return this.native.run(feeds, Object.fromEntries(outputs.map((o) => [o, null])), {});
+  /** Runs the model and returns the named outputs; those in `into` are written there (preallocated, exact shapes). */
+  runMany(feeds: Record<string, OrtTensor>, outputs: string[], into: Record<string, OrtTensor> = {}): Record<string, OrtTensor> {
+    const out = this.native.run(feeds, Object.fromEntries(outputs.map((o) => [o, into[o] ?? null])), {});
+    return { ...out, ...into };
   }
 
   /** Runs the model with the output written into `target` (preallocated, of the output's exact shape). */
