@@ -148,11 +148,11 @@ export class LoraLayerKernel {
       save([x, inp.cos, inp.sin, inp.bias, ...adapters]);
       const s = this.forwardSession;
       const fetch = inp.save ? ["y", ...SAVED, ...this.spec.linears.map((l) => `${l}.z`)] : ["y"];
-      const into = Object.fromEntries(fetch.map((name) => [name, s.float(takeBuffer(rows * width[name]), [rows, width[name]])]));
+      const into = Object.fromEntries(fetch.map((name) => [name, s.float(pool.take(rows * width[name]), [rows, width[name]])]));
       const out = s.runMany(this.feeds(s, inp, { x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, masksOf()), fetch, into);
       const kept = inp.save ? fetch.slice(1).map((name) => [name, out[name]] as const) : [];
       const y = tf.tensor2d(out.y.data as Float32Array, x.shape);
-      giveBuffer(out.y.data as Float32Array);
+      pool.give(out.y.data as Float32Array);
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -161,13 +161,13 @@ export class LoraLayerKernel {
           const masks = masksOf();
           const feeds = { ...this.feeds(b, inp, { x: xs, cos, sin, bias, adapters: as }, masks), ...Object.fromEntries(kept) };
           feeds.dy = b.float(hostData(dy), dy.shape);
-          const dx = b.float(takeBuffer(rows * this.shape.hidden), [rows, this.shape.hidden]);
+          const dx = b.float(pool.take(rows * this.shape.hidden), [rows, this.shape.hidden]);
           const grads = b.runMany(feeds, ["dx", ...this.spec.linears.flatMap((l) => [`${l}.dA`, `${l}.dB`])], { dx });
           // The backward runs once: its inputs' buffers go back to the pool.
-          for (const [, t] of kept) giveBuffer(t.data as Float32Array);
+          for (const [, t] of kept) pool.give(t.data as Float32Array);
           kept.length = 0;
           const dxTensor = tf.tensor2d(dx.data as Float32Array, xs.shape as [number, number]);
-          giveBuffer(dx.data as Float32Array);
+          pool.give(dx.data as Float32Array);
           return [
             dxTensor,
             ...this.spec.linears.flatMap((l, i) => [
@@ -184,28 +184,34 @@ export class LoraLayerKernel {
 
 /**
  * Host buffers for the layers' outputs, reused from step to step: fresh arrays cost more to fault in than to fill and
- * keep the garbage collector busy. Up to POOL_MAX_BYTES are kept between uses (a small model's whole step; a large
- * model's step allocates beyond it as before).
+ * keep the garbage collector busy. At most MAX_BYTES wait between uses (a small model's whole step; a large model's
+ * step allocates beyond it as before); a buffer that would pass that empties the pool first, so the pool follows the
+ * sizes in use when batches change length.
  */
-const POOL_MAX_BYTES = 256 * 2 ** 20;
-const pool = new Map<number, Float32Array[]>();
-let pooledBytes = 0;
+const pool = {
+  MAX_BYTES: 256 * 2 ** 20,
+  free: new Map<number, Float32Array[]>(),
+  bytes: 0,
 
-function takeBuffer(size: number): Float32Array {
-  const free = pool.get(size);
-  const b = free?.pop();
-  if (!b) return new Float32Array(size);
-  pooledBytes -= b.byteLength;
-  return b;
-}
+  take(length: number): Float32Array {
+    const b = this.free.get(length)?.pop();
+    if (!b) return new Float32Array(length);
+    this.bytes -= b.byteLength;
+    return b;
+  },
 
-function giveBuffer(b: Float32Array): void {
-  if (pooledBytes + b.byteLength > POOL_MAX_BYTES) return;
-  pooledBytes += b.byteLength;
-  const free = pool.get(b.length);
-  if (free) free.push(b);
-  else pool.set(b.length, [b]);
-}
+  give(b: Float32Array): void {
+    if (b.byteLength > this.MAX_BYTES) return;
+    if (this.bytes + b.byteLength > this.MAX_BYTES) {
+      this.free.clear();
+      this.bytes = 0;
+    }
+    this.bytes += b.byteLength;
+    const list = this.free.get(b.length);
+    if (list) list.push(b);
+    else this.free.set(b.length, [b]);
+  },
+};
 
 const kernels = new Map<string, LoraLayerKernel>();
 

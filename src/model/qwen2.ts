@@ -376,7 +376,7 @@ export class Qwen2Model {
   ): tf.Tensor2D {
     const c = this.config, w = this.weights.layers[l];
     const H = c.numAttentionHeads, kvH = c.numKeyValueHeads, d = c.headDim, g = H / kvH;
-    const { B, L, training } = s;
+    const { B, L } = s;
     const T = s.past + L;
     const lin = (names: LinearName[], t: tf.Tensor2D, b?: tf.Tensor1D[]) => this.linears(l, names, t, s, b);
     const h = rmsNorm(x, w.inputNorm, c.rmsNormEps);

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { isTableRef, readTable, type RunData } from "./readRun.js";
 import type { Table } from "./types.js";
 
