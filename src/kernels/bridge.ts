@@ -17,7 +17,8 @@ export function ortServesActiveBackend(): boolean {
   return BRIDGED_BACKENDS.includes(tf.getBackend());
 }
 
-interface WasmBackend {
+/** What this project reads and writes of tfjs-wasm's backend: its heap, through views. */
+export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
@@ -34,6 +35,22 @@ interface DataBackend {
 export function hostData(t: tf.Tensor): Float32Array {
   if (tf.getBackend() === "wasm") return (tf.backend() as unknown as WasmBackend).typedArrayFromHeap(t);
   return t.dataSync() as Float32Array;
+}
+
+/**
+ * A new float32 tensor whose values `fill` writes: on wasm straight into the heap (a fresh host array costs more to
+ * fault in than to fill, and would be copied in afterwards), elsewhere into a host array handed to tf.tensor.
+ */
+export function filledTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
+  if (tf.getBackend() !== "wasm") {
+    const out = new Float32Array(tf.util.sizeFromShape(shape));
+    fill(out);
+    return tf.tensor(out, shape);
+  }
+  const heap = tf.backend() as unknown as WasmBackend;
+  const info = heap.makeOutput(shape, "float32");
+  fill(heap.typedArrayFromHeap(info));
+  return tf.engine().makeTensorFromTensorInfo(info);
 }
 
 export interface BridgedRun {

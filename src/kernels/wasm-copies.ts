@@ -9,10 +9,9 @@
  * (SplitV too: tfjs-wasm's calls its own Slice.) The results are bit-identical; only the copies go.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { WasmBackend as WasmHeap } from "./bridge.js";
 
-interface WasmBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+interface WasmBackend extends WasmHeap, tf.KernelBackend {
   incRef(dataId: tf.DataId): void;
 }
 
@@ -22,7 +21,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; at
 function copySlice(backend: WasmBackend, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
   const out = backend.makeOutput(size, x.dtype);
   if (tf.util.sizeFromShape(size) === 0) return out;
-  // Views taken after makeOutput, which may grow (and so detach) the heap.
+  // Views (of the tensor's own dtype) taken after makeOutput, which may grow (and so detach) the heap.
   const src = backend.typedArrayFromHeap(x), dst = backend.typedArrayFromHeap(out);
   const strides = tf.util.computeStrides(x.shape);
   // Collapse the trailing axes the slice takes whole: each copy is one contiguous run.

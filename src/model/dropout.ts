@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { filledTensor } from "../kernels/index.js";
 import { hashInts } from "../train/rng.js";
 
 /**
@@ -54,26 +55,12 @@ function draws(state: Int32Array, into: Int32Array): Int32Array {
   return into;
 }
 
-interface WasmHeap {
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
-
-/** The multiplier as a tensor; on wasm drawn straight into the heap (a fresh host array costs more to fault in than to fill). */
-function multiplierTensor(shape: number[], rate: number, seed: number): tf.Tensor {
-  if (tf.getBackend() !== "wasm") return tf.tensor(fillDropoutMultiplier(new Float32Array(tf.util.sizeFromShape(shape)), rate, seed), shape);
-  const heap = tf.backend() as unknown as WasmHeap;
-  const info = heap.makeOutput(shape, "float32");
-  fillDropoutMultiplier(heap.typedArrayFromHeap(info), rate, seed);
-  return tf.engine().makeTensorFromTensorInfo(info);
-}
-
 /**
  * x · mask with mask = fillDropoutMultiplier(x.size values, rate, seed) (peft's nn.Dropout in training), differentiable
  * in x: dL/dx = dy · mask. Without a seed the mask is drawn from a random one.
  */
 export function dropout<T extends tf.Tensor>(x: T, rate: number, seed = Math.floor(Math.random() * 2 ** 32)): T {
-  const mask = multiplierTensor(x.shape, rate, seed);
+  const mask = filledTensor(x.shape, (out) => fillDropoutMultiplier(out, rate, seed));
   const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
     (inputs[1] as tf.GradSaveFunc)([mask]);
     return { value: tf.mul(inputs[0] as tf.Tensor, mask), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]) };

@@ -291,15 +291,15 @@ export class Qwen2Model {
     const c = this.config;
     return tf.tidy(() => {
       const { cos, sin } = ropeTables(positionIds, c.headDim, c.ropeTheta);
-      const bias = attentionBias(mask, step.L);
       let x = this.embed(ids.flat());
-      const widths = Object.values(this.weights.layers[0].linears).reduce((n, w) => n + w.shape[1], 0);
-      const savedPerLayer = step.B * step.L * widths * 4;
-      // The fused kernel's mask: [B, 1, g·L, T], the bias repeated for the g query heads of each key/value head.
-      let groupedBias: tf.Tensor4D | undefined;
+      const linears = Object.values(this.weights.layers[0].linears);
+      const savedPerLayer = step.B * step.L * linears.reduce((n, w) => n + w.shape[1], 0) * 4;
+      // The additive attention masks, built when first needed: [B, 1, 1, L, T] for the tfjs layer, and for the fused
+      // kernel [B, 1, g·L, T], repeated for the g query heads of each key/value head.
+      let bias: tf.Tensor | undefined, groupedBias: tf.Tensor4D | undefined;
       // Packing a layer's weights on every call (the fused kernel reads them as inputs) costs a decode step more
       // than the products themselves past a few MB (measured: 2.5× at the 0.5B shape's 60 MB, 8 rows).
-      const largeLayer = Object.values(this.weights.layers[0].linears).reduce((n, w) => n + w.size, 0) * 4 > PACK_ON_CALL_MAX_BYTES;
+      const largeLayer = linears.reduce((n, w) => n + w.size, 0) * 4 > PACK_ON_CALL_MAX_BYTES;
       for (let l = 0; l < c.numHiddenLayers; l++) {
         // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
         const xin = x;
@@ -320,10 +320,11 @@ export class Qwen2Model {
           }
           continue;
         }
+        const b = (bias ??= attentionBias(mask, step.L));
         x = tf.tidy(() => {
-          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, bias, step, (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET);
+          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, b, step, (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET);
           const kv = cache ? { past: cache.layers[l], keep: (k: tf.Tensor4D, v: tf.Tensor4D) => newCache.push({ k: tf.keep(k), v: tf.keep(v) }) } : undefined;
-          return this.decoderLayer(l, xin, cos, sin, bias, step, kv);
+          return this.decoderLayer(l, xin, cos, sin, b, step, kv);
         });
       }
       return rmsNorm(x, this.weights.norm, c.rmsNormEps);
