@@ -42,6 +42,19 @@ function ceGraph(w: { dims: number[]; data: Float32Array }, transposed: boolean)
   };
 }
 
+/** out[i − s] = all[rows[i]] for i in [s, e): rows of width H. */
+function gatherRows(all: Float32Array, rows: number[], s: number, e: number, H: number, out: Float32Array): void {
+  for (let i = s; i < e; i++) out.set(all.subarray(rows[i] * H, (rows[i] + 1) * H), (i - s) * H);
+}
+
+/** out[rows[i]] += part[i − s] for i in [s, e): rows of width H. */
+function scatterAddRows(part: Float32Array, rows: number[], s: number, e: number, H: number, out: Float32Array): void {
+  for (let i = s; i < e; i++) {
+    const p = (i - s) * H, o = rows[i] * H;
+    for (let j = 0; j < H; j++) out[o + j] += part[p + j];
+  }
+}
+
 export class LmHeadCrossEntropy {
   readonly hidden: number;
   readonly vocab: number;
@@ -85,18 +98,14 @@ export class LmHeadCrossEntropy {
     const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const all = (inputs[0] as tf.Tensor).dataSync() as Float32Array;
       const grad = new Float32Array(N * H);
-      const picked = new Float32Array(chunkRows * H);
+      const picked = new Float32Array(Math.min(chunkRows, rows.length) * H);
       let loss = 0;
       for (let s = 0; s < rows.length; s += chunkRows) {
         const e = Math.min(rows.length, s + chunkRows);
-        for (let i = s; i < e; i++) picked.set(all.subarray(rows[i] * H, (rows[i] + 1) * H), (i - s) * H);
+        gatherRows(all, rows, s, e, H, picked);
         const part = this.chunk(picked.subarray(0, (e - s) * H), targets.slice(s, e));
         loss += part.loss;
-        for (let i = s; i < e; i++) {
-          const g = part.grad.subarray((i - s) * H, (i - s + 1) * H);
-          const o = rows[i] * H;
-          for (let j = 0; j < H; j++) grad[o + j] += g[j];
-        }
+        scatterAddRows(part.grad, rows, s, e, H, grad);
       }
       return {
         value: tf.scalar(loss),
