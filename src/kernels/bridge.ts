@@ -9,12 +9,17 @@ import type { OrtSession, OrtTensor } from "./ort.js";
 /** The backends kernels are registered for. */
 export const BRIDGED_BACKENDS = ["wasm", "cpu"];
 
+/** Whether the active backend keeps tensors in host memory (wasm, cpu), where hostData reads them without a transfer. */
+export function tensorsOnHost(): boolean {
+  return BRIDGED_BACKENDS.includes(tf.getBackend());
+}
+
 /**
  * Whether the ORT kernels serve the active backend: on any other (webgpu) tensors live on the device and a
  * trip through host memory would cost more than the product.
  */
 export function ortServesActiveBackend(): boolean {
-  return BRIDGED_BACKENDS.includes(tf.getBackend());
+  return tensorsOnHost();
 }
 
 /** What this project reads and writes of tfjs-wasm's backend: its heap, through views. */

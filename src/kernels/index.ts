@@ -5,4 +5,4 @@ export { frozenLinearFor, frozenConcatFor } from "./frozen-cache.js";
 export { releaseWeightCache, weightCacheSize } from "./weight-cache.js";
 export { LmHeadCrossEntropy, lmHeadCrossEntropyFor } from "./lm-head-ce.js";
 export { LoraLayerKernel, loraLayerKernelFor, type LayerShape, type LoraSpec, type LoraLayerInputs, type LayerInferenceInputs } from "./lora-layer.js";
-export { filledTensor, hostData } from "./bridge.js";
+export { filledTensor, hostData, tensorsOnHost } from "./bridge.js";

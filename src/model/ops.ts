@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { frozenLinearFor, hostData, lmHeadCrossEntropyFor, ortMatMulActive } from "../kernels/index.js";
+import { frozenLinearFor, hostData, lmHeadCrossEntropyFor, ortMatMulActive, tensorsOnHost } from "../kernels/index.js";
 
 /** Whether tf.matMul's transpose flags and batched products run at full speed here (on ORT, or on a GPU). */
 function flaggedMatMulFast(): boolean {
@@ -83,8 +83,7 @@ export function embedLookup(embedT: tf.Tensor2D, ids: number[]): tf.Tensor2D {
  * the CPU backends they are read on the host (tfjs-wasm's Gather along axis 1 plus the transpose cost ~10× more).
  */
 export function lookupColumns(table: tf.Tensor2D, ids: number[]): tf.Tensor2D {
-  const backend = tf.getBackend();
-  if (backend !== "wasm" && backend !== "cpu") return tf.gather(table, ids, 1).transpose();
+  if (!tensorsOnHost()) return tf.gather(table, ids, 1).transpose();
   const [rows, cols] = table.shape;
   const out = new Float32Array(ids.length * rows);
   const data = hostData(table);
