@@ -12,8 +12,9 @@ export interface AccumulatedGradients {
 /**
  * Gradients of one optimizer step over k micro-batches. The loss is the SUM of token NLL over every
  * micro-batch divided by the target tokens of the whole accumulated batch (not a mean of per-batch means),
- * so k micro-batches give the same update as one k-times larger batch. The loss is summed on the backend
- * and read once, at the end (on a GPU, reads are the only waits).
+ * so k micro-batches give the same update as one k-times larger batch. Each micro-batch's summed loss is
+ * divided before the backward pass (one scalar, where dividing every gradient after it took a kernel each). The
+ * loss is summed on the backend and read once, at the end (on a GPU, reads are the only waits).
  */
 export async function accumulateGradients(
   model: TrainableModel,
@@ -27,8 +28,9 @@ export async function accumulateGradients(
   if (numTargetTokens === 0) throw new Error("No target tokens in this step's batches (every label is -100)");
   let sum: tf.Tensor[] | undefined;
   let lossSum: tf.Scalar | undefined;
+  const scale = 1 / numTargetTokens;
   for (const [i, batch] of microBatches.entries()) {
-    const { value, grads } = tf.variableGrads(() => model.sumLoss(batch, { training: opts.training, seed: opts.seeds?.[i] }), varList);
+    const { value, grads } = tf.variableGrads(() => tf.mul(model.sumLoss(batch, { training: opts.training, seed: opts.seeds?.[i] }), scale) as tf.Scalar, varList);
     if (lossSum === undefined) lossSum = value;
     else {
       const prev = lossSum;
@@ -48,11 +50,8 @@ export async function accumulateGradients(
       tf.dispose([...prev, ...g]);
     }
   }
-  const scale = 1 / numTargetTokens;
-  const grads = new Map(names.map((n, j) => [n, tf.tidy(() => sum![j]!.mul(scale))]));
-  tf.dispose(sum!);
-  const loss = await readScalar(lossSum!);
-  return { loss: loss / numTargetTokens, grads, numTargetTokens };
+  const grads = new Map(names.map((n, j) => [n, sum![j]!]));
+  return { loss: await readScalar(lossSum!), grads, numTargetTokens };
 }
 
 /** A scalar's value; the tensor is disposed. */
