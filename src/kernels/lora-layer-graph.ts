@@ -7,9 +7,12 @@
  *   -> ctx [N, H] -> x1 = x + ctx·Wo (+ LoRA) -> h2 = rmsnorm(x1)·n2 -> g, u = h2·W (+ LoRA)
  *   -> y = x1 + (silu(g)·u)·Wd (+ LoRA)
  * The frozen weights are graph inputs, read in place from the tfjs tensors (no second copy). The forward
- * also returns the products the backward needs (q0, k0, v0, ctx, x1, g, u and each adapter's z = dropout(x)·Aᵀ);
- * a backward without them recomputes the forward first. LoRA: y += s·(dropout(x)·Aᵀ)·Bᵀ (peft), the masks
- * are inputs (0 or 1/(1 − p)), and the adapters' gradients are dB = s·dyᵀ·z, dA = (s·dy·B)ᵀ·dropout(x).
+ * also returns what the backward needs (SAVED: the norms' outputs and inverse RMS, the attention's rotated
+ * query and key heads and value heads, ctx, x1, g, u, and each adapter's z = dropout(x)·Aᵀ); a backward
+ * without them recomputes the forward first. RMSNorm, and the residual add before the second, are ORT's
+ * (Skip)SimplifiedLayerNormalization; RoPE is its RotaryEmbedding, which rotates the other way for the
+ * backward (the rotation's transpose) with −sin. LoRA: y += s·(dropout(x)·Aᵀ)·Bᵀ (peft), the masks are inputs
+ * (0 or 1/(1 − p)), and the adapters' gradients are dB = s·dyᵀ·z, dA = (s·dy·B)ᵀ·dropout(x).
  */
 import type { Graph, Initializer, Node, ValueInfo } from "./onnx-proto.js";
 import type { LinearName } from "../model/weights.js";
@@ -42,8 +45,18 @@ function widths(s: LayerShape): Record<LinearName, [number, number]> {
 
 /** Names of the frozen weight inputs, in feed order. */
 export const WEIGHT_INPUTS = ["wq", "wk", "wv", "bq", "bk", "bv", "wo", "wg", "wu", "wd", "n1", "n2"] as const;
-/** The activations the forward returns for the backward. */
-export const SAVED = ["q0", "k0", "v0", "ctx", "x1", "g", "u"] as const;
+/** What the forward returns for the backward (besides each adapter's `${linear}.z`). */
+export const SAVED = ["h", "r1", "qg", "k", "v", "ctx", "x1", "r2", "h2", "g", "u"] as const;
+
+/** The dims of each SAVED output and adapter z (rank r) for a batch of B rows of L tokens. */
+export function savedDims(s: LayerShape, spec: LoraSpec, r: number, B: number, L: number): Record<string, number[]> {
+  const N = B * L, g = s.heads / s.kvHeads;
+  return {
+    h: [N, s.hidden], r1: [N, 1], qg: [B, s.kvHeads, g * L, s.headDim], k: [B, s.kvHeads, L, s.headDim], v: [B, s.kvHeads, L, s.headDim],
+    ctx: [N, s.hidden], x1: [N, s.hidden], r2: [N, 1], h2: [N, s.hidden], g: [N, s.intermediate], u: [N, s.intermediate],
+    ...Object.fromEntries(spec.linears.map((l) => [`${l}.z`, [N, r]])),
+  };
+}
 
 class Builder {
   readonly nodes: Node[] = [];
@@ -61,11 +74,16 @@ class Builder {
     return out;
   }
 
-  /** com.microsoft FusedMatMul: alpha · op(a) · op(b). */
-  mm(a: string, b: string, opts: { tA?: boolean; tB?: boolean; alpha?: number } = {}, out?: string): string {
-    const node = this.op("FusedMatMul", [a, b], { transA: opts.tA ? 1 : 0, transB: opts.tB ? 1 : 0, alpha: { float: opts.alpha ?? 1 } }, out);
+  /** An operator of ORT's com.microsoft domain. */
+  msOp(opType: string, inputs: string[], attributes?: Node["attributes"], out?: string): string {
+    const node = this.op(opType, inputs, attributes, out);
     this.nodes[this.nodes.length - 1].domain = "com.microsoft";
     return node;
+  }
+
+  /** FusedMatMul: alpha · op(a) · op(b). */
+  mm(a: string, b: string, opts: { tA?: boolean; tB?: boolean; alpha?: number } = {}, out?: string): string {
+    return this.msOp("FusedMatMul", [a, b], { transA: opts.tA ? 1 : 0, transB: opts.tB ? 1 : 0, alpha: { float: opts.alpha ?? 1 } }, out);
   }
 
   float(values: number[], dims: number[] = []): string {
@@ -93,22 +111,28 @@ class LayerGraph {
   readonly b = new Builder();
   readonly w: Record<LinearName, [number, number]>;
   readonly x: string;
-  readonly cos: string;
-  readonly sin: string;
   readonly bias: string;
   readonly shapeQ: string;
   readonly shapeKv: string;
+  /** RoPE's tables as RotaryEmbedding takes them: a row [D/2] per token (row b·L + t for token t of sequence b). */
+  readonly ropeRows: { pos: string; cos: string; sin: string };
   readonly weights: Record<(typeof WEIGHT_INPUTS)[number], string>;
   readonly lora: Partial<Record<LinearName, { a: string; bm: string; mask?: string }>> = {};
   private readonly invSqrtD: number;
+  private negSin?: string;
 
   constructor(readonly s: LayerShape, readonly spec: LoraSpec) {
-    const b = this.b, H = s.hidden, KV = s.kvHeads * s.headDim, I = s.intermediate;
+    const b = this.b, H = s.hidden, KV = s.kvHeads * s.headDim, I = s.intermediate, half = s.headDim / 2;
     this.w = widths(s);
     this.invSqrtD = 1 / Math.sqrt(s.headDim);
     this.x = b.input("x", ["N", H]);
-    this.cos = b.input("cos", ["B", 1, "L", s.headDim]);
-    this.sin = b.input("sin", ["B", 1, "L", s.headDim]);
+    // cos and sin [B, 1, L, D] repeat their first half: RotaryEmbedding takes the half, one row per token.
+    const rows = (t: string) => b.reshape(b.op("Slice", [t, b.ints([0]), b.ints([half]), b.ints([3])]), b.ints([-1, half]));
+    this.ropeRows = {
+      cos: rows(b.input("cos", ["B", 1, "L", s.headDim])),
+      sin: rows(b.input("sin", ["B", 1, "L", s.headDim])),
+      pos: b.input("pos", ["B", "L"], 7), // b·L + t
+    };
     // The additive mask [B, 1, g·L, T], tiled over the g query heads that share a key/value head.
     this.bias = b.input("bias", ["B", 1, "GL", "T"]);
     this.shapeQ = b.input("shape_q", [4], 7); // [B, L, Hq, D]
@@ -127,15 +151,9 @@ class LayerGraph {
     }
   }
 
-  /** rsqrt(mean(x²) + eps) per row, [N, 1]. */
-  invRms(x: string): string {
-    const b = this.b;
-    const ms = b.op("ReduceMean", [b.mul(x, x)], { axes: [-1], keepdims: 1 });
-    return b.op("Reciprocal", [b.op("Sqrt", [b.add(ms, b.float([this.s.eps]))])]);
-  }
-
-  rmsNorm(x: string, weight: string): string {
-    return this.b.mul(this.b.mul(x, this.invRms(x)), weight);
+  /** rmsnorm(x)·weight and its inverse RMS per row [N, 1], as `out` and `${outR}`. */
+  rmsNorm(x: string, weight: string, out: string, outR: string): void {
+    this.b.nodes.push({ opType: "SimplifiedLayerNormalization", inputs: [x, weight], outputs: [out, outR], attributes: { axis: -1, epsilon: { float: this.s.eps } } });
   }
 
   /** dropout(x) for an adapter's input (x itself without masks). */
@@ -144,109 +162,101 @@ class LayerGraph {
     return mask ? this.b.mul(x, mask) : x;
   }
 
-  /** y + s·(dropout(x)·Aᵀ)·Bᵀ, with z = dropout(x)·Aᵀ exposed as `${l}.z`. */
-  withLora(l: LinearName, x: string, y: string, zName?: string): string {
+  /** y + s·(dropout(x)·Aᵀ)·Bᵀ (as `out`), with z = dropout(x)·Aᵀ exposed as `${l}.z`. */
+  withLora(l: LinearName, x: string, y: (out?: string) => string, out?: string): string {
     const ad = this.lora[l];
-    if (!ad) return y;
-    const z = this.b.mm(this.dropped(l, x), ad.a, { tB: true }, zName ?? `${l}.z`);
-    return this.b.add(y, this.b.mm(z, ad.bm, { tB: true, alpha: this.spec.scaling }));
+    if (!ad) return y(out);
+    const z = this.b.mm(this.dropped(l, x), ad.a, { tB: true }, `${l}.z`);
+    return this.b.add(y(), this.b.mm(z, ad.bm, { tB: true, alpha: this.spec.scaling }), out);
   }
 
   /** [N, n·D] -> [B, n, L, D]. */
-  heads(t: string, shape: string): string {
-    return this.b.transpose(this.b.reshape(t, shape), [0, 2, 1, 3]);
+  heads(t: string, shape: string, out?: string): string {
+    return this.b.op("Transpose", [this.b.reshape(t, shape)], { perm: [0, 2, 1, 3] }, out);
   }
 
   /** [B, n, L, D] -> [N, n·D]. */
-  merge(t: string, n: number): string {
-    return this.b.reshape(this.b.transpose(t, [0, 2, 1, 3]), this.b.ints([-1, n * this.s.headDim]));
+  merge(t: string, n: number, out?: string): string {
+    return this.b.op("Reshape", [this.b.transpose(t, [0, 2, 1, 3]), this.b.ints([-1, n * this.s.headDim])], undefined, out);
   }
 
-  /** concat(-x2, x1) over the last axis, and its transpose concat(x2, -x1). */
-  rotate(t: string, transposed: boolean): string {
-    const b = this.b, half = this.s.headDim / 2;
-    const x1 = `${t}.h1`, x2 = `${t}.h2`;
-    b.nodes.push({ opType: "Split", inputs: [t, b.ints([half, half])], outputs: [x1, x2], attributes: { axis: -1 } });
-    return b.op("Concat", transposed ? [x2, b.op("Neg", [x1])] : [b.op("Neg", [x2]), x1], { axis: -1 });
+  /** Rotary embeddings of heads [B, n, L, D]; `inverse` rotates back (the backward's transpose of the rotation). */
+  rope(t: string, inverse: boolean, out?: string): string {
+    const { pos, cos, sin } = this.ropeRows;
+    if (inverse) this.negSin ??= this.b.op("Neg", [sin]);
+    return this.b.msOp("RotaryEmbedding", [t, pos, cos, inverse ? this.negSin! : sin], undefined, out);
   }
 
-  rope(t: string): string {
-    return this.b.add(this.b.mul(t, this.cos), this.b.mul(this.rotate(t, false), this.sin));
+  /** Query heads grouped by their key/value head: [B, Hq, L, D] <-> [B, Hkv, g·L, D]. */
+  grouped(t: string, out?: string): string {
+    return this.b.op("Reshape", [t, this.b.ints([0, this.s.kvHeads, -1, this.s.headDim])], undefined, out);
   }
 
-  ropeBackward(dt: string): string {
-    return this.b.add(this.b.mul(dt, this.cos), this.rotate(this.b.mul(dt, this.sin), true));
+  ungrouped(t: string): string {
+    return this.b.reshape(t, this.b.ints([0, this.s.heads, -1, this.s.headDim]));
   }
 
-  /** Query heads grouped by their key/value head: [B, Hq, L, D] -> [B, Hkv, g·L, D]. */
-  grouped(t: string): string {
-    return this.b.reshape(t, this.b.ints([0, this.s.kvHeads, -1, this.s.headDim]));
-  }
-
-  /**
-   * The attention's RoPE'd q (grouped), k, v heads and probabilities from q0, k0, v0; with a cache, k and v
-   * follow the past keys and values [B, Hkv, P, D] (and are the cache's new contents).
-   */
-  attention(q0: string, k0: string, v0: string, past?: { k: string; v: string }): { qg: string; k: string; v: string; p: string } {
+  /** softmax(qg·kᵀ/√D + bias): the attention's probabilities [B, Hkv, g·L, T]. */
+  probabilities(qg: string, k: string): string {
     const b = this.b;
-    const qg = this.grouped(this.rope(this.heads(q0, this.shapeQ)));
-    let k = this.rope(this.heads(k0, this.shapeKv));
-    let v = this.heads(v0, this.shapeKv);
-    if (past) {
-      k = b.op("Concat", [past.k, k], { axis: 2 });
-      v = b.op("Concat", [past.v, v], { axis: 2 });
-    }
-    const scores = b.add(b.mm(qg, k, { tB: true, alpha: this.invSqrtD }), this.bias);
-    return { qg, k, v, p: b.op("Softmax", [scores], { axis: -1 }) };
+    return b.op("Softmax", [b.add(b.mm(qg, k, { tB: true, alpha: this.invSqrtD }), this.bias)], { axis: -1 });
   }
 
   /**
-   * The whole forward: "y", and the SAVED activations and each adapter's z under their names; with `past`
-   * (inference with a KV cache) also the keys and values after this call's, "k" and "v".
+   * The whole forward: "y", and the SAVED tensors and each adapter's z under their names; with `past`
+   * (inference with a KV cache) the keys and values "k" and "v" follow the past ones [B, Hkv, P, D] (the cache's new
+   * contents).
    */
   forward(past?: { k: string; v: string }): void {
     const b = this.b, W = this.weights, s = this.s;
-    const h = this.rmsNorm(this.x, W.n1);
-    b.op("Identity", [this.withLora("q_proj", h, b.op("Gemm", [h, W.wq, W.bq]))], undefined, "q0");
-    b.op("Identity", [this.withLora("k_proj", h, b.op("Gemm", [h, W.wk, W.bk]))], undefined, "k0");
-    b.op("Identity", [this.withLora("v_proj", h, b.op("Gemm", [h, W.wv, W.bv]))], undefined, "v0");
-    const { p, k, v } = this.attention("q0", "k0", "v0", past);
+    this.rmsNorm(this.x, W.n1, "h", "r1");
+    const q0 = this.withLora("q_proj", "h", () => b.op("Gemm", ["h", W.wq, W.bq]));
+    const k0 = this.withLora("k_proj", "h", () => b.op("Gemm", ["h", W.wk, W.bk]));
+    const v0 = this.withLora("v_proj", "h", () => b.op("Gemm", ["h", W.wv, W.bv]));
+    this.grouped(this.rope(this.heads(q0, this.shapeQ), false), "qg");
     if (past) {
-      b.op("Identity", [k], undefined, "k");
-      b.op("Identity", [v], undefined, "v");
+      b.op("Concat", [past.k, this.rope(this.heads(k0, this.shapeKv), false)], { axis: 2 }, "k");
+      b.op("Concat", [past.v, this.heads(v0, this.shapeKv)], { axis: 2 }, "v");
+    } else {
+      this.rope(this.heads(k0, this.shapeKv), false, "k");
+      this.heads(v0, this.shapeKv, "v");
     }
-    const ctx = this.merge(b.reshape(b.op("MatMul", [p, v]), b.ints([0, s.heads, -1, s.headDim])), s.heads);
-    b.op("Identity", [ctx], undefined, "ctx");
-    b.add(this.x, this.withLora("o_proj", "ctx", b.op("MatMul", ["ctx", W.wo])), "x1");
-    const h2 = this.rmsNorm("x1", W.n2);
-    b.op("Identity", [this.withLora("gate_proj", h2, b.op("MatMul", [h2, W.wg]))], undefined, "g");
-    b.op("Identity", [this.withLora("up_proj", h2, b.op("MatMul", [h2, W.wu]))], undefined, "u");
+    const ctx = b.op("MatMul", [this.probabilities("qg", "k"), "v"]);
+    this.merge(this.ungrouped(ctx), s.heads, "ctx");
+    const o = this.withLora("o_proj", "ctx", () => b.op("MatMul", ["ctx", W.wo]));
+    // x1 = x + o and h2 = rmsnorm(x1)·n2 in one node
+    b.nodes.push({ opType: "SkipSimplifiedLayerNormalization", domain: "com.microsoft", inputs: [this.x, o, W.n2], outputs: ["h2", "", "r2", "x1"], attributes: { epsilon: { float: s.eps } } });
+    this.withLora("gate_proj", "h2", (out) => b.op("MatMul", ["h2", W.wg], undefined, out), "g");
+    this.withLora("up_proj", "h2", (out) => b.op("MatMul", ["h2", W.wu], undefined, out), "u");
     const act = b.mul(b.mul("g", b.op("Sigmoid", ["g"])), "u");
-    b.add("x1", this.withLora("down_proj", act, b.op("MatMul", [act, W.wd])), "y");
+    b.add("x1", this.withLora("down_proj", act, () => b.op("MatMul", [act, W.wd])), "y");
   }
 
-  /** An adapter's gradients (outputs `${l}.dA`, `${l}.dB`) and its part of dL/dx, given dL/dy. */
-  loraBackward(l: LinearName, dOut: string, x: string): string[] {
+  /** An adapter's gradients (outputs `${l}.dA`, `${l}.dB`) and (unless `dxToo` is false) its part of dL/dx, given dL/dy. */
+  loraBackward(l: LinearName, dOut: string, x: string, dxToo = true): string[] {
     const ad = this.lora[l], b = this.b;
     if (!ad) return [];
     b.mm(dOut, `${l}.z`, { tA: true, alpha: this.spec.scaling }, `${l}.dB`); // [out, r]
     const dz = b.mm(dOut, ad.bm, { alpha: this.spec.scaling }); // [N, r]
     b.mm(dz, this.dropped(l, x), { tA: true }, `${l}.dA`); // [r, in]
+    if (!dxToo) return [];
     const dx = b.mm(dz, ad.a); // [N, in]
     return [ad.mask ? b.mul(dx, ad.mask) : dx];
   }
 
-  /** dL/dx of rmsnorm(x)·w: r·(dh·w − x·r²·mean(dh·w·x)), r = rsqrt(mean(x²) + eps). */
-  rmsBackward(x: string, weight: string, dh: string): string {
+  /** dL/dx of rmsnorm(x)·w from dL/d(output) and r = rsqrt(mean(x²) + eps) [N, 1]: r·(dh·w − x·r²·mean(dh·w·x)). */
+  rmsBackward(x: string, weight: string, r: string, dh: string): string {
     const b = this.b;
-    const r = this.invRms(x);
     const dxh = b.mul(dh, weight);
     const m = b.op("ReduceMean", [b.mul(dxh, x)], { axes: [-1], keepdims: 1 });
     return b.mul(r, b.sub(dxh, b.mul(x, b.mul(b.mul(r, r), m))));
   }
 
-  /** dx and every adapter's dA, dB from "dy" and the forward's saved activations (inputs or recomputed). */
-  backward(): void {
+  /**
+   * Every adapter's dA, dB and (with `inputGrad`) dx from "dy" and the forward's saved tensors (inputs or
+   * recomputed). Without dx the q/k/v products back to the layer's input and the first norm's backward are left out.
+   */
+  backward(inputGrad: boolean): void {
     const b = this.b, W = this.weights, s = this.s, one = b.float([1]);
     // MLP: y = x1 + (silu(g)·u)·Wd
     const sg = b.op("Sigmoid", ["g"]);
@@ -256,30 +266,27 @@ class LayerGraph {
     // silu'(g) = σ(g)·(1 + g·(1 − σ(g)))
     const dg = b.mul(b.mul(dact, "u"), b.mul(sg, b.add(one, b.mul("g", b.sub(one, sg)))));
     const du = b.mul(dact, silu);
-    const h2 = this.rmsNorm("x1", W.n2);
     const dh2 = b.sum(
       b.mm(dg, W.wg, { tB: true }), b.mm(du, W.wu, { tB: true }),
-      ...this.loraBackward("gate_proj", dg, h2), ...this.loraBackward("up_proj", du, h2),
+      ...this.loraBackward("gate_proj", dg, "h2"), ...this.loraBackward("up_proj", du, "h2"),
     );
-    const dx1 = b.add("dy", this.rmsBackward("x1", W.n2, dh2));
+    const dx1 = b.add("dy", this.rmsBackward("x1", W.n2, "r2", dh2));
     // Attention: x1 = x + ctx·Wo, ctx = softmax(q·kᵀ/√D + bias)·v by heads
     const dctx = b.sum(b.mm(dx1, W.wo, { tB: true }), ...this.loraBackward("o_proj", dx1, "ctx"));
     const dctxg = this.grouped(this.heads(dctx, this.shapeQ));
-    const { qg, k, v, p } = this.attention("q0", "k0", "v0");
-    const dp = b.mm(dctxg, v, { tB: true });
+    const p = this.probabilities("qg", "k");
+    const dp = b.mm(dctxg, "v", { tB: true });
     const dv = b.mm(p, dctxg, { tA: true });
     const dscores = b.mul(p, b.sub(dp, b.op("ReduceSum", [b.mul(dp, p), b.ints([-1])], { keepdims: 1 })));
-    const dqg = b.mm(dscores, k, { alpha: this.invSqrtD });
-    const dk = b.mm(dscores, qg, { tA: true, alpha: this.invSqrtD });
-    const dq0 = this.merge(this.ropeBackward(b.reshape(dqg, b.ints([0, s.heads, -1, s.headDim]))), s.heads);
-    const dk0 = this.merge(this.ropeBackward(dk), s.kvHeads);
+    const dqg = b.mm(dscores, "k", { alpha: this.invSqrtD });
+    const dk = b.mm(dscores, "qg", { tA: true, alpha: this.invSqrtD });
+    const dq0 = this.merge(this.rope(this.ungrouped(dqg), true), s.heads);
+    const dk0 = this.merge(this.rope(dk, true), s.kvHeads);
     const dv0 = this.merge(dv, s.kvHeads);
-    const h = this.rmsNorm(this.x, W.n1);
-    const dh = b.sum(
-      b.mm(dq0, W.wq, { tB: true }), b.mm(dk0, W.wk, { tB: true }), b.mm(dv0, W.wv, { tB: true }),
-      ...this.loraBackward("q_proj", dq0, h), ...this.loraBackward("k_proj", dk0, h), ...this.loraBackward("v_proj", dv0, h),
-    );
-    b.add(dx1, this.rmsBackward(this.x, W.n1, dh), "dx");
+    const lora = [...this.loraBackward("q_proj", dq0, "h", inputGrad), ...this.loraBackward("k_proj", dk0, "h", inputGrad), ...this.loraBackward("v_proj", dv0, "h", inputGrad)];
+    if (!inputGrad) return;
+    const dh = b.sum(b.mm(dq0, W.wq, { tB: true }), b.mm(dk0, W.wk, { tB: true }), b.mm(dv0, W.wv, { tB: true }), ...lora);
+    b.add(dx1, this.rmsBackward(this.x, W.n1, "r1", dh), "dx");
   }
 
   graph(name: string, outputs: ValueInfo[]): Graph {
@@ -287,17 +294,20 @@ class LayerGraph {
   }
 }
 
-/** Output shapes of the saved activations and adapters' z. */
+/** Output infos of the saved tensors and adapters' z (symbolic batch dims). */
 function savedInfo(g: LayerGraph): ValueInfo[] {
-  const H = g.s.hidden, KV = g.s.kvHeads * g.s.headDim, I = g.s.intermediate;
-  const dims: Record<(typeof SAVED)[number], number> = { q0: H, k0: KV, v0: KV, ctx: H, x1: H, g: I, u: I };
+  const H = g.s.hidden, I = g.s.intermediate, Hkv = g.s.kvHeads, D = g.s.headDim;
+  const dims: Record<(typeof SAVED)[number], (number | string)[]> = {
+    h: ["N", H], r1: ["N", 1], qg: ["B", Hkv, "GL", D], k: ["B", Hkv, "L", D], v: ["B", Hkv, "L", D],
+    ctx: ["N", H], x1: ["N", H], r2: ["N", 1], h2: ["N", H], g: ["N", I], u: ["N", I],
+  };
   return [
-    ...SAVED.map((n) => ({ name: n, elemType: 1, dims: ["N", dims[n]] })),
+    ...SAVED.map((n) => ({ name: n, elemType: 1, dims: dims[n] })),
     ...g.spec.linears.map((l) => ({ name: `${l}.z`, elemType: 1, dims: ["N", "r"] })),
   ];
 }
 
-/** The forward graph: inputs x, cos, sin, bias, shapes, weights, adapters (and masks); outputs y and the saved activations. */
+/** The forward graph: inputs x, cos, sin, pos, bias, shapes, weights, adapters (and masks); outputs y and the saved tensors. */
 export function forwardGraph(shape: LayerShape, spec: LoraSpec): Graph {
   const g = new LayerGraph(shape, spec);
   g.forward();
@@ -321,18 +331,18 @@ export function inferenceGraph(shape: LayerShape, spec: LoraSpec): Graph {
 }
 
 /**
- * The backward graph: the forward's inputs plus "dy" and, when `saved`, the saved activations; outputs dx and
- * each adapter's dA, dB. Without `saved` it recomputes the forward first.
+ * The backward graph: the forward's inputs plus "dy" and, when `saved`, the saved tensors; outputs each adapter's
+ * dA, dB and, with `inputGrad`, dx. Without `saved` it recomputes the forward first.
  */
-export function backwardGraph(shape: LayerShape, spec: LoraSpec, saved: boolean): Graph {
+export function backwardGraph(shape: LayerShape, spec: LoraSpec, saved: boolean, inputGrad: boolean): Graph {
   const g = new LayerGraph(shape, spec);
   g.b.input("dy", ["N", shape.hidden]);
   if (saved) for (const v of savedInfo(g)) g.b.input(v.name, v.dims);
   else g.forward();
-  g.backward();
+  g.backward(inputGrad);
   const w = widths(shape);
-  return g.graph(`lora_layer_backward${saved ? "" : "_recompute"}`, [
-    { name: "dx", elemType: 1, dims: ["N", shape.hidden] },
+  return g.graph(`lora_layer_backward${saved ? "" : "_recompute"}${inputGrad ? "" : "_no_dx"}`, [
+    ...(inputGrad ? [{ name: "dx", elemType: 1, dims: ["N", shape.hidden] }] : []),
     ...spec.linears.flatMap((l) => [
       { name: `${l}.dA`, elemType: 1, dims: ["r", w[l][0]] },
       { name: `${l}.dB`, elemType: 1, dims: [w[l][1], "r"] },

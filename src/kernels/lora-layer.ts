@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { hostData, ortServesActiveBackend } from "./bridge.js";
 import { encodeModel } from "./onnx-proto.js";
 import { OrtSession, ortAvailable, ortThreads, type OrtTensor } from "./ort.js";
-import { SAVED, WEIGHT_INPUTS, backwardGraph, forwardGraph, inferenceGraph, type LayerShape, type LoraSpec } from "./lora-layer-graph.js";
+import { SAVED, WEIGHT_INPUTS, backwardGraph, forwardGraph, inferenceGraph, savedDims, type LayerShape, type LoraSpec } from "./lora-layer-graph.js";
 import type { LinearName } from "../model/weights.js";
 
 export type { LayerShape, LoraSpec } from "./lora-layer-graph.js";
@@ -39,6 +39,13 @@ export interface LoraLayerInputs {
   mask?: (linear: LinearName, out: Float32Array) => void;
   /** Keep the activations for the backward pass (else it recomputes the forward first). */
   save: boolean;
+  /** Keep the forward's dropout masks for the backward (else `mask` draws them again). */
+  keepMasks?: boolean;
+  /**
+   * Whether the backward computes dL/dx (default true). False where x does not depend on anything trainable (the
+   * first layer's input, frozen embeddings): its gradient is then zeros, and the products that make it are skipped.
+   */
+  inputGrad?: boolean;
 }
 
 /** The tensors a pass reads: the op's inputs, or what the tape saved of them. */
@@ -52,7 +59,7 @@ interface Tensors {
 }
 
 /** A layer step with a KV cache: the keys and values of past positions, [B, Hkv, P, D] (none at the first step). */
-export interface LayerInferenceInputs extends Omit<LoraLayerInputs, "save" | "mask"> {
+export interface LayerInferenceInputs extends Omit<LoraLayerInputs, "save" | "mask" | "keepMasks" | "inputGrad"> {
   past?: { k: tf.Tensor4D; v: tf.Tensor4D };
 }
 
@@ -63,10 +70,11 @@ const LINEAR_WEIGHT: Record<LinearName, (typeof WEIGHT_INPUTS)[number]> = {
 
 export class LoraLayerKernel {
   private readonly forwardSession: OrtSession;
-  private readonly backwardSessions = new Map<boolean, OrtSession>();
+  private readonly backwardSessions = new Map<string, OrtSession>();
   private inferenceSession?: OrtSession;
   /** The masks' buffers, reused from call to call (ORT reads them synchronously; a fresh array costs more to fault in than to fill). */
   private readonly maskBuffers: Float32Array[] = [];
+  private tokenIndex = new BigInt64Array(0);
 
   constructor(readonly shape: LayerShape, readonly spec: LoraSpec) {
     this.forwardSession = this.session(forwardGraph(shape, spec));
@@ -76,10 +84,17 @@ export class LoraLayerKernel {
     return new OrtSession(encodeModel({ graph, opsets: { "": 17, "com.microsoft": 1 } }), ortThreads());
   }
 
-  private backwardSession(saved: boolean): OrtSession {
-    let s = this.backwardSessions.get(saved);
-    if (!s) this.backwardSessions.set(saved, (s = this.session(backwardGraph(this.shape, this.spec, saved))));
+  private backwardSession(saved: boolean, inputGrad: boolean): OrtSession {
+    const key = `${saved} ${inputGrad}`;
+    let s = this.backwardSessions.get(key);
+    if (!s) this.backwardSessions.set(key, (s = this.session(backwardGraph(this.shape, this.spec, saved, inputGrad))));
     return s;
+  }
+
+  /** 0, 1, …, n − 1: each token's row in the RoPE tables. */
+  private tokenRows(n: number): BigInt64Array {
+    if (this.tokenIndex.length < n) this.tokenIndex = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+    return this.tokenIndex.subarray(0, n);
   }
 
   /** The feeds both passes share. Views of the wasm heap: call after the last tfjs allocation before the run. */
@@ -87,7 +102,7 @@ export class LoraLayerKernel {
     const { headDim: D, heads, kvHeads } = this.shape;
     const f = (t: tf.Tensor) => s.float(hostData(t), t.shape);
     const feeds: Record<string, OrtTensor> = {
-      x: f(t.x), cos: f(t.cos), sin: f(t.sin), bias: f(t.bias),
+      x: f(t.x), cos: f(t.cos), sin: f(t.sin), bias: f(t.bias), pos: s.int64(this.tokenRows(inp.B * inp.L), [inp.B, inp.L]),
       shape_q: s.int64(BigInt64Array.of(BigInt(inp.B), BigInt(inp.L), BigInt(heads), BigInt(D)), [4]),
       shape_kv: s.int64(BigInt64Array.of(BigInt(inp.B), BigInt(inp.L), BigInt(kvHeads), BigInt(D)), [4]),
     };
@@ -127,19 +142,19 @@ export class LoraLayerKernel {
   apply(inp: LoraLayerInputs): tf.Tensor2D {
     const vars = inp.adapters.flatMap((a) => [a.A, a.B]);
     const rows = inp.B * inp.L;
-    const { hidden: H, intermediate: I, kvHeads, headDim } = this.shape;
-    const width: Record<string, number> = { y: H, q0: H, k0: kvHeads * headDim, v0: kvHeads * headDim, ctx: H, x1: H, g: I, u: I };
-    for (const a of inp.adapters) width[`${a.linear}.z`] = a.A.shape[0];
-    const masksOf = () => {
+    const dims: Record<string, number[]> = { y: [rows, this.shape.hidden], ...savedDims(this.shape, this.spec, inp.adapters[0]?.A.shape[0] ?? 0, inp.B, inp.L) };
+    // Kept masks wait in pooled buffers for the backward; the others are drawn into this kernel's buffers, twice.
+    const masksOf = (keep: boolean) => {
       if (!this.spec.dropout) return [];
       return this.spec.linears.map((l, i) => {
         const size = rows * inp.weights[WEIGHT_INPUTS.indexOf(LINEAR_WEIGHT[l])].shape[0];
-        if ((this.maskBuffers[i]?.length ?? 0) < size) this.maskBuffers[i] = new Float32Array(size);
-        const out = this.maskBuffers[i].subarray(0, size);
+        if (!keep && (this.maskBuffers[i]?.length ?? 0) < size) this.maskBuffers[i] = new Float32Array(size);
+        const out = keep ? pool.take(size) : this.maskBuffers[i].subarray(0, size);
         inp.mask!(l, out);
         return out;
       });
     };
+    let keptMasks: Float32Array[] | undefined;
     const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const save = args[args.length - 1] as tf.GradSaveFunc;
       const x = args[0] as tf.Tensor2D;
@@ -148,8 +163,10 @@ export class LoraLayerKernel {
       save([x, inp.cos, inp.sin, inp.bias, ...adapters]);
       const s = this.forwardSession;
       const fetch = inp.save ? ["y", ...SAVED, ...this.spec.linears.map((l) => `${l}.z`)] : ["y"];
-      const into = Object.fromEntries(fetch.map((name) => [name, s.float(pool.take(rows * width[name]), [rows, width[name]])]));
-      const out = s.runMany(this.feeds(s, inp, { x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, masksOf()), fetch, into);
+      const into = Object.fromEntries(fetch.map((name) => [name, s.float(pool.take(dims[name].reduce((a, b) => a * b)), dims[name])]));
+      const masks = masksOf(inp.keepMasks ?? false);
+      if (inp.keepMasks) keptMasks = masks;
+      const out = s.runMany(this.feeds(s, inp, { x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, masks), fetch, into);
       const kept = inp.save ? fetch.slice(1).map((name) => [name, out[name]] as const) : [];
       const y = tf.tensor2d(out.y.data as Float32Array, x.shape);
       pool.give(out.y.data as Float32Array);
@@ -157,17 +174,20 @@ export class LoraLayerKernel {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [xs, cos, sin, bias, ...as] = saved;
-          const b = this.backwardSession(inp.save);
-          const masks = masksOf();
+          const inputGrad = inp.inputGrad ?? true;
+          const b = this.backwardSession(inp.save, inputGrad);
+          const masks = keptMasks ?? masksOf(false);
           const feeds = { ...this.feeds(b, inp, { x: xs, cos, sin, bias, adapters: as }, masks), ...Object.fromEntries(kept) };
           feeds.dy = b.float(hostData(dy), dy.shape);
-          const dx = b.float(pool.take(rows * this.shape.hidden), [rows, this.shape.hidden]);
-          const grads = b.runMany(feeds, ["dx", ...this.spec.linears.flatMap((l) => [`${l}.dA`, `${l}.dB`])], { dx });
+          const dx = inputGrad ? b.float(pool.take(rows * this.shape.hidden), [rows, this.shape.hidden]) : undefined;
+          const grads = b.runMany(feeds, [...(dx ? ["dx"] : []), ...this.spec.linears.flatMap((l) => [`${l}.dA`, `${l}.dB`])], dx ? { dx } : {});
           // The backward runs once: its inputs' buffers go back to the pool.
           for (const [, t] of kept) pool.give(t.data as Float32Array);
           kept.length = 0;
-          const dxTensor = tf.tensor2d(dx.data as Float32Array, xs.shape as [number, number]);
-          pool.give(dx.data as Float32Array);
+          keptMasks?.forEach((m) => pool.give(m));
+          keptMasks = undefined;
+          const dxTensor = dx ? tf.tensor2d(dx.data as Float32Array, xs.shape as [number, number]) : tf.zerosLike(xs);
+          if (dx) pool.give(dx.data as Float32Array);
           return [
             dxTensor,
             ...this.spec.linears.flatMap((l, i) => [

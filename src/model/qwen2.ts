@@ -43,10 +43,14 @@ interface FrozenProducts {
 
 /**
  * Bytes of frozen-product outputs a training step may keep for the backward pass (layers beyond it are
- * recomputed in full). They are kept in host memory, outside the 4 GiB wasm heap, which already holds the
- * weights' tfjs copies (1.9 GB at 0.5B): every layer at the 0.5B shape and seq 512 needs 623 MB.
+ * recomputed in full), read at each pass (OPENR1_SAVE_FROZEN_MB, default 1024). They are kept in host memory,
+ * outside the 4 GiB wasm heap, which already holds the weights' tfjs copies (1.9 GB at 0.5B): every layer at the
+ * 0.5B shape and seq 512 needs 678 MiB, and all its dropout masks 480 MiB more (the fused layer keeps those that fit in
+ * what the activations leave).
  */
-const FROZEN_SAVE_BUDGET = Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 1024) * 2 ** 20;
+function frozenSaveBudget(): number {
+  return Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 1024) * 2 ** 20;
+}
 
 /**
  * Activations a training forward pass may keep for its backward before layers are recomputed instead
@@ -293,13 +297,17 @@ export class Qwen2Model {
       const { cos, sin } = ropeTables(positionIds, c.headDim, c.ropeTheta);
       let x = this.embed(ids.flat());
       const linears = Object.values(this.weights.layers[0].linears);
-      const savedPerLayer = step.B * step.L * linears.reduce((n, w) => n + w.shape[1], 0) * 4;
+      // What a layer keeps for its backward: every linear's output, and (the fused layer) both norms' outputs.
+      const savedPerLayer = step.B * step.L * (linears.reduce((n, w) => n + w.shape[1], 0) + 2 * c.hiddenSize) * 4;
       // The additive attention masks, built when first needed: [B, 1, 1, L, T] for the tfjs layer, and for the fused
       // kernel [B, 1, g·L, T], repeated for the g query heads of each key/value head.
       let bias: tf.Tensor | undefined, groupedBias: tf.Tensor4D | undefined;
       // Packing a layer's weights on every call (the fused kernel reads them as inputs) costs a decode step more
       // than the products themselves past a few MB (measured: 2.5× at the 0.5B shape's 60 MB, 8 rows).
       const largeLayer = linears.reduce((n, w) => n + w.size, 0) * 4 > PACK_ON_CALL_MAX_BYTES;
+      const budget = frozenSaveBudget();
+      // What all layers' kept activations take of it (dropout masks may use the rest).
+      const activations = Math.min(c.numHiddenLayers, Math.floor(budget / savedPerLayer)) * savedPerLayer;
       for (let l = 0; l < c.numHiddenLayers; l++) {
         // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
         const xin = x;
@@ -315,14 +323,17 @@ export class Qwen2Model {
             });
           } else {
             // Activations are kept only where gradients can be asked for (adapters).
-            const save = fused.adapters.length > 0 && !step.forceRecompute && (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET;
-            x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, groupedBias!, step, fused, save));
+            const save = fused.adapters.length > 0 && !step.forceRecompute && (l + 1) * savedPerLayer <= budget;
+            // Its dropout masks too, in what the layers' activations leave of the budget: else the backward draws them again.
+            const masks = step.B * step.L * fused.adapters.reduce((n, a) => n + a.A.shape[1], 0) * 4;
+            const keepMasks = save && activations + (l + 1) * masks <= budget;
+            x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, groupedBias!, step, fused, save, keepMasks));
           }
           continue;
         }
         const b = (bias ??= attentionBias(mask, step.L));
         x = tf.tidy(() => {
-          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, b, step, (l + 1) * savedPerLayer <= FROZEN_SAVE_BUDGET);
+          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, b, step, (l + 1) * savedPerLayer <= budget);
           const kv = cache ? { past: cache.layers[l], keep: (k: tf.Tensor4D, v: tf.Tensor4D) => newCache.push({ k: tf.keep(k), v: tf.keep(v) }) } : undefined;
           return this.decoderLayer(l, xin, cos, sin, b, step, kv);
         });
@@ -333,8 +344,9 @@ export class Qwen2Model {
 
   /**
    * A decoder layer with LoRA adapters (or none) as one ONNX Runtime op, forward and backward
-   * (src/kernels/lora-layer.ts): the same function as decoderLayer, its activations kept in host memory for the
-   * backward while they fit `save` (else the backward recomputes the layer).
+   * (src/kernels/lora-layer.ts): the same function as decoderLayer, its activations (with `save`) and dropout masks
+   * (with `keepMasks`) kept in host memory for the backward (else the backward recomputes the layer, or draws the
+   * masks again).
    */
   private fusedDecoderLayer(
     l: number,
@@ -345,13 +357,17 @@ export class Qwen2Model {
     s: LayerStep,
     fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>,
     save: boolean,
+    keepMasks: boolean,
   ): tf.Tensor2D {
     const rates = new Map(fused.adapters.map((a) => [a.linear, a.dropout]));
-    // Drawn again for the backward pass: the same seed both times.
+    // Masks drawn again for the backward pass use the same seed.
     const seeds = new Map(fused.adapters.map((a) => [a.linear, this.dropoutSeed(s, l, a.linear) ?? Math.floor(Math.random() * 2 ** 32)]));
     return fused.kernel.apply({
       ...this.fusedInputs(l, x, cos, sin, bias, s, fused),
       save,
+      keepMasks,
+      // The first layer's input is the frozen embeddings' output: nothing upstream wants its gradient.
+      inputGrad: l > 0,
       mask: (linear, out) => fillDropoutMultiplier(out, rates.get(linear)!, seeds.get(linear)!),
     });
   }
