@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: one table of what matters on this machine, each model workload in its own process so
  * that its peak RSS is its own — generation (prefill, decode with the KV cache at batch 1 and 8) and LoRA
- * optimizer steps (the loss they reach, the tokens/s after the first) for the small offline model, the small config issue 8 compares with PyTorch and the
+ * optimizer steps (the loss they reach, the tokens/s of the median step after the first) for the small offline model, the small config issue 8 compares with PyTorch and the
  * Qwen2.5-0.5B shape (random weights), then answer-checking throughput and `openr1 serve` beside in-process generation.
  *
  * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --kernels (also bench/kernels.ts),
@@ -97,7 +97,7 @@ const trainModels = only === "small" ? (["small", "small-h256"] as const) : only
 for (const r of runTrainBench({ quick, gpu, only: trainModels && [...trainModels] })) {
   rows.push({
     model: r.modelName,
-    workload: `LoRA training, ${r.steps} optimizer steps (${r.lora}), loss ${r.losses[0]} → ${r.losses.at(-1)}`,
+    workload: `LoRA training, ${r.steps} optimizer steps (${r.lora}), loss ${r.losses[0]} → ${r.losses.at(-1)}${(r.rounds ?? 1) > 1 ? `; median of ${r.rounds} runs` : ""}`,
     shape: `${r.batch} × ${r.seq}${r.accumulation > 1 ? ` × ${r.accumulation} accumulated` : ""}`,
     throughput:
       `${r.tokensPerSecond} tokens/s${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}` +

@@ -2,10 +2,13 @@
  * LoRA training through the trainer (collate, forward + backward over the micro-batches, clipping, AdamW
  * update), for the small offline model, the small config issue 8 compares with PyTorch and the
  * Qwen2.5-0.5B shape (random weights): several optimizer steps on one fixed batch, so the loss must fall;
- * tokens/s is the input tokens of a step over its mean wall time after the first step (which warms up),
- * and the process's peak RSS. Each configuration runs in its own process so that its peak RSS is its own.
+ * tokens/s is the input tokens of a step over the median wall time of the steps after the first (which warms
+ * up; a median, as a shared machine's stalls land on single steps), and the process's peak RSS. Each
+ * configuration runs in its own process so that its peak RSS is its own.
  * Where a Python with torch, transformers and peft is at hand (TORCH_PYTHON, else python3 if it imports them), the
- * same configuration also runs on PyTorch (bench/train_torch.py) right after, for a ratio measured in the same run.
+ * same configuration also runs on PyTorch (bench/train_torch.py, the same statistic) right after, for a ratio
+ * measured in the same run; the small configurations (seconds each) alternate the two for ROUNDS rounds and
+ * report each side's median round.
  *
  * Run alone: node --import tsx bench/train.ts [--quick] [--only=small|small-h256|0.5b]
  */
@@ -32,8 +35,10 @@ export interface TrainBenchConfig {
 export interface TrainBenchRow extends TrainBenchConfig {
   modelName: string;
   lora: string;
-  /** Mean wall time of the steps after the first. */
+  /** Median wall time of the steps after the first. */
   stepSeconds: number;
+  /** Runs of this configuration (alternating with PyTorch's) the row is the median of. */
+  rounds?: number;
   tokensPerSecond: number;
   /** The training loss of every step, on the same batch each time. */
   losses: number[];
@@ -77,7 +82,7 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
       },
     });
     const timed = res.steps.slice(1);
-    const seconds = timed.reduce((t, r) => t + r.seconds, 0) / timed.length;
+    const seconds = median(timed.map((r) => r.seconds));
     return {
       ...c, modelName: MODELS[c.model].name, lora: "r=16, all 7 linears", backend: backend.source,
       stepSeconds: +seconds.toFixed(3), tokensPerSecond: +(timed[0]!.numInputTokens / seconds).toFixed(1),
@@ -91,6 +96,19 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
     base.dispose();
   }
 }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** The run with the median throughput of an odd number of runs. */
+function medianRun<T extends { tokensPerSecond: number }>(runs: T[]): T {
+  return [...runs].sort((a, b) => a.tokensPerSecond - b.tokensPerSecond)[(runs.length - 1) >> 1]!;
+}
+
+/** Rounds for the configurations that take seconds (the 0.5B shape runs once: minutes a round). */
+const ROUNDS = 3;
 
 /** A Python that imports torch, transformers and peft (TORCH_PYTHON, else python3), or null. */
 export function torchPython(): string | null {
@@ -130,9 +148,15 @@ export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: Tra
   const python = opts.gpu ? null : torchPython();
   for (const c of configs) {
     try {
-      const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), `--child=${JSON.stringify(c)}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-      const row = JSON.parse(out.trim().split("\n").at(-1)!) as TrainBenchRow;
-      if (python) row.reference = torchReference(python, c);
+      const ours: TrainBenchRow[] = [], theirs: NonNullable<TrainBenchRow["reference"]>[] = [];
+      const rounds = c.model === "0.5b" || opts.quick ? 1 : ROUNDS;
+      for (let i = 0; i < rounds; i++) {
+        const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), `--child=${JSON.stringify(c)}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        ours.push(JSON.parse(out.trim().split("\n").at(-1)!) as TrainBenchRow);
+        const ref = python ? torchReference(python, c) : undefined;
+        if (ref) theirs.push(ref);
+      }
+      const row: TrainBenchRow = { ...medianRun(ours), rounds, reference: theirs.length ? medianRun(theirs) : undefined };
       rows.push(row);
       console.log(JSON.stringify(row));
     } catch (e) {

@@ -2,7 +2,7 @@
 
 A random Qwen2 of the configuration's shape (float32), LoRA r=16, alpha 32, dropout 0.05 on all seven linears,
 AdamW lr 1e-3, clipping at 1.0, `steps` optimizer steps on one fixed batch (prompt tokens masked as in the
-project); tokens/s is the input tokens of a step over the mean wall time of the steps after the first. Prints one
+project); tokens/s is the input tokens of a step over the median wall time of the steps after the first. Prints one
 JSON line. Threads: torch's default on this machine (set OMP_NUM_THREADS to change it).
 
 Usage: python3 bench/train_torch.py '{"hidden": 256, "layers": 2, "heads": 4, "kvHeads": 2, "intermediate": 1024,
@@ -10,6 +10,7 @@ Usage: python3 bench/train_torch.py '{"hidden": 256, "layers": 2, "heads": 4, "k
 """
 import json
 import resource
+import statistics
 import sys
 import time
 
@@ -46,7 +47,7 @@ def main() -> None:
         optimizer.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - t0)
         losses.append(round(total, 4))
-    step = sum(times[1:]) / len(times[1:])
+    step = statistics.median(times[1:])
     print(json.dumps({
         "tool": f"PyTorch {torch.__version__} + transformers {transformers.__version__} + peft {peft.__version__}",
         "threads": torch.get_num_threads(),
