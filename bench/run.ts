@@ -52,9 +52,10 @@ let backend = "";
 
 /** " — PyTorch N (ratio×), RSS MiB" for a row measured against PyTorch too. */
 function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown }): string {
-  const ref = r.reference as { tokensPerSecond: number; peakRssMiB: number } | undefined;
+  const ref = r.reference as { tokensPerSecond: number; peakRssMiB: number; coresBusy?: number } | undefined;
   if (!ref) return "";
-  return ` — PyTorch ${ref.tokensPerSecond} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
+  const cores = ref.coresBusy === undefined ? "" : `, ${ref.coresBusy} cores busy`;
+  return ` — PyTorch ${ref.tokensPerSecond}${cores} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
 }
 
 /** bench/model.ts in a child process: its JSON lines. */
@@ -100,7 +101,7 @@ for (const r of runTrainBench({ quick, gpu, only: trainModels && [...trainModels
     workload: `LoRA training, ${r.steps} optimizer steps (${r.lora}), loss ${r.losses[0]} → ${r.losses.at(-1)}${(r.rounds ?? 1) > 1 ? `; median of ${r.rounds} runs` : ""}`,
     shape: `${r.batch} × ${r.seq}${r.accumulation > 1 ? ` × ${r.accumulation} accumulated` : ""}`,
     throughput:
-      `${r.tokensPerSecond} tokens/s${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}` +
+      `${r.tokensPerSecond} tokens/s, ${r.coresBusy} cores busy${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}` +
       torchColumn(r),
     peakRssMiB: r.peakRssMiB,
   });

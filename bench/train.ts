@@ -3,7 +3,8 @@
  * update), for the small offline model, the small config issue 8 compares with PyTorch and the
  * Qwen2.5-0.5B shape (random weights): several optimizer steps on one fixed batch, so the loss must fall;
  * tokens/s is the input tokens of a step over the median wall time of the steps after the first (which warms
- * up; a median, as a shared machine's stalls land on single steps), and the process's peak RSS. Each
+ * up; a median, as a shared machine's stalls land on single steps), the cores those steps kept busy (CPU time over
+ * wall time), and the process's peak RSS. Each
  * configuration runs in its own process so that its peak RSS is its own.
  * Where a Python with torch, transformers and peft is at hand (TORCH_PYTHON, else python3 if it imports them), the
  * same configuration also runs on PyTorch (bench/train_torch.py, the same statistic) right after, for a ratio
@@ -40,6 +41,8 @@ export interface TrainBenchRow extends TrainBenchConfig {
   /** Runs of this configuration (alternating with PyTorch's) the row is the median of. */
   rounds?: number;
   tokensPerSecond: number;
+  /** The process's CPU time over the wall time of the steps after the first: how many of the cores a step keeps busy. */
+  coresBusy: number;
   /** The training loss of every step, on the same batch each time. */
   losses: number[];
   peakRssMiB: number;
@@ -47,7 +50,7 @@ export interface TrainBenchRow extends TrainBenchConfig {
   peakGpuMiB?: number;
   backend: string;
   /** The same configuration on PyTorch, measured right after (when a PyTorch is installed). */
-  reference?: { tool: string; tokensPerSecond: number; peakRssMiB: number; losses: number[] };
+  reference?: { tool: string; tokensPerSecond: number; coresBusy: number; peakRssMiB: number; losses: number[] };
 }
 
 const MODELS = {
@@ -73,9 +76,15 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
     return { id: `b${i}`, inputIds: ids, labels: ids.map((x, t) => (t < 16 ? -100 : x)), promptLength: 16, truncated: false };
   });
   const dir = mkdtempSync(join(tmpdir(), "bench-train-"));
+  // CPU time (µs) and wall time (ms) at each step's end.
+  const marks: Array<{ cpu: number; wall: number }> = [];
+  const markStep = () => {
+    const u = process.cpuUsage();
+    marks.push({ cpu: u.user + u.system, wall: performance.now() });
+  };
   try {
     const res = await train({
-      model: lora, train: examples, padTokenId: 151643,
+      model: lora, train: examples, padTokenId: 151643, callbacks: [{ onStepEnd: markStep }],
       config: {
         outputDir: dir, batchSize: c.batch, gradientAccumulation: c.accumulation, maxSteps: c.steps,
         learningRate: 1e-3, warmupRatio: 0, logEvery: 1000, saveEvery: 0,
@@ -86,6 +95,7 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
     return {
       ...c, modelName: MODELS[c.model].name, lora: "r=16, all 7 linears", backend: backend.source,
       stepSeconds: +seconds.toFixed(3), tokensPerSecond: +(timed[0]!.numInputTokens / seconds).toFixed(1),
+      coresBusy: +((marks.at(-1)!.cpu - marks[0]!.cpu) / 1000 / (marks.at(-1)!.wall - marks[0]!.wall)).toFixed(2),
       losses: res.steps.map((r) => +r.loss.toFixed(4)),
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       peakGpuMiB: backend.name === "webgpu" ? Math.round(gpuBytesAllocated() / 2 ** 20) : undefined,

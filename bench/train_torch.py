@@ -2,8 +2,8 @@
 
 A random Qwen2 of the configuration's shape (float32), LoRA r=16, alpha 32, dropout 0.05 on all seven linears,
 AdamW lr 1e-3, clipping at 1.0, `steps` optimizer steps on one fixed batch (prompt tokens masked as in the
-project); tokens/s is the input tokens of a step over the median wall time of the steps after the first. Prints one
-JSON line. Threads: torch's default on this machine (set OMP_NUM_THREADS to change it).
+project); tokens/s is the input tokens of a step over the median wall time of the steps after the first, and
+coresBusy the process's CPU time over the wall time of those steps. Prints one JSON line. Threads: torch's default on this machine (set OMP_NUM_THREADS to change it).
 
 Usage: python3 bench/train_torch.py '{"hidden": 256, "layers": 2, "heads": 4, "kvHeads": 2, "intermediate": 1024,
         "vocab": 1000, "batch": 2, "seq": 128, "accumulation": 1, "steps": 11}'
@@ -33,7 +33,7 @@ def main() -> None:
     labels = ids.clone()
     labels[:, :16] = -100
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=0.0)
-    times, losses = [], []
+    times, losses, ends = [], [], []
     for _ in range(c["steps"]):
         t0 = time.perf_counter()
         total = 0.0
@@ -46,6 +46,7 @@ def main() -> None:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - t0)
+        ends.append((time.process_time(), time.perf_counter()))
         losses.append(round(total, 4))
     step = statistics.median(times[1:])
     print(json.dumps({
@@ -53,6 +54,7 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "stepSeconds": round(step, 3),
         "tokensPerSecond": round(c["batch"] * c["accumulation"] * c["seq"] / step, 1),
+        "coresBusy": round((ends[-1][0] - ends[0][0]) / (ends[-1][1] - ends[0][1]), 2),
         "losses": losses,
         "peakRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }))
