@@ -48,12 +48,15 @@ export const WEIGHT_INPUTS = ["wq", "wk", "wv", "bq", "bk", "bv", "wo", "wg", "w
 /** What the forward returns for the backward (besides each adapter's `${linear}.z`). */
 export const SAVED = ["h", "r1", "qg", "k", "v", "ctx", "x1", "r2", "h2", "g", "u"] as const;
 
-/** The dims of each SAVED output and adapter z (rank r) for a batch of B rows of L tokens. */
-export function savedDims(s: LayerShape, spec: LoraSpec, r: number, B: number, L: number): Record<string, number[]> {
-  const N = B * L, g = s.heads / s.kvHeads;
+/**
+ * The dims of each SAVED output and adapter z, in terms of the batch's dims: symbolic for the graphs' value infos,
+ * numbers for a run's buffers. N = B·L rows, GL = g·L (the query heads grouped by key/value head), r the rank.
+ */
+export function savedDims<T extends number | string>(s: LayerShape, spec: LoraSpec, d: { N: T; B: T; L: T; GL: T; r: T }): Record<string, (number | T)[]> {
+  const { N, B, L, GL, r } = d, H = s.hidden, I = s.intermediate, Hkv = s.kvHeads, D = s.headDim;
   return {
-    h: [N, s.hidden], r1: [N, 1], qg: [B, s.kvHeads, g * L, s.headDim], k: [B, s.kvHeads, L, s.headDim], v: [B, s.kvHeads, L, s.headDim],
-    ctx: [N, s.hidden], x1: [N, s.hidden], r2: [N, 1], h2: [N, s.hidden], g: [N, s.intermediate], u: [N, s.intermediate],
+    h: [N, H], r1: [N, 1], qg: [B, Hkv, GL, D], k: [B, Hkv, L, D], v: [B, Hkv, L, D],
+    ctx: [N, H], x1: [N, H], r2: [N, 1], h2: [N, H], g: [N, I], u: [N, I],
     ...Object.fromEntries(spec.linears.map((l) => [`${l}.z`, [N, r]])),
   };
 }
@@ -296,15 +299,8 @@ class LayerGraph {
 
 /** Output infos of the saved tensors and adapters' z (symbolic batch dims). */
 function savedInfo(g: LayerGraph): ValueInfo[] {
-  const H = g.s.hidden, I = g.s.intermediate, Hkv = g.s.kvHeads, D = g.s.headDim;
-  const dims: Record<(typeof SAVED)[number], (number | string)[]> = {
-    h: ["N", H], r1: ["N", 1], qg: ["B", Hkv, "GL", D], k: ["B", Hkv, "L", D], v: ["B", Hkv, "L", D],
-    ctx: ["N", H], x1: ["N", H], r2: ["N", 1], h2: ["N", H], g: ["N", I], u: ["N", I],
-  };
-  return [
-    ...SAVED.map((n) => ({ name: n, elemType: 1, dims: dims[n] })),
-    ...g.spec.linears.map((l) => ({ name: `${l}.z`, elemType: 1, dims: ["N", "r"] })),
-  ];
+  const dims = savedDims(g.s, g.spec, { N: "N", B: "B", L: "L", GL: "GL", r: "r" });
+  return [...SAVED, ...g.spec.linears.map((l) => `${l}.z`)].map((name) => ({ name, elemType: 1, dims: dims[name] }));
 }
 
 /** The forward graph: inputs x, cos, sin, pos, bias, shapes, weights, adapters (and masks); outputs y and the saved tensors. */

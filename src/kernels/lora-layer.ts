@@ -142,7 +142,8 @@ export class LoraLayerKernel {
   apply(inp: LoraLayerInputs): tf.Tensor2D {
     const vars = inp.adapters.flatMap((a) => [a.A, a.B]);
     const rows = inp.B * inp.L;
-    const dims: Record<string, number[]> = { y: [rows, this.shape.hidden], ...savedDims(this.shape, this.spec, inp.adapters[0]?.A.shape[0] ?? 0, inp.B, inp.L) };
+    const batchDims = { N: rows, B: inp.B, L: inp.L, GL: (this.shape.heads / this.shape.kvHeads) * inp.L, r: inp.adapters[0]?.A.shape[0] ?? 0 };
+    const dims: Record<string, number[]> = { y: [rows, this.shape.hidden], ...savedDims(this.shape, this.spec, batchDims) };
     // Kept masks wait in pooled buffers for the backward; the others are drawn into this kernel's buffers, twice.
     const masksOf = (keep: boolean) => {
       if (!this.spec.dropout) return [];
