@@ -54,7 +54,7 @@ export interface TokenTerms {
 
 /** x's values without a gradient (torch's .detach()); tfjs has no stop_gradient op. */
 export function detach<T extends tf.Tensor>(x: T): T {
-  return tf.customGrad((t: tf.Tensor) => ({ value: t.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) }))(x) as T;
+  return tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({ value: (inputs[0] as tf.Tensor).clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) }))(x) as T;
 }
 
 /** Σ_t weight_t · loss_t (a scalar with gradient), and the per-token ratio and KL for the metrics (no gradient). */
