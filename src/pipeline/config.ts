@@ -139,9 +139,9 @@ const embeddedDefault: PipelineConfig = {
   },
   eval: { numProblems: 120, batchSize: 40, maxNewTokens: 96, temperature: 0, topP: 1, compareBase: true },
   rl: {
-    enabled: true, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 96, temperature: 1, topP: 1, microBatchSize: 32,
-    numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "group", maskTruncatedCompletions: false,
-    rewardFuncs: ["accuracy"], rewardWeights: null, learningRate: 3e-4, warmupRatio: 0, schedule: "constant", maxGradNorm: 1, maxSteps: 30,
+    enabled: true, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 64, temperature: 1, topP: 1, microBatchSize: 32,
+    numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "none", maskTruncatedCompletions: false,
+    rewardFuncs: ["accuracy"], rewardWeights: null, learningRate: 1e-3, warmupRatio: 0, schedule: "constant", maxGradNorm: 1, maxSteps: 50,
     logEvery: 1, saveEvery: 10, keepCheckpoints: 2,
   },
   tracking: { mode: "auto", project: "openr1-ts", entity: null },
@@ -198,7 +198,7 @@ export const rlProfiles: Record<RlProfile, { model: string; rl: RlConfig }> = {
   default: { model: "runs/default/train/merged", rl: { ...embeddedDefault.rl } },
   "r1-zero": {
     model: "tiny-math",
-    rl: { ...embeddedDefault.rl, rewardFuncs: ["accuracy", "step_by_step"], maxSteps: 150, saveEvery: 25 },
+    rl: { ...embeddedDefault.rl, rewardFuncs: ["accuracy", "step_by_step"], maxSteps: 500, saveEvery: 50 },
   },
 };
 

@@ -9,7 +9,11 @@ import type { Tracker } from "../tracking/index.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import type { PipelineConfig } from "./config.js";
 
-/** What the RL stage changed: the SFT model's accuracy → the RL model's, and the training reward and length first → last. */
+/**
+ * What the RL stage changed: the SFT model's accuracy → the RL model's; the training reward and completion length,
+ * each the mean over the first and the last quarter of the steps (a batch's mean reward depends on which problems
+ * it drew: single steps are noisy).
+ */
 export interface RlSummary {
   accuracy: { sft: number; rl: number };
   stepByStep: { sft: number; rl: number };
@@ -83,11 +87,14 @@ export async function runRlStage(o: RlStageOptions): Promise<RlStageResult> {
 /** The RL stage's numbers for the closing summary. */
 export function rlSummary(logHistory: Record<string, number>[], sft: EvalResult["summary"], rl: EvalResult["summary"]): RlSummary {
   const rows = logHistory.filter((h) => "reward" in h);
+  const q = Math.max(1, Math.floor(rows.length / 4));
+  const mean = (part: Record<string, number>[], k: string) => part.reduce((a, h) => a + h[k]!, 0) / part.length;
+  const quarters = (k: string) => (rows.length ? { first: mean(rows.slice(0, q), k), last: mean(rows.slice(-q), k) } : { first: NaN, last: NaN });
   return {
     accuracy: { sft: sft.accuracy, rl: rl.accuracy },
     stepByStep: { sft: sft.meanRewards.stepByStep, rl: rl.meanRewards.stepByStep },
-    reward: { first: rows[0]?.reward ?? NaN, last: rows.at(-1)?.reward ?? NaN },
-    completionLength: { first: rows[0]?.["completions/mean_length"] ?? NaN, last: rows.at(-1)?.["completions/mean_length"] ?? NaN },
+    reward: quarters("reward"),
+    completionLength: quarters("completions/mean_length"),
     steps: logHistory.at(-1)?.step ?? 0,
   };
 }

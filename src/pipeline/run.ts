@@ -76,7 +76,7 @@ export function describeSummary(s: PipelineSummary): string {
   if (s.rl) {
     const { sft, rl } = s.rl.accuracy;
     const points = 100 * (rl - sft);
-    rows.push(["GRPO reward (training, mean)", `${f(s.rl.reward.first)} → ${f(s.rl.reward.last)} over ${s.rl.steps} steps`]);
+    rows.push(["GRPO training reward", `${f(s.rl.reward.first)} → ${f(s.rl.reward.last)} (mean of the first → last quarter of ${s.rl.steps} steps)`]);
     rows.push(["accuracy after RL", `sft ${pct(sft)} → rl ${pct(rl)} (${points >= 0 ? "+" : ""}${points.toFixed(1)} points)`]);
   }
   return rows.map(([k, v]) => `  ${k.padEnd(32)} ${v}`).join("\n");

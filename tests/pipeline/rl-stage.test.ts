@@ -36,7 +36,7 @@ test("`openr1 run` ends with the RL stage: GRPO after SFT, its evaluation, and a
       cwd: ROOT, encoding: "utf8", env: { ...process.env, WANDB_API_KEY: "" },
     });
     assert.match(stdout, /\n {2}accuracy after RL\s+sft \d+\.\d% → rl \d+\.\d% \([+-]\d+\.\d points\)\n/);
-    assert.match(stdout, /GRPO reward \(training, mean\)\s+[\d.]+ → [\d.]+ over 3 steps/);
+    assert.match(stdout, /GRPO training reward\s+[\d.]+ → [\d.]+ \(mean of the first → last quarter of 3 steps\)/);
     const r = JSON.parse(readFileSync(join(out, "default", "pipeline.json"), "utf8")).result;
     assert.ok(existsSync(join(r.rlAdapterDir, "adapter_model.safetensors")), "the RL adapter, on the SFT model");
     assert.ok(existsSync(join(r.rlMergedDir, "model.safetensors")));
