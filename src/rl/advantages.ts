@@ -61,7 +61,14 @@ export function groupAdvantages(rewards: number[], numGenerations: number, scale
     const s = scale === "batch" ? (rewards.length > 1 ? nanStd(rewards) : 0) : G > 1 ? nanStd(group) : 0;
     for (let i = 0; i < G; i++) mean.push(m), std.push(s);
   }
+  // A group whose (defined) rewards are all equal has advantage exactly 0: its mean may differ from them in the
+  // last bit (8 × 0.2 / 8 ≠ 0.2 in floating point), which would leave ~1e-17 advantages that still cost a backward pass.
+  const flat = Array.from({ length: groups }, (_, g) => {
+    const v = rewards.slice(g * G, (g + 1) * G).filter((x) => !Number.isNaN(x));
+    return v.every((x) => x === v[0]);
+  });
   const advantages = rewards.map((r, i) => {
+    if (flat[Math.floor(i / G)]) return 0;
     const a = scale === "none" ? r - mean[i]! : (r - mean[i]!) / (std[i]! + 1e-4);
     return Number.isNaN(a) ? 0 : a;
   });

@@ -33,6 +33,12 @@ test("a group whose rewards are all equal gets zero advantage; the others are ce
   for (const g of [0, 1]) assert.ok(Math.abs(a.advantages.slice(4 * g, 4 * g + 4).reduce((s, v) => s + v, 0)) < 1e-12, "each group's advantages sum to 0");
 });
 
+test("a group of equal rewards gets exactly 0, not the last-bit difference between 0.2 and the mean of eight 0.2s", () => {
+  const a = groupAdvantages([0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2], 8, "none");
+  assert.deepEqual(a.advantages, new Array(8).fill(0));
+  assert.deepEqual(groupAdvantages([0.2, NaN, 0.2, 0.2], 4, "group").advantages, [0, 0, 0, 0]);
+});
+
 test("an unscorable completion (every reward null) gets advantage 0 and is left out of its group's mean", () => {
   const r = weightedRewards([[null], [1], [0], [1]], [1]);
   assert.ok(Number.isNaN(r[0]!));
