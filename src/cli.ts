@@ -1,5 +1,14 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { executionFromEnv, setExecutionDefaults } from "./model/execution.js";
+
+// How models run (kernels, activation memory, attention tiles): read from the environment once, here.
+try {
+  setExecutionDefaults(executionFromEnv(process.env));
+} catch (e) {
+  console.error(`openr1: ${(e as Error).message}`);
+  process.exit(2);
+}
 
 const program = new Command()
   .name("openr1")

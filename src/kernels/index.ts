@@ -5,4 +5,5 @@ export { frozenLinearFor, frozenConcatFor } from "./frozen-cache.js";
 export { releaseWeightCache, weightCacheSize } from "./weight-cache.js";
 export { LmHeadCrossEntropy, lmHeadCrossEntropyFor } from "./lm-head-ce.js";
 export { LoraLayerKernel, loraLayerKernelFor, type LayerShape, type LoraSpec, type LoraLayerInputs, type LayerInferenceInputs } from "./lora-layer.js";
+export { MASK } from "./lora-layer-graph.js";
 export { filledTensor, hostData, tensorsOnHost } from "./bridge.js";

@@ -6,8 +6,10 @@ import { readQwen2Config, type Qwen2Config } from "./config.js";
 import { FEW_ROWS, frozenConcatFor, frozenLinearFor, loraLayerKernelFor, type FrozenLinear, type LoraLayerKernel } from "../kernels/index.js";
 import { fillDropoutMultiplier } from "./dropout.js";
 import { bindingLimitBytes } from "../webgpu.js";
+import { attentionTileRows, causalAttention } from "./attention.js";
+import { executionDefaults, type ExecutionOptions } from "./execution.js";
 import {
-  applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, columnShards, embedLookup, frozenMatMul, gatherColumns, linearMatMul, lookupColumns,
+  applyRope, chunkedCrossEntropySum, columnShards, embedLookup, frozenMatMul, gatherColumns, keyBias, linearMatMul, lookupColumns,
   matMulShards, positionIdsFromMask, rmsNorm, ropeTables, type ColumnShards,
 } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
@@ -33,6 +35,8 @@ interface LayerStep {
   forceRecompute?: boolean;
   /** Frozen products of a checkpointed layer: recorded going forward, reused when it is recomputed. */
   frozen?: FrozenProducts;
+  /** Query rows per attention tile. */
+  tile: number;
 }
 
 interface FrozenProducts {
@@ -42,32 +46,11 @@ interface FrozenProducts {
 }
 
 /**
- * Bytes of frozen-product outputs a training step may keep for the backward pass (layers beyond it are
- * recomputed in full), read at each pass (OPENR1_SAVE_FROZEN_MB, default 1024). They are kept in host memory,
- * outside the 4 GiB wasm heap, which already holds the weights' tfjs copies (1.9 GB at 0.5B): every layer at the
- * 0.5B shape and seq 512 needs 678 MiB, and all its dropout masks 480 MiB more (the fused layer keeps those that fit in
- * what the activations leave).
+ * Bytes the autodiff tape keeps for one tfjs layer's backward per token, measured on the wasm backend with LoRA on
+ * all seven linears (attention keeps q, k and v only: it recomputes its probabilities).
  */
-function frozenSaveBudget(): number {
-  return Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 1024) * 2 ** 20;
-}
-
-/**
- * Activations a training forward pass may keep for its backward before layers are recomputed instead
- * (gradient checkpointing): without it the 0.5B shape at seq 512 would keep ~8.5 GB; small models run
- * faster without recomputation.
- */
-const RECOMPUTE_ABOVE_BYTES = 2 ** 30;
-
-/** A layer's weight bytes up to which decode steps run the fused kernel too (see runLayers). */
-const PACK_ON_CALL_MAX_BYTES = Number(process.env.OPENR1_PACK_ON_CALL_MB ?? 8) * 2 ** 20;
-
-/**
- * Bytes the autodiff tape keeps for one layer's backward per token, measured on the wasm backend with
- * LoRA on all seven linears (0.5B shape at seq 512: 355 MB per layer; h256/i1024 at 2 × 128: 38 MB).
- */
-function keptBytesPerToken(c: Qwen2Config, keys: number): number {
-  return 4 * (50 * c.hiddenSize + 20 * c.intermediateSize + 6 * c.numAttentionHeads * keys);
+function keptBytesPerToken(c: Qwen2Config): number {
+  return 4 * (50 * c.hiddenSize + 20 * c.intermediateSize);
 }
 
 /** A frozen product whose value was computed before: returns it, and dy·Wᵀ as the gradient for x. */
@@ -108,9 +91,8 @@ export interface ForwardOptions {
   /** Seeds the adapters' dropout masks (with training). */
   dropoutSeed?: number;
   /**
-   * Recompute each layer in the backward pass instead of keeping its activations (default: when training
-   * would otherwise keep more than 1 GiB, e.g. the 0.5B shape beyond ~70 tokens; the fused LoRA layer on
-   * ORT keeps its activations in host memory up to OPENR1_SAVE_FROZEN_MB and recomputes beyond).
+   * Recompute each layer in the backward pass instead of keeping its activations (default: the layers past what
+   * `execution.activationBytes` holds; see ExecutionOptions).
    */
   recompute?: boolean;
   /** Rows per chunk of the loss's [rows, vocab] logits (default: ~64 MB of logits per chunk). */
@@ -128,6 +110,8 @@ export class Qwen2Model {
   trainableWeights = false;
   /** Vocabulary-sized tables too large for one GPU kernel, by columns (built on first use). */
   private readonly shardCache = new Map<tf.Tensor2D, ColumnShards>();
+  /** How the layers run (kernels, what training keeps, attention tiles): not what they compute. */
+  execution: ExecutionOptions = executionDefaults();
 
   constructor(
     readonly config: Qwen2Config,
@@ -195,10 +179,10 @@ export class Qwen2Model {
   /**
    * The layer's adapters (none or LoRA) as the fused ONNX Runtime kernel takes them (src/kernels/lora-layer.ts),
    * or null where that kernel does not serve: no ORT or not a CPU backend, full-parameter training, adapters that
-   * are not LoRA, or OPENR1_FUSED_LAYER=0.
+   * are not LoRA, or execution.fusedLayer off.
    */
   private fusedLayer(layer: number, training: boolean): { kernel: LoraLayerKernel; adapters: { linear: LinearName; A: tf.Tensor2D; B: tf.Tensor2D; dropout: number }[] } | null {
-    if (this.trainableWeights || process.env.OPENR1_FUSED_LAYER === "0") return null;
+    if (this.trainableWeights || !this.execution.fusedLayer) return null;
     const adapters: { linear: LinearName; A: tf.Tensor2D; B: tf.Tensor2D; scaling: number; dropout: number }[] = [];
     for (const linear of LINEAR_NAMES) {
       const a = this.adapters.get(`${layer}.${linear}`);
@@ -265,12 +249,15 @@ export class Qwen2Model {
     const positionIds = input.positionIds ?? positionIdsFromMask(mask).map((r) => r.slice(past));
     if (positionIds.length !== B || positionIds.some((r) => r.length !== L)) throw new Error(`Qwen2Model: position_ids must be [${B}, ${L}]`);
     const training = opts.training ?? false;
-    const kept = B * L * c.numHiddenLayers * keptBytesPerToken(c, past + L);
-    const recompute = (opts.recompute ?? (training && kept > RECOMPUTE_ABOVE_BYTES)) && !cache;
+    const kept = B * L * c.numHiddenLayers * keptBytesPerToken(c);
+    const recompute = (opts.recompute ?? (training && kept > this.execution.activationBytes)) && !cache;
+    // (on a GPU a tile's scores must also fit one storage binding)
+    const tileBytes = Math.min(this.execution.attentionTileBytes, bindingLimitBytes());
+    const tile = this.execution.attentionTileRows ?? attentionTileRows(B, c.numAttentionHeads, past + L, tileBytes);
     const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
     let out: tf.Tensor2D;
     try {
-      out = this.runLayers(ids, mask, positionIds, { B, L, past, training, dropoutSeed: opts.dropoutSeed, forceRecompute: opts.recompute === true }, recompute, cache, newCache);
+      out = this.runLayers(ids, mask, positionIds, { B, L, past, training, dropoutSeed: opts.dropoutSeed, forceRecompute: opts.recompute === true, tile }, recompute, cache, newCache);
     } catch (e) {
       tf.dispose(newCache.flatMap(({ k, v }) => [k, v]));
       throw e;
@@ -299,13 +286,11 @@ export class Qwen2Model {
       const linears = Object.values(this.weights.layers[0].linears);
       // What a layer keeps for its backward: every linear's output, and (the fused layer) both norms' outputs.
       const savedPerLayer = step.B * step.L * (linears.reduce((n, w) => n + w.shape[1], 0) + 2 * c.hiddenSize) * 4;
-      // The additive attention masks, built when first needed: [B, 1, 1, L, T] for the tfjs layer, and for the fused
-      // kernel [B, 1, g·L, T], repeated for the g query heads of each key/value head.
-      let bias: tf.Tensor | undefined, groupedBias: tf.Tensor4D | undefined;
+      const bias = keyBias(mask);
       // Packing a layer's weights on every call (the fused kernel reads them as inputs) costs a decode step more
       // than the products themselves past a few MB (measured: 2.5× at the 0.5B shape's 60 MB, 8 rows).
-      const largeLayer = linears.reduce((n, w) => n + w.size, 0) * 4 > PACK_ON_CALL_MAX_BYTES;
-      const budget = frozenSaveBudget();
+      const largeLayer = linears.reduce((n, w) => n + w.size, 0) * 4 > this.execution.packOnCallBytes;
+      const budget = this.execution.activationBytes;
       // What all layers' kept activations take of it (dropout masks may use the rest).
       const activations = Math.min(c.numHiddenLayers, Math.floor(budget / savedPerLayer)) * savedPerLayer;
       for (let l = 0; l < c.numHiddenLayers; l++) {
@@ -314,10 +299,9 @@ export class Qwen2Model {
         // Decode steps (few rows) of large layers keep the layer below: its products read weights MLAS packed once.
         const fused = cache && step.B * step.L <= FEW_ROWS && largeLayer ? null : this.fusedLayer(l, step.training && !cache);
         if (fused) {
-          groupedBias ??= attentionBias(mask, step.L, c.numAttentionHeads / c.numKeyValueHeads) as tf.Tensor4D;
           if (cache) {
             x = tf.tidy(() => {
-              const { y, k, v } = fused.kernel.infer({ ...this.fusedInputs(l, xin, cos, sin, groupedBias!, step, fused), past: cache.layers[l] });
+              const { y, k, v } = fused.kernel.infer({ ...this.fusedInputs(l, xin, cos, sin, bias, step, fused), past: cache.layers[l] });
               newCache.push({ k: tf.keep(k), v: tf.keep(v) });
               return y;
             });
@@ -327,15 +311,14 @@ export class Qwen2Model {
             // Its dropout masks too, in what the layers' activations leave of the budget: else the backward draws them again.
             const masks = step.B * step.L * fused.adapters.reduce((n, a) => n + a.A.shape[1], 0) * 4;
             const keepMasks = save && activations + (l + 1) * masks <= budget;
-            x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, groupedBias!, step, fused, save, keepMasks));
+            x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, bias, step, fused, save, keepMasks));
           }
           continue;
         }
-        const b = (bias ??= attentionBias(mask, step.L));
         x = tf.tidy(() => {
-          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, b, step, (l + 1) * savedPerLayer <= budget);
+          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, bias, step, (l + 1) * savedPerLayer <= budget);
           const kv = cache ? { past: cache.layers[l], keep: (k: tf.Tensor4D, v: tf.Tensor4D) => newCache.push({ k: tf.keep(k), v: tf.keep(v) }) } : undefined;
-          return this.decoderLayer(l, xin, cos, sin, b, step, kv);
+          return this.decoderLayer(l, xin, cos, sin, bias, step, kv);
         });
       }
       return rmsNorm(x, this.weights.norm, c.rmsNormEps);
@@ -353,7 +336,7 @@ export class Qwen2Model {
     x: tf.Tensor2D,
     cos: tf.Tensor4D,
     sin: tf.Tensor4D,
-    bias: tf.Tensor4D,
+    bias: tf.Tensor2D,
     s: LayerStep,
     fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>,
     save: boolean,
@@ -373,10 +356,10 @@ export class Qwen2Model {
   }
 
   /** What the fused kernel reads for layer l, in its order. */
-  private fusedInputs(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor4D, s: LayerStep, fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>) {
+  private fusedInputs(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, keyBias: tf.Tensor2D, s: LayerStep, fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>) {
     const w = this.weights.layers[l], lin = w.linears;
     return {
-      x, B: s.B, L: s.L, cos, sin, bias, adapters: fused.adapters,
+      x, B: s.B, L: s.L, cos, sin, keyBias, tile: s.tile, adapters: fused.adapters,
       weights: [lin.q_proj, lin.k_proj, lin.v_proj, w.qBias, w.kBias, w.vBias, lin.o_proj, lin.gate_proj, lin.up_proj, lin.down_proj, w.inputNorm, w.postAttentionNorm],
     };
   }
@@ -387,14 +370,13 @@ export class Qwen2Model {
     x: tf.Tensor2D,
     cos: tf.Tensor4D,
     sin: tf.Tensor4D,
-    bias: tf.Tensor,
+    keyBias: tf.Tensor2D,
     s: LayerStep,
     kv?: { past?: { k: tf.Tensor4D; v: tf.Tensor4D }; keep: (k: tf.Tensor4D, v: tf.Tensor4D) => void },
   ): tf.Tensor2D {
     const c = this.config, w = this.weights.layers[l];
-    const H = c.numAttentionHeads, kvH = c.numKeyValueHeads, d = c.headDim, g = H / kvH;
+    const H = c.numAttentionHeads, kvH = c.numKeyValueHeads, d = c.headDim;
     const { B, L } = s;
-    const T = s.past + L;
     const lin = (names: LinearName[], t: tf.Tensor2D, b?: tf.Tensor1D[]) => this.linears(l, names, t, s, b);
     const h = rmsNorm(x, w.inputNorm, c.rmsNormEps);
     const heads = (t: tf.Tensor2D, n: number) => t.reshape([B, L, n, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
@@ -410,11 +392,7 @@ export class Qwen2Model {
       kv.keep(k, v);
     }
     // Grouped-query attention without repeating K/V: query head h uses KV head floor(h / g).
-    const qg = q.reshape([B * kvH, g * L, d]) as tf.Tensor3D;
-    const scores = tf.add(bmmT(qg, k.reshape([B * kvH, T, d]) as tf.Tensor3D).mul(1 / Math.sqrt(d)).reshape([B, kvH, g, L, T]), bias);
-    const probs = tf.softmax(scores, -1).reshape([B * kvH, g * L, T]) as tf.Tensor3D;
-    const ctx = bmm(probs, v.reshape([B * kvH, T, d]) as tf.Tensor3D)
-      .reshape([B, H, L, d]).transpose([0, 2, 1, 3]).reshape([B * L, H * d]) as tf.Tensor2D;
+    const ctx = causalAttention(q, k, v, keyBias, s.tile).transpose([0, 2, 1, 3]).reshape([B * L, H * d]) as tf.Tensor2D;
     const x1 = tf.add(x, lin(["o_proj"], ctx)[0]) as tf.Tensor2D;
     const h2 = rmsNorm(x1, w.postAttentionNorm, c.rmsNormEps);
     const [gate, up] = lin(["gate_proj", "up_proj"], h2);
@@ -429,7 +407,7 @@ export class Qwen2Model {
    * activations). Gradients flow to x and to the layer's adapter variables. Memory for training then
    * grows with one layer's activations plus every layer's frozen outputs ([tokens, 12672] at the 0.5B shape).
    */
-  private checkpointedLayer(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, s: LayerStep, saveFrozen: boolean): tf.Tensor2D {
+  private checkpointedLayer(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor2D, s: LayerStep, saveFrozen: boolean): tf.Tensor2D {
     const vars: tf.Variable[] = [];
     for (const [key, a] of this.adapters) if (key.startsWith(`${l}.`)) vars.push(...a.variables());
     if (this.trainableWeights) vars.push(...(layerTensors(this.weights.layers[l]) as tf.Variable[]));
@@ -452,7 +430,7 @@ export class Qwen2Model {
           const state = tf.engine().state;
           const outerTape = state.activeTape;
           try {
-            return tf.grads((...args: tf.Tensor[]) => this.decoderLayer(l, args[0] as tf.Tensor2D, cs as tf.Tensor4D, sn as tf.Tensor4D, bs, { ...s, frozen: outputs && { outputs, replay: true, next: 0 } }))([xs, ...vars], dy);
+            return tf.grads((...args: tf.Tensor[]) => this.decoderLayer(l, args[0] as tf.Tensor2D, cs as tf.Tensor4D, sn as tf.Tensor4D, bs as tf.Tensor2D, { ...s, frozen: outputs && { outputs, replay: true, next: 0 } }))([xs, ...vars], dy);
           } finally {
             state.activeTape = outerTape;
             tf.dispose(outputs ?? []);
