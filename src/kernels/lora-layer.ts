@@ -81,7 +81,8 @@ export class LoraLayerKernel {
 
   private session(key: string, graph: () => ReturnType<typeof forwardGraph>): OrtSession {
     let s = this.sessions.get(key);
-    if (!s) this.sessions.set(key, (s = new OrtSession(encodeModel({ graph: graph(), opsets: { "": 17, "com.microsoft": 1 } }), ortThreads())));
+    // No arena: a layer's intermediates grow with the sequence, and every session's arena would keep its longest run's.
+    if (!s) this.sessions.set(key, (s = new OrtSession(encodeModel({ graph: graph(), opsets: { "": 17, "com.microsoft": 1 } }), ortThreads(), undefined, false)));
     return s;
   }
 

@@ -84,9 +84,12 @@ export class OrtSession {
 
   /**
    * `prepack` lets MLAS pack the model's constant weights once at load (default: OPENR1_ORT_PREPACK=1):
-   * a product with few rows then reads the packed weight instead of packing it on every call.
+   * a product with few rows then reads the packed weight instead of packing it on every call. `arena` (default on)
+   * keeps the memory of a run's intermediates for the next run: off, it goes back to the allocator (and large blocks
+   * to the system) when the run ends — for graphs whose intermediates grow with the sequence, where each session's
+   * arena would otherwise hold its own largest run for good.
    */
-  constructor(model: Uint8Array, readonly threads = defaultThreads, prepack = process.env.OPENR1_ORT_PREPACK === "1") {
+  constructor(model: Uint8Array, readonly threads = defaultThreads, prepack = process.env.OPENR1_ORT_PREPACK === "1", arena = true) {
     const o = load();
     if (!o) throw new Error(`OrtSession: ${unavailableReason}`);
     this.ort = o;
@@ -96,6 +99,7 @@ export class OrtSession {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
+      enableCpuMemArena: arena,
       extra: {
         session: {
           // Hundreds of sessions share two cores with tfjs: idle workers must sleep, not spin.
