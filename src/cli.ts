@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { executionFromEnv, setExecutionDefaults } from "./model/execution.js";
+import { executionFromEnv, setExecutionDefaults } from "./model/execution-options.js";
 
 // How models run (kernels, activation memory, attention tiles): read from the environment once, here.
 try {
