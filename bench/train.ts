@@ -11,7 +11,7 @@
  * measured in the same run; the small configurations (seconds each) alternate the two for ROUNDS rounds and
  * report each side's median round.
  *
- * Run alone: node --import tsx bench/train.ts [--quick] [--only=small|small-h256|0.5b]
+ * Run alone: node --import tsx bench/train.ts [--quick] [--only=small|small-h256|0.5b] [--seq=2048,4096]
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,6 +19,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
+import { executionFromEnv, setExecutionDefaults } from "../src/model/execution-options.js";
 import { selectBackend } from "../src/backend.js";
 import { LoraModel } from "../src/model/lora.js";
 import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
@@ -31,6 +32,8 @@ export interface TrainBenchConfig {
   accumulation: number;
   /** Optimizer steps; every one after the first is timed. */
   steps: number;
+  /** PyTorch recomputes every layer in the backward (gradient checkpointing: the long rows, where it needs it to fit). */
+  checkpointing?: boolean;
 }
 
 export interface TrainBenchRow extends TrainBenchConfig {
@@ -66,6 +69,7 @@ function gpuBytesAllocated(): number {
 
 /** Runs one configuration in this process: `steps` optimizer steps on one batch, all but the first timed. */
 export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow> {
+  setExecutionDefaults(executionFromEnv(process.env));
   const backend = await selectBackend();
   const base = randomQwen2Model(MODELS[c.model].shape);
   const lora = LoraModel.create(base, { r: 16, alpha: 32, dropout: 0.05 });
@@ -129,7 +133,7 @@ export function torchPython(): string | null {
 /** The configuration on PyTorch (bench/train_torch.py), or undefined when it fails (its error on stderr). */
 function torchReference(python: string, c: TrainBenchConfig): TrainBenchRow["reference"] {
   const shape = MODELS[c.model].shape;
-  const args = { ...shape, batch: c.batch, seq: c.seq, accumulation: c.accumulation, steps: c.steps };
+  const args = { ...shape, batch: c.batch, seq: c.seq, accumulation: c.accumulation, steps: c.steps, checkpointing: c.checkpointing ?? false };
   const r = spawnSync(python, [fileURLToPath(new URL("./train_torch.py", import.meta.url)), JSON.stringify(args)], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (r.status !== 0) {
     console.error(`PyTorch reference for ${c.model} ${c.batch}×${c.seq} failed: ${r.stderr.trim().split("\n").at(-1)}`);
@@ -139,7 +143,7 @@ function torchReference(python: string, c: TrainBenchConfig): TrainBenchRow["ref
 }
 
 /** Every configuration, each in a child process; returns the rows (also printed as JSON lines). */
-export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: TrainBenchConfig["model"][] } = {}): TrainBenchRow[] {
+export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: TrainBenchConfig["model"][]; seqs?: number[] } = {}): TrainBenchRow[] {
   const all: TrainBenchConfig[] = [
     { model: "small", batch: 2, seq: 256, accumulation: 2, steps: 6 },
     { model: "small-h256", batch: 2, seq: 128, accumulation: 1, steps: 31 },
@@ -150,9 +154,13 @@ export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: Tra
     if (!opts.quick) all.push({ model: "0.5b", batch: 8, seq: 1024, accumulation: 1, steps: 4 });
   } else {
     all.push({ model: "0.5b", batch: 1, seq: opts.quick ? 128 : 256, accumulation: 1, steps: 4 });
-    if (!opts.quick) all.push({ model: "0.5b", batch: 1, seq: 512, accumulation: 1, steps: 4 });
+    if (!opts.quick) {
+      all.push({ model: "0.5b", batch: 1, seq: 512, accumulation: 1, steps: 4 });
+      // The full profile's length and beyond, against PyTorch as it fits them: SDPA and gradient checkpointing.
+      for (const seq of [2048, 4096, 8192]) all.push({ model: "0.5b", batch: 1, seq, accumulation: 1, steps: seq > 4096 ? 2 : 3, checkpointing: true });
+    }
   }
-  const configs = all.filter((c) => !opts.only || opts.only.includes(c.model));
+  const configs = all.filter((c) => (!opts.only || opts.only.includes(c.model)) && (!opts.seqs || opts.seqs.includes(c.seq)));
   console.log(JSON.stringify({ machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version } }));
   const rows: TrainBenchRow[] = [];
   const python = opts.gpu ? null : torchPython();
@@ -184,6 +192,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(JSON.stringify(await benchTrainStep(JSON.parse(child.slice(8)))));
   } else {
     const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7) as TrainBenchConfig["model"] | undefined;
-    runTrainBench({ quick: process.argv.includes("--quick"), only: only && [only] });
+    const seqs = process.argv.find((a) => a.startsWith("--seq="))?.slice(6).split(",").map(Number);
+    runTrainBench({ quick: process.argv.includes("--quick"), only: only && [only], seqs });
   }
 }
