@@ -166,7 +166,22 @@ export class Sequence {
 
 /** Logits of the last position of each row, [B, vocab], without computing the others'. */
 function lastLogits(model: Qwen2Model, hidden: tf.Tensor2D, B: number, L: number): tf.Tensor2D {
-  return tf.tidy(() => model.logitsFromHidden(tf.gather(hidden, Array.from({ length: B }, (_, b) => b * L + L - 1)) as tf.Tensor2D));
+  const H = hidden.shape[1];
+  return tf.tidy(() => model.logitsFromHidden(L === 1 ? hidden : (tf.slice(hidden.reshape([B, L, H]), [0, L - 1, 0], [B, 1, H]).reshape([B, H]) as tf.Tensor2D)));
+}
+
+/** Rows `indices` (ascending) of t along axis 0, from column `drop` on along axis 2: slices of runs of rows (tf.gather is slow on wasm). */
+function selectRows(t: tf.Tensor4D, indices: number[], drop: number): tf.Tensor4D {
+  const runs: [number, number][] = [];
+  for (const i of indices) {
+    const last = runs.at(-1);
+    if (last && last[0] + last[1] === i) last[1]++;
+    else runs.push([i, 1]);
+  }
+  return tf.tidy(() => {
+    const parts = runs.map(([start, size]) => tf.slice(t, [start, 0, drop, 0], [size, -1, -1, -1]));
+    return (parts.length === 1 ? parts[0]! : tf.concat(parts, 0)) as tf.Tensor4D;
+  });
 }
 
 /**
@@ -248,7 +263,7 @@ export class DecodeBatch {
     return out;
   }
 
-  /** Keeps the rows at `indices` (in that order); cache columns that only the others attended to are dropped. */
+  /** Keeps the rows at `indices` (ascending); cache columns that only the others attended to are dropped. */
   keep(indices: number[]): void {
     if (indices.length === this.rows.length && indices.every((i, j) => i === j)) return;
     if (this.promptLeft > 0) throw new Error("DecodeBatch.keep: rows can leave once the prefill is done");
@@ -259,11 +274,7 @@ export class DecodeBatch {
     this.rows.splice(0, this.rows.length, ...rows);
     this.mask = mask.map((m) => m.slice(drop));
     this.pending = indices.map((i) => this.pending[i]!);
-    const select = (t: tf.Tensor4D) => tf.tidy(() => {
-      const kept = tf.gather(t, indices, 0) as tf.Tensor4D;
-      return drop > 0 ? tf.slice(kept, [0, 0, drop, 0], [-1, -1, -1, -1]) : kept;
-    });
-    const layers = rows.length ? this.cache.layers.map(({ k, v }) => ({ k: select(k), v: select(v) })) : [];
+    const layers = rows.length ? this.cache.layers.map(({ k, v }) => ({ k: selectRows(k, indices, drop), v: selectRows(v, indices, drop) })) : [];
     this.cache.dispose();
     this.cache.layers.push(...layers);
   }

@@ -149,6 +149,8 @@ class Run {
  */
 export class GenerationEngine {
   private readonly queue: Run[] = [];
+  /** Jobs given a place, not yet grouped for prefill: grouped when the next prefill call runs, so that every job admitted since the last one shares it. */
+  private admitted: Run[] = [];
   private decoding: { batch: DecodeBatch; runs: Run[] } | null = null;
   private prefilling: { batch: DecodeBatch; runs: Run[]; chunk: number }[] = [];
   private running = false;
@@ -174,7 +176,7 @@ export class GenerationEngine {
 
   /** Sequences being prefilled or decoded. */
   get active(): number {
-    return (this.decoding?.runs.length ?? 0) + this.prefilling.reduce((n, g) => n + g.runs.length, 0);
+    return (this.decoding?.runs.length ?? 0) + this.admitted.length + this.prefilling.reduce((n, g) => n + g.runs.length, 0);
   }
 
   /** The mean number of sequences a decode step advanced. */
@@ -232,12 +234,13 @@ export class GenerationEngine {
 
   private async loop(): Promise<void> {
     try {
-      while (this.queue.length || this.decoding || this.prefilling.length) {
+      while (this.queue.length || this.decoding || this.admitted.length || this.prefilling.length) {
         try {
           this.dropCancelled();
           this.admit();
+          // Prefill first: a short prompt done now joins the decoding, and this very step gives it its second token.
+          if (this.admitted.length || this.prefilling.length) await this.prefillSlice();
           if (this.decoding) await this.decodeStep();
-          if (this.prefilling.length) await this.prefillSlice();
         } catch (e) {
           this.failRunning(e as Error);
         }
@@ -250,15 +253,19 @@ export class GenerationEngine {
     }
   }
 
-  /**
-   * Waiting jobs take the free places, grouped by prompt length (a group pads to its longest prompt); a prompt longer
-   * than a chunk is prefilled alone, so that a chunk's attention is one sequence's.
-   */
+  /** Waiting jobs take the free places. */
   private admit(): void {
     const free = this.limits.maxBatch - this.active;
-    if (free <= 0 || this.queue.length === 0) return;
+    if (free > 0) this.admitted.push(...this.queue.splice(0, free));
+  }
+
+  /**
+   * The admitted jobs as prefill groups by prompt length (a group pads to its longest prompt); a prompt longer than a
+   * chunk is prefilled alone, so that a chunk's attention is one sequence's.
+   */
+  private group(): void {
     const chunk = this.limits.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
-    const taken = this.queue.splice(0, free).sort((a, b) => a.job.promptIds.length - b.job.promptIds.length);
+    const taken = this.admitted.splice(0).filter((r) => !r.cancelled || (this.settle(r), false)).sort((a, b) => a.job.promptIds.length - b.job.promptIds.length);
     let group: Run[] = [];
     const flush = () => {
       if (!group.length) return;
@@ -332,8 +339,20 @@ export class GenerationEngine {
     this.retire(g);
   }
 
-  /** One chunk of the prefilling group with the least prompt left; a group whose prompt is done joins the decoding. */
+  /**
+   * Prefill chunks, of the group with the least prompt left first, for about prefillSliceMs (at least one chunk); a
+   * group whose prompt is done joins the decoding.
+   */
   private async prefillSlice(): Promise<void> {
+    this.group();
+    const start = performance.now();
+    while (this.prefilling.length) {
+      await this.prefillChunk();
+      if (performance.now() - start >= (this.limits.prefillSliceMs ?? 25)) break;
+    }
+  }
+
+  private async prefillChunk(): Promise<void> {
     const g = this.prefilling.reduce((a, b) => (b.batch.promptLeft < a.batch.promptLeft ? b : a));
     const max = this.limits.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
     const n = this.decoding ? Math.min(max, g.chunk) : max;
@@ -364,6 +383,7 @@ export class GenerationEngine {
   /** A model call failed: every running job fails with its error (the waiting ones go on). */
   private failRunning(e: Error): void {
     const groups = [...(this.decoding ? [this.decoding] : []), ...this.prefilling];
+    for (const r of this.admitted.splice(0)) r.reject(e);
     this.decoding = null;
     this.prefilling = [];
     for (const g of groups) {
