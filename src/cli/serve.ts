@@ -65,10 +65,10 @@ export function registerServeCommands(program: Command): void {
       const name = o.servedModelName ?? model;
       const running = await startServer(engine, {
         modelName: name, host: o.host, port: o.port, apiKey, defaultMaxTokens: o.maxTokens, maxBodyBytes: o.maxBodyBytes,
-        maxContext, fingerprint, root: loaded.dir, backend: backend.source,
+        maxContext, fingerprint, root: o.adapter ?? loaded.dir, parent: o.adapter ? loaded.dir : undefined, backend: backend.source,
       });
       console.log(`Backend: ${backend.source}`);
-      console.log(`Max context: ${maxContext} tokens (${why}; ${maxBatch} sequences at it need up to ${worst.toFixed(1)} GiB)`);
+      console.log(`Max context: ${maxContext} tokens (${why}; ${maxBatch === 1 ? "a sequence" : `${maxBatch} sequences`} at it need up to ${worst.toFixed(1)} GiB)`);
       console.log(`Model fingerprint: ${fingerprint}`);
       console.log(`Serving ${name} (${loaded.dir}${o.adapter ? ` + adapter ${o.adapter}` : ""}) at ${running.url}`);
       const signal = await new Promise<string>((resolve) => {

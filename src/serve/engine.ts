@@ -46,9 +46,14 @@ export interface EngineLimits {
   prefillChunk?: number;
   /**
    * While other sequences are decoding, a prefill chunk is sized to take about this long (default 25 ms), so their
-   * token steps keep coming between a long prompt's chunks. Alone, prefill runs full chunks.
+   * token steps keep coming between a long prompt's chunks.
    */
   prefillSliceMs?: number;
+  /**
+   * With nothing else running, a prefill chunk is sized to take about this long at most (default 250 ms): a request
+   * that arrives waits at most about that for the chunk in progress.
+   */
+  prefillAloneMs?: number;
 }
 
 export interface EngineStats {
@@ -152,7 +157,8 @@ export class GenerationEngine {
   /** Jobs given a place, not yet grouped for prefill: grouped when the next prefill call runs, so that every job admitted since the last one shares it. */
   private admitted: Run[] = [];
   private decoding: { batch: DecodeBatch; runs: Run[] } | null = null;
-  private prefilling: { batch: DecodeBatch; runs: Run[]; chunk: number }[] = [];
+  /** Groups being prefilled, with the time a prompt token of theirs took in the last chunk (it grows with the context). */
+  private prefilling: { batch: DecodeBatch; runs: Run[]; msPerToken?: number }[] = [];
   private running = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -270,7 +276,7 @@ export class GenerationEngine {
     const flush = () => {
       if (!group.length) return;
       const input = leftPad(group.map((r) => r.job.promptIds), this.tokenizer.padTokenId);
-      this.prefilling.push({ batch: new DecodeBatch(this.model, group.map((r) => r.seq), input, this.tokenizer.padTokenId), runs: group, chunk: 64 });
+      this.prefilling.push({ batch: new DecodeBatch(this.model, group.map((r) => r.seq), input, this.tokenizer.padTokenId), runs: group });
       group = [];
     };
     for (const run of taken) {
@@ -355,14 +361,14 @@ export class GenerationEngine {
   private async prefillChunk(): Promise<void> {
     const g = this.prefilling.reduce((a, b) => (b.batch.promptLeft < a.batch.promptLeft ? b : a));
     const max = this.limits.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
-    const n = this.decoding ? Math.min(max, g.chunk) : max;
+    // Sized from the last chunk's speed to take about the time allowed (the first, unmeasured, 64 tokens beside decoding).
+    const target = this.decoding ? (this.limits.prefillSliceMs ?? 25) : (this.limits.prefillAloneMs ?? 250);
+    const n = g.msPerToken === undefined ? (this.decoding ? 64 : max) : Math.max(16, Math.min(max, Math.floor(target / Math.max(g.msPerToken, 1e-3))));
     const tokens = Math.min(n, g.batch.promptLeft);
     const t0 = performance.now();
     const logits = g.batch.prefill(n);
     this.stats.prefillChunks++;
-    // The next chunk sized from this one's speed, so that it takes about prefillSliceMs.
-    const perToken = (performance.now() - t0) / tokens;
-    g.chunk = Math.max(16, Math.min(max, Math.floor((this.limits.prefillSliceMs ?? 25) / Math.max(perToken, 1e-3))));
+    g.msPerToken = (performance.now() - t0) / tokens;
     if (!logits) return;
     this.prefilling.splice(this.prefilling.indexOf(g), 1);
     try {

