@@ -161,7 +161,6 @@ export class GenerationEngine {
   private prefilling: { batch: DecodeBatch; runs: Run[]; msPerToken?: number }[] = [];
   private running = false;
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
   readonly stats: EngineStats = { jobs: 0, cancelled: 0, steps: 0, rowSteps: 0, prefillChunks: 0, tokens: 0 };
   private readonly decode: (ids: number[]) => string;
   private readonly eos: number[];
@@ -223,11 +222,6 @@ export class GenerationEngine {
     for (const r of this.queue.splice(0)) r.reject(new EngineClosedError());
   }
 
-  /** Resolves when nothing is running or waiting. */
-  idle(): Promise<void> {
-    return this.running ? new Promise((r) => this.idleWaiters.push(r)) : Promise.resolve();
-  }
-
   private cancel(run: Run): void {
     run.cancelled = true;
     const i = this.queue.indexOf(run);
@@ -255,7 +249,6 @@ export class GenerationEngine {
       }
     } finally {
       this.running = false;
-      for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
