@@ -14,7 +14,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { runDataBench } from "./data.js";
 import { runEvalBench, scoreStartupSeconds } from "./eval.js";
-import { runServeBench } from "./serve.js";
+import { runLongPromptServeBench, runServeBench } from "./serve.js";
 import { benchKernels } from "./kernels.js";
 import { runTrainBench } from "./train.js";
 import { gpuMatMulBench } from "./gpu.js";
@@ -123,8 +123,13 @@ rows.push({ model: "—", workload: "`openr1 score` on a one-line file, start to
 
 if (only !== "0.5b") {
   for (const r of await runServeBench({ requests: quick ? 16 : 32 })) {
-    rows.push({ model: "tiny-math", workload: `${r.path}, concurrency ${r.concurrency}`, shape: `${r.requests} requests × ≤ 64 tokens`, throughput: `${r.requestsPerSecond} requests/s, ${r.tokensPerSecond} tokens/s`, peakRssMiB: "" });
+    rows.push({ model: "tiny-math", workload: `${r.path}, concurrency ${r.concurrency}`, shape: `${r.requests} requests × ≤ 64 tokens`, throughput: `${r.requestsPerSecond} requests/s, ${r.tokensPerSecond} tokens/s${r.meanBatch === undefined ? "" : `, mean batch ${r.meanBatch}`}`, peakRssMiB: "" });
   }
+  const l = await runLongPromptServeBench();
+  rows.push({
+    model: "tiny-math", workload: `openr1 serve, one long prompt (/v1/completions, ${l.newTokens} new tokens); a short chat request sent ${l.shortAfterSeconds} s into it`, shape: `${l.promptTokens} prompt tokens`,
+    throughput: `${l.seconds} s; the short request answered in ${l.shortSeconds} s; server RSS idle ${l.idleRssMiB} MiB, ${l.afterRssMiB} MiB 2 s after`, peakRssMiB: l.peakRssMiB,
+  });
 }
 
 console.log(`\nmachine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}${note}`);

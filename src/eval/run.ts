@@ -18,6 +18,7 @@ import {
   type CorrectnessStatus,
 } from "./rewards.js";
 import { summarize, type EvalSummary } from "./summary.js";
+import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 
 export interface EvalSamplingOptions {
   maxNewTokens: number;
@@ -68,7 +69,7 @@ export interface EvalConfig extends EvalSamplingOptions {
 }
 
 export const DEFAULT_EVAL_CONFIG: EvalConfig = {
-  maxNewTokens: 512,
+  maxNewTokens: NEW_TOKEN_DEFAULTS.evaluate,
   temperature: 0,
   topP: 1,
   seed: 42,

@@ -6,10 +6,10 @@ export type { SafetensorsDtype, TensorInfo, TensorToWrite } from "./safetensors.
 export { Qwen2Model, KVCache } from "./qwen2.js";
 export type { ForwardInput, ForwardOptions, LinearAdapter } from "./qwen2.js";
 export { positionIdsFromMask } from "./ops.js";
-export { generate, generateAsync, leftPad } from "./generate.js";
-export type { GenerateOptions, GenerateResult, FinishReason } from "./generate.js";
-export { sampleToken, seededRandom, argmax } from "./sampling.js";
-export type { SamplingOptions } from "./sampling.js";
+export { generate, generateAsync, leftPad, DecodeBatch, Sequence, DEFAULT_PREFILL_CHUNK } from "./generate.js";
+export type { GenerateOptions, GenerateResult, FinishReason, RowSampling, SequenceSettings } from "./generate.js";
+export { sampleToken, seededRandom, argmax, applyPenalties } from "./sampling.js";
+export type { SamplingOptions, PenaltyOptions } from "./sampling.js";
 export { LoraModel, DEFAULT_LORA_CONFIG, resolveLoraConfig, loraScaling, peftTensorName, peftAdapterConfig, loraConfigFromPeft } from "./lora.js";
 export type { LoraConfig, TrainableParameterReport } from "./lora.js";
 export { countParameters, parameterTableHtml } from "./params.js";

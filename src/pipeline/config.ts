@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { BACKEND_PREFERENCES } from "../backend-names.js";
+import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 
 const filters = z.strictObject({
   verifiedCorrect: z.boolean().describe("keep rows with at least one Math-Verify-correct generation"),
@@ -108,7 +109,7 @@ const embeddedDefault: PipelineConfig = {
     learningRate: 2e-3, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
     epochs: 1, maxSteps: 120, logEvery: 5, evalEvery: 20, evalOnStart: true, saveEvery: 40, keepCheckpoints: 2, mergedDtype: "bf16",
   },
-  eval: { numProblems: 120, batchSize: 40, maxNewTokens: 96, temperature: 0, topP: 1, compareBase: true },
+  eval: { numProblems: 120, batchSize: 40, maxNewTokens: NEW_TOKEN_DEFAULTS.pipeline, temperature: 0, topP: 1, compareBase: true },
   tracking: { mode: "auto", project: "openr1-ts", entity: null },
 };
 
@@ -139,7 +140,7 @@ const full: PipelineConfig = {
     learningRate: 2e-4, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
     epochs: 1, maxSteps: null, logEvery: 10, evalEvery: 200, evalOnStart: false, saveEvery: 200, keepCheckpoints: 3, mergedDtype: "bf16",
   },
-  eval: { numProblems: 200, batchSize: 8, maxNewTokens: 2048, temperature: 0, topP: 1, compareBase: true },
+  eval: { numProblems: 200, batchSize: 8, maxNewTokens: NEW_TOKEN_DEFAULTS.pipelineFull, temperature: 0, topP: 1, compareBase: true },
   tracking: { mode: "auto", project: "openr1-ts", entity: null },
 };
 
