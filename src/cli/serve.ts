@@ -40,7 +40,7 @@ export function registerServeCommands(program: Command): void {
     .option("--max-batch <n>", "sequences generated at once (requests join and leave the batch at every token step)", int("--max-batch"), 8)
     .option("--max-queue <n>", "requests waiting before new ones get HTTP 429", int("--max-queue"), 64)
     .option("--max-tokens <n>", "max_tokens of a chat request that gives none", int("--max-tokens"), NEW_TOKEN_DEFAULTS.serveChat)
-    .option("--max-context <n>", "prompt + completion tokens a request may reach (default: what the batch's KV cache and a prefill chunk fit in a quarter of the machine's memory, at most the model's limit)", int("--max-context"))
+    .option("--max-context <n>", "prompt + completion tokens a request may reach (default: what the batch's KV cache fits in a quarter of the machine's memory, at most the model's limit)", int("--max-context"))
     .option("--prefill-chunk <n>", "prompt tokens per forward call: a long prompt goes through in chunks, between the other requests' token steps", int("--prefill-chunk"), DEFAULT_PREFILL_CHUNK)
     .option("--max-body-bytes <n>", "largest request body accepted", int("--max-body-bytes"), 2 ** 20)
     .action(async (model: string, o: ServeCliOptions) => {
@@ -55,8 +55,8 @@ export function registerServeCommands(program: Command): void {
         throw new Error(`--max-context ${o.maxContext} is beyond the model's max_position_embeddings (${config.maxPositionEmbeddings})`);
       }
       const budget = Math.min(totalmem() / 4, freemem() / 2);
-      const maxContext = o.maxContext ?? defaultMaxContext(config, maxBatch, prefillChunk, budget);
-      const worst = (maxContext * bytesPerContextToken(config, maxBatch, prefillChunk)) / GiB;
+      const maxContext = o.maxContext ?? defaultMaxContext(config, maxBatch, budget, loaded.model.execution.attentionTileBytes);
+      const worst = (maxContext * bytesPerContextToken(config, maxBatch)) / GiB;
       const why = o.maxContext !== undefined ? "--max-context"
         : maxContext === config.maxPositionEmbeddings ? "the model's limit"
         : `what fits ${(budget / GiB).toFixed(1)} GiB, a quarter of this machine's memory or half of what is free`;

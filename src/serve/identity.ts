@@ -24,19 +24,20 @@ export async function modelFingerprint(modelDir: string, adapterDir?: string): P
   return `sha256:${hash.digest("hex").slice(0, 16)}`;
 }
 
-/** Bytes a serving context token costs at most: every sequence's keys and values, and one prefill chunk's attention. */
-export function bytesPerContextToken(c: Qwen2Config, maxBatch: number, prefillChunk: number): number {
-  const kv = maxBatch * 2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * 4;
-  // A long prompt is prefilled alone, a chunk at a time: scores, probabilities and the additive mask, [heads, chunk, context].
-  const chunkAttention = 3 * c.numAttentionHeads * prefillChunk * 4;
-  return kv + chunkAttention;
+/**
+ * Bytes a serving context token costs at most: every sequence's keys and values, twice (a step writes each layer's
+ * cache anew before the old one is freed). Attention itself does not grow with the context beyond its tiles, whose
+ * scores are bounded by `attentionTileBytes` whatever the length.
+ */
+export function bytesPerContextToken(c: Qwen2Config, maxBatch: number): number {
+  return 2 * maxBatch * 2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * 4;
 }
 
 /**
- * The longest context (prompt plus completion) whose worst case fits `budgetBytes`: a multiple of 1,024 tokens, at
- * most the model's max_position_embeddings.
+ * The longest context (prompt plus completion) whose worst case fits `budgetBytes` beside a few attention tiles: a
+ * multiple of 1,024 tokens, at most the model's max_position_embeddings.
  */
-export function defaultMaxContext(c: Qwen2Config, maxBatch: number, prefillChunk: number, budgetBytes: number): number {
-  const fits = Math.floor(budgetBytes / bytesPerContextToken(c, maxBatch, prefillChunk) / 1024) * 1024;
+export function defaultMaxContext(c: Qwen2Config, maxBatch: number, budgetBytes: number, attentionTileBytes: number): number {
+  const fits = Math.floor((budgetBytes - 4 * attentionTileBytes) / bytesPerContextToken(c, maxBatch) / 1024) * 1024;
   return Math.max(1024, Math.min(c.maxPositionEmbeddings, fits));
 }

@@ -26,12 +26,13 @@ test("the model fingerprint changes with the weights, the config or an adapter, 
   assert.notEqual(await modelFingerprint(TINY_MATH_MODEL_DIR), fp);
 });
 
-test("the default context: the model's limit when it fits the budget, else what the batch's KV cache and a prefill chunk fit", async () => {
+test("the default context: the model's limit when it fits the budget, else what the batch's KV cache fits", async () => {
   const tiny = await readQwen2Config(TINY_MATH_MODEL_DIR);
-  assert.equal(defaultMaxContext(tiny, 8, 512, 6 * 2 ** 30), 32768);
+  const tile = 32 * 2 ** 20;
+  assert.equal(defaultMaxContext(tiny, 8, 6 * 2 ** 30, tile), 32768);
   // Qwen2.5-0.5B's shape: 8 sequences × 2 (K, V) × 24 layers × 2 KV heads × 64 dims × 4 bytes = 196,608 bytes a token,
-  // and a 512-token chunk's scores, probabilities and mask, 3 × 14 heads × 512 × 4 = 86,016: 6 GiB / 282,624 = 22,795.
+  // twice (old and new cache during a step): (6 GiB − 4 tiles of 32 MiB) / 393,216 = 16,042.
   const half = parseQwen2Config({ hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, max_position_embeddings: 32768 }, "0.5B shape");
-  assert.equal(defaultMaxContext(half, 8, 512, 6 * 2 ** 30), 22528);
-  assert.equal(defaultMaxContext(half, 8, 512, 2 ** 20), 1024, "never below 1,024");
+  assert.equal(defaultMaxContext(half, 8, 6 * 2 ** 30, tile), 15360);
+  assert.equal(defaultMaxContext(half, 8, 2 ** 20, tile), 1024, "never below 1,024");
 });
