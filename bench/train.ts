@@ -24,6 +24,8 @@ import { selectBackend } from "../src/backend.js";
 import { LoraModel } from "../src/model/lora.js";
 import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
 import { train } from "../src/train/trainer.js";
+import { endOrtProfiling, startOrtProfiling, tensorsOnHost } from "../src/kernels/index.js";
+import { summariseOrtTraces } from "./ort-profile.js";
 
 export interface TrainBenchConfig {
   model: keyof typeof MODELS;
@@ -51,6 +53,8 @@ export interface TrainBenchRow extends TrainBenchConfig {
   peakRssMiB: number;
   /** On WebGPU: the bytes of GPU buffers tfjs allocated (it pools freed ones: the peak). */
   peakGpuMiB?: number;
+  /** Where the steps' wall time went, as shares (ORT's traces: see bench/ort-profile.ts); on the CPU backends. */
+  timeShares?: Record<string, number>;
   backend: string;
   /** The same configuration on PyTorch, measured right after (when a PyTorch is installed). */
   reference?: { tool: string; tokensPerSecond: number; coresBusy: number; peakRssMiB: number; losses: number[] };
@@ -80,6 +84,10 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
     return { id: `b${i}`, inputIds: ids, labels: ids.map((x, t) => (t < 16 ? -100 : x)), promptLength: 16, truncated: false };
   });
   const dir = mkdtempSync(join(tmpdir(), "bench-train-"));
+  // ORT's per-node traces of the sessions this run creates (the 0.5B rows): where the step's time goes.
+  const traces = c.model === "0.5b" && tensorsOnHost() ? mkdtempSync(join(tmpdir(), "bench-ort-trace-")) : null;
+  if (traces) startOrtProfiling(join(traces, "ort"));
+  const started = performance.now();
   // CPU time (µs) and wall time (ms) at each step's end.
   const marks: Array<{ cpu: number; wall: number }> = [];
   const markStep = () => {
@@ -102,13 +110,27 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
       coresBusy: +((marks.at(-1)!.cpu - marks[0]!.cpu) / 1000 / (marks.at(-1)!.wall - marks[0]!.wall)).toFixed(2),
       losses: res.steps.map((r) => +r.loss.toFixed(4)),
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      timeShares: traces ? timeShares(traces, marks.at(-1)!.wall - started) : undefined,
       peakGpuMiB: backend.name === "webgpu" ? Math.round(gpuBytesAllocated() / 2 ** 20) : undefined,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    if (traces) {
+      endOrtProfiling();
+      rmSync(traces, { recursive: true, force: true });
+    }
     lora.dispose();
     base.dispose();
   }
+}
+
+/** Each part's share of `wallMs`, and what ran outside ORT (the rest). */
+function timeShares(traces: string, wallMs: number): Record<string, number> {
+  endOrtProfiling();
+  const parts = summariseOrtTraces(traces);
+  const shares = Object.fromEntries(Object.entries(parts).map(([k, us]) => [k, +(us / 1000 / wallMs).toFixed(3)]));
+  const inOrt = Object.values(parts).reduce((a, b) => a + b, 0) / 1000;
+  return { ...shares, "outside ORT (tfjs, optimizer, host)": +Math.max(0, 1 - inOrt / wallMs).toFixed(3) };
 }
 
 function median(xs: number[]): number {

@@ -24,6 +24,7 @@ interface TensorCtor {
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
   run(feeds: Record<string, OrtTensor>, fetches: Record<string, OrtTensor | null>, options: object): Record<string, OrtTensor>;
+  endProfiling(): void;
   dispose(): void;
 }
 
@@ -77,6 +78,23 @@ export function ortThreads(): number {
   return defaultThreads;
 }
 
+/** Where sessions created while profiling is on write ORT's trace (a prefix), and the sessions to end it for. */
+const profiling: { prefix: string | null; sessions: OrtSession[] } = { prefix: null, sessions: [] };
+
+/**
+ * Records ORT's per-node timings for the sessions created from now on (their JSON traces are written under `prefix`
+ * when `endOrtProfiling` is called): where a step's time goes, for the bench.
+ */
+export function startOrtProfiling(prefix: string): void {
+  profiling.prefix = prefix;
+}
+
+/** Ends the recording of every profiled session (each writes its trace file). */
+export function endOrtProfiling(): void {
+  for (const s of profiling.sessions.splice(0)) s.endProfiling();
+  profiling.prefix = null;
+}
+
 /** A loaded ONNX model, run synchronously on the CPU execution provider. */
 export class OrtSession {
   private readonly native: NativeSession;
@@ -94,12 +112,14 @@ export class OrtSession {
     if (!o) throw new Error(`OrtSession: ${unavailableReason}`);
     this.ort = o;
     this.native = new o.binding.InferenceSession();
+    if (profiling.prefix) profiling.sessions.push(this);
     this.native.loadModel(model.buffer, model.byteOffset, model.byteLength, {
       executionProviders: ["cpu"],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
       enableCpuMemArena: arena,
+      ...(profiling.prefix ? { enableProfiling: true, profileFilePrefix: profiling.prefix } : {}),
       extra: {
         session: {
           // Hundreds of sessions share two cores with tfjs: idle workers must sleep, not spin.
@@ -109,6 +129,10 @@ export class OrtSession {
         },
       },
     });
+  }
+
+  endProfiling(): void {
+    this.native.endProfiling();
   }
 
   float(data: Float32Array, dims: readonly number[]): OrtTensor {
