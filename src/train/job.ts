@@ -33,6 +33,8 @@ export interface TrainJobOptions {
   trainer: Partial<TrainerConfig> & { outputDir: string };
   mergedDtype?: "bf16" | "f32";
   resumeFrom?: string;
+  /** Settings a resume may change from the checkpoint's (see TrainOptions.allowChanges). */
+  allowChanges?: string[];
   callbacks?: TrainerCallback[];
   signal?: AbortSignal;
   /** Called once the data is formatted and the model is ready, before the first step. */
@@ -82,6 +84,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
         ? loraOutputs(trainable, { tokenizer, mergedDtype: opts.mergedDtype, baseModelNameOrPath: source })
         : { saveModel: (dir) => saveQwen2Model(base, dir, { dtype: opts.mergedDtype === "f32" ? "F32" : "BF16" }), tokenizer },
     resumeFrom: opts.resumeFrom,
+    allowChanges: opts.allowChanges,
     signal: opts.signal,
   });
   const lora = trainable instanceof LoraModel ? trainable : undefined;
