@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { DatasetSplit } from "../data/types.js";
+import { withCacheHint } from "../hub/index.js";
 import { FullModel } from "../model/full.js";
 import { LoraModel, type LoraConfig, type TrainableParameterReport } from "../model/lora.js";
 import { resolveModelDir, type ModelSourceOptions } from "../model/load.js";
@@ -58,7 +59,7 @@ export interface TrainJobResult extends TrainResult {
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const source = opts.model ?? RANDOM_SMALL_MODEL;
   const modelDir = source === RANDOM_SMALL_MODEL ? await ensureRandomQwen2(opts.randomModel) : await resolveModelDir(source, opts.modelOptions);
-  const base = await Qwen2Model.fromDirectory(modelDir);
+  const base = await Qwen2Model.fromDirectory(modelDir).catch((e: unknown) => Promise.reject(withCacheHint(e, modelDir, opts.modelOptions)));
   try {
     checkTrainingMemory(base.config, opts.method ?? "lora", opts.lora);
   } catch (e) {
