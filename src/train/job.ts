@@ -61,7 +61,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const modelDir = source === RANDOM_SMALL_MODEL ? await ensureRandomQwen2(opts.randomModel) : await resolveModelDir(source, opts.modelOptions);
   const base = await Qwen2Model.fromDirectory(modelDir).catch((e: unknown) => Promise.reject(withCacheHint(e, modelDir, opts.modelOptions)));
   try {
-    checkTrainingMemory(base.config, opts.method ?? "lora", opts.lora);
+    checkTrainingMemory(base.config, opts.method ?? "lora", opts.lora, opts.trainer.gradientAccumulation);
   } catch (e) {
     base.dispose();
     throw e;

@@ -18,6 +18,7 @@ import {
 import type { TokenizedExample } from "./format.js";
 import { RESUME_CHANGEABLE, TrainingDivergedError, type CheckpointVerdict, type ResumeChange } from "./divergence.js";
 import { accumulateGradients, clipFactor, globalNorm, readScalar } from "./gradients.js";
+import { isAllocationFailure, TrainingOutOfMemoryError } from "./memory.js";
 import { withExclusiveLock } from "../hub/lock.js";
 import { AdamW } from "./optimizer.js";
 import { hashInts } from "./rng.js";
@@ -186,10 +187,18 @@ function resolveConfig(config: TrainOptions["config"]): TrainerConfig {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   mkdirSync(opts.config.outputDir, { recursive: true });
   // One writer per folder: a second run would prune and overwrite this one's checkpoints.
-  return withExclusiveLock(join(opts.config.outputDir, ".lock"), `The checkpoint folder ${opts.config.outputDir}`, () => trainLocked(opts));
+  const at = { where: "the set-up before the first step" };
+  return withExclusiveLock(join(opts.config.outputDir, ".lock"), `The checkpoint folder ${opts.config.outputDir}`, async () => {
+    try {
+      return await trainLocked(opts, at);
+    } catch (e) {
+      throw isAllocationFailure(e) ? new TrainingOutOfMemoryError(at.where, e as Error) : e;
+    }
+  });
 }
 
-async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
+/** `at.where` says what runs (for an allocation failure's message). */
+async function trainLocked(opts: TrainOptions, at: { where: string }): Promise<TrainResult> {
   const cfg = resolveConfig(opts.config);
   const { model, padTokenId } = opts;
   const data = opts.train;
@@ -338,6 +347,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   for (const cb of callbacks) await cb.onTrainBegin?.(runConfig, state());
 
   const saveCheckpoint = async () => {
+    at.where = `the checkpoint of step ${globalStep}`;
     const trainerState: TrainerStateFile = {
       globalStep, maxSteps, epoch: microBatchCursor / microPerEpoch, microBatchCursor, seed: cfg.seed, numTokens, schedule,
       optimizer: { step: optimizer.step, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay },
@@ -357,6 +367,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   };
   const evals: TrainResult["evals"] = [];
   const evaluate = async () => {
+    at.where = `the validation loss at step ${globalStep}`;
     const evalLoss = await evaluateLoss(model, validation, padTokenId, cfg.evalBatchSize);
     evals.push({ step: globalStep, evalLoss });
     logHistory.push({ step: globalStep, eval_loss: evalLoss });
@@ -368,6 +379,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   let status: TrainResult["status"] = "completed";
   while (globalStep < maxSteps) {
+    at.where = `step ${globalStep + 1}`;
     const t0 = performance.now();
     const { batches, seeds } = stepInputs(globalStep, microBatchCursor);
     const { loss, grads, numTargetTokens } = await accumulateGradients(model, batches, { training: true, seeds });
@@ -423,6 +435,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   optimizer.dispose();
 
   const result: TrainResult = { globalStep, maxSteps, steps, evals, logHistory, lastCheckpoint, changes, status };
+  at.where = "the saving of the final outputs";
   if (status === "completed") {
     if (opts.outputs?.saveAdapter) {
       result.adapterDir = join(cfg.outputDir, "adapter");
