@@ -92,11 +92,14 @@ export function checkTrainingMemory(c: Qwen2Config, method: "lora" | "full", lor
   );
 }
 
-/** Whether `err` is an allocation failure: the wasm heap's abort (its 4 GiB are full), a JavaScript buffer, ONNX Runtime's allocator. */
+/**
+ * Whether `err` is an allocation failure: the wasm heap full (tfjs-wasm aborts, or writes through the null pointer a
+ * failed malloc returned: "memory access out of bounds"), a JavaScript buffer too large, ONNX Runtime's allocator.
+ */
 export function isAllocationFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err instanceof WebAssembly.RuntimeError && /^Aborted\(/.test(err.message)) return true;
-  return /Array buffer allocation failed|Failed to allocate|bad_alloc/i.test(err.message);
+  if (err instanceof WebAssembly.RuntimeError) return /^Aborted\(|memory access out of bounds/.test(err.message);
+  return /Array buffer allocation failed|Invalid typed array length|Failed to allocate|bad_alloc/i.test(err.message);
 }
 
 /** An allocation failure during training, explained: what ran out, where, and what to lower. */

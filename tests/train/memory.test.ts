@@ -123,3 +123,17 @@ test("an allocation failure during a step (the wasm heap's abort) is caught and 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a real allocation failure on the wasm backend (a 4.4 GB tensor in the 4 GiB heap) is recognised as one", () => {
+  // In a child process: after it, the wasm module cannot be trusted.
+  const script = `
+    import * as tf from "@tensorflow/tfjs";
+    import { selectBackend } from "./src/backend.ts";
+    import { isAllocationFailure } from "./src/train/memory.ts";
+    await selectBackend("wasm");
+    try { tf.tile(tf.ones([1]), [1.1e9]); console.log("allocated"); }
+    catch (e) { console.log(JSON.stringify({ name: e.constructor.name, message: e.message, recognised: isAllocationFailure(e) })); }`;
+  const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "--eval", script], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const result = JSON.parse(out.trim().split("\n").at(-1)!);
+  assert.equal(result.recognised, true, JSON.stringify(result));
+});
