@@ -92,20 +92,24 @@ export function checkTrainingMemory(c: Qwen2Config, method: "lora" | "full", lor
   );
 }
 
+/** What a WebAssembly module throws when it traps or aborts (Node's global; the project's types have no DOM lib). */
+const WasmRuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly.RuntimeError;
+const isWasmRuntimeError = (err: Error): boolean => err instanceof WasmRuntimeError;
+
 /**
  * Whether `err` is an allocation failure: the wasm heap full (tfjs-wasm aborts, or writes through the null pointer a
  * failed malloc returned: "memory access out of bounds"), a JavaScript buffer too large, ONNX Runtime's allocator.
  */
 export function isAllocationFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err instanceof WebAssembly.RuntimeError) return /^Aborted\(|memory access out of bounds/.test(err.message);
+  if (isWasmRuntimeError(err)) return /^Aborted\(|memory access out of bounds/.test(err.message);
   return /Array buffer allocation failed|Invalid typed array length|Failed to allocate|bad_alloc/i.test(err.message);
 }
 
 /** An allocation failure during training, explained: what ran out, where, and what to lower. */
 export class TrainingOutOfMemoryError extends Error {
-  constructor(readonly where: string, readonly cause: Error, limit = backendMemoryLimit()) {
-    const wasmAbort = cause instanceof WebAssembly.RuntimeError;
+  constructor(readonly where: string, override readonly cause: Error, limit = backendMemoryLimit()) {
+    const wasmAbort = isWasmRuntimeError(cause);
     super(
       `Training ran out of memory during ${where} (${cause.message.split("\n")[0]}): ` +
         (wasmAbort ? `${limit.what} holds at most ${gib(limit.bytes)}` : "the machine's memory is exhausted") +

@@ -286,7 +286,10 @@ describe("hubDownload against a loopback Hub", () => {
   });
 
   // A mirror answering like the Hub but with ETags that are not content hashes (an nginx-style "size-mtime").
-  const unverifiable = { lfs: [`/datasets/${REPO}/resolve/${REV}/${SHARD}`, shard], git: [`/Qwen/Qwen2.5-0.5B/resolve/main/config.json`, () => ({ repoId: "Qwen/Qwen2.5-0.5B", filename: "config.json", endpoint, cacheDir, progress: false })] } as const;
+  const unverifiable = {
+    lfs: [`/datasets/${REPO}/resolve/${REV}/${SHARD}`, shard, () => cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD)],
+    git: [`/Qwen/Qwen2.5-0.5B/resolve/main/config.json`, () => ({ repoId: "Qwen/Qwen2.5-0.5B", filename: "config.json", endpoint, cacheDir, progress: false }), () => cachedFilePath(cacheDir, "model", "Qwen/Qwen2.5-0.5B", "main", "config.json")],
+  } as const;
 
   it("refuses a file whose ETag is not a content hash (LFS or git), downloading and caching nothing; offline then finds nothing", async () => {
     for (const [key, request] of Object.values(unverifiable)) {
@@ -303,8 +306,8 @@ describe("hubDownload against a loopback Hub", () => {
   });
 
   it("when allowed, caches such a file only at the announced size and when a second download has the same sha256", async () => {
-    for (const [key, request] of Object.values(unverifiable)) {
-      const dest = cachedFilePath(cacheDir, ...((request() as { repoType?: "dataset" }).repoType === "dataset" ? (["dataset", REPO, REV, SHARD] as const) : (["model", "Qwen/Qwen2.5-0.5B", "main", "config.json"] as const)));
+    for (const [key, request, cached] of Object.values(unverifiable)) {
+      const dest = cached();
       // Garbage that changes from one request to the next is caught by the second download.
       hub.files[key] = { ...hub.files[key]!, etag: '"5f3c1a2b-49e20"', varying: true };
       await assert.rejects(hubDownload({ ...request(), allowUnverified: true }), /Two downloads of .* differ \(sha256 [0-9a-f]{64} and [0-9a-f]{64}\) .*nothing was cached/);

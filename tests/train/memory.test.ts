@@ -27,6 +27,7 @@ const randomSmall = parseQwen2Config({
 }, "random-small");
 const ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
 const GiB = 2 ** 30;
+const WasmRuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly.RuntimeError;
 
 test("the estimate counts LoRA parameters as peft does (Qwen2.5-0.5B, r=16, all linears: 8,798,208), and what a step adds", () => {
   const need = trainingMemoryNeed(qwen05, "lora", { r: 16, targetModules: [...ALL] }, 16);
@@ -105,7 +106,7 @@ test("an allocation failure during a step (the wasm heap's abort) is caught and 
   const model: TrainableModel = {
     trainableVariables: () => inner.trainableVariables(),
     sumLoss: (b, o) => {
-      if (++calls === 3) throw new WebAssembly.RuntimeError("Aborted(). Build with -sASSERTIONS for more info.");
+      if (++calls === 3) throw new WasmRuntimeError("Aborted(). Build with -sASSERTIONS for more info.");
       return inner.sumLoss(b, o);
     },
   };

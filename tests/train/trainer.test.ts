@@ -261,13 +261,16 @@ test("resuming with another learning rate or other data is refused, naming what 
 
 test("two trainings into one checkpoint folder: the second is refused while the first runs", () =>
   withToyModel(8, async (model, dir) => {
-  let second: Promise<unknown> | undefined;
+  let second: unknown;
+  // The first waits at its first step until the second has tried.
   const race: TrainerCallback = {
-    onStepEnd: (_l, s) => void (s.globalStep === 1 && (second = train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir) }).catch((e: Error) => e))),
+    onStepEnd: async (_l, s) => {
+      if (s.globalStep === 1) second = await train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir) }).catch((e: Error) => e);
+    },
   };
   const first = await train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir), callbacks: [race] });
   assert.equal(first.status, "completed");
-  assert.match(String(await second!), /checkpoint folder .* is in use by process/);
+  assert.match(String(second), /checkpoint folder .* is in use by process/);
   assert.ok(!existsSync(join(dir, ".lock")), "the lock is released when training ends");
   }));
 
