@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { assetPath } from "../assets.js";
-import { hubDownload, HubDownloadError, type HubSettingsOptions } from "../hub/index.js";
+import { hubDownload, HubDownloadError, withCacheHint, type HubSettingsOptions } from "../hub/index.js";
 import { Qwen2Model } from "./qwen2.js";
 
 /** The model the pipeline fine-tunes, pinned to a commit of its Hub repository. */
@@ -61,5 +61,6 @@ export async function resolveModelDir(source: string = DEFAULT_MODEL_REPO, opts:
 
 /** Loads a Qwen2 model from a local directory or a Hub repository (default: Qwen2.5-0.5B-Instruct, pinned). */
 export async function loadQwen2Model(source: string = DEFAULT_MODEL_REPO, opts: ModelSourceOptions = {}): Promise<Qwen2Model> {
-  return Qwen2Model.fromDirectory(await resolveModelDir(source, opts), { progress: opts.progress });
+  const dir = await resolveModelDir(source, opts);
+  return Qwen2Model.fromDirectory(dir, { progress: opts.progress }).catch((e: unknown) => Promise.reject(withCacheHint(e, dir, opts)));
 }

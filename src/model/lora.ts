@@ -120,8 +120,11 @@ export class LoraModel implements TrainableModel {
       for (const name of m.config.targetModules) {
         const { inF, outF } = m.dims(name);
         const bound = 1 / Math.sqrt(inF);
-        const a = Float32Array.from({ length: m.config.r * inF }, () => (2 * random() - 1) * bound);
-        m.attach(l, name, tf.tensor2d(a, [m.config.r, inF]), tf.zeros([outF, m.config.r]));
+        const values = Float32Array.from({ length: m.config.r * inF }, () => (2 * random() - 1) * bound);
+        const [a, b] = [tf.tensor2d(values, [m.config.r, inF]), tf.zeros([outF, m.config.r]) as tf.Tensor2D];
+        m.attach(l, name, a, b);
+        // The variables share their data until the first update replaces it: kept, these would hold it on.
+        tf.dispose([a, b]);
       }
     }
     return m;

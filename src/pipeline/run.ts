@@ -87,6 +87,8 @@ export interface PipelineOptions {
 
 interface RunState {
   status: PipelineStatus;
+  /** Why the run failed (status "failed"). */
+  error?: string;
   config: PipelineConfig;
   trackingId: string;
   startedAt: string;
@@ -95,6 +97,8 @@ interface RunState {
 }
 
 const stateFile = (runDir: string) => join(runDir, "pipeline.json");
+/** The temporary name pipeline.json is written under (writeJsonAtomic). */
+const HALF_CREATED = "pipeline.json.tmp";
 
 /** Written whole or not at all: a crash or a full disk never leaves a truncated pipeline.json. */
 function writeState(runDir: string, state: RunState): void {
@@ -114,10 +118,16 @@ function readState(runDir: string): RunState {
  * Opens the run directory: a new run, or the unfinished run of the same name (resumed), refusing to resume
  * a run made with another configuration, since its checkpoints would not match.
  */
-function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { state: RunState; resuming: boolean; completed?: PipelineResult } {
+function openRun(runDir: string, config: PipelineConfig, fresh: boolean, log: (line: string) => void): { state: RunState; resuming: boolean; completed?: PipelineResult } {
   if (existsSync(runDir) && !existsSync(stateFile(runDir)) && readdirSync(runDir).length > 0) {
-    // Only folders the pipeline made (they hold pipeline.json) are resumed or discarded: never a user's folder.
-    throw new Error(`${runDir} exists and is not a pipeline run (no pipeline.json): choose another --run-name or outputDir`);
+    // A run that could not write its first pipeline.json (a full disk) left only that file's temporary: it is ours.
+    if (readdirSync(runDir).every((name) => name === HALF_CREATED)) {
+      rmSync(join(runDir, HALF_CREATED), { force: true });
+      log(`${runDir}: removed ${HALF_CREATED}, left by a run that could not start`);
+    } else {
+      // Only folders the pipeline made (they hold pipeline.json) are resumed or discarded: never a user's folder.
+      throw new Error(`${runDir} exists and is not a pipeline run (no pipeline.json): choose another --run-name or outputDir`);
+    }
   }
   if (fresh) rmSync(runDir, { recursive: true, force: true });
   if (existsSync(stateFile(runDir))) {
@@ -130,7 +140,7 @@ function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { stat
       );
     }
     if (previous.status === "completed" && previous.result) return { state: previous, resuming: true, completed: previous.result };
-    return { state: { ...previous, status: "running" }, resuming: true };
+    return { state: { ...previous, status: "running", error: undefined }, resuming: true };
   }
   mkdirSync(runDir, { recursive: true });
   const trackingId = Math.random().toString(36).slice(2, 10).padEnd(8, "0");
@@ -156,13 +166,13 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   const runDir = resolve(config.outputDir, config.runName ?? config.profile);
   mkdirSync(dirname(runDir), { recursive: true });
   // Beside the run folder, not in it: --fresh removes the folder, and must not while another process runs there.
-  return withExclusiveLock(`${runDir}.lock`, `The run ${runDir}`, () => runLocked(runDir, config, options));
+  return withExclusiveLock(`${runDir}.lock`, `The run ${runDir}`, () => runLocked(runDir, config, options), options.log);
 }
 
 async function runLocked(runDir: string, config: PipelineConfig, options: PipelineOptions): Promise<PipelineResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const progress = options.progress ?? Boolean(process.stderr.isTTY || process.env.CI);
-  const { state, resuming, completed } = openRun(runDir, config, options.fresh ?? false);
+  const { state, resuming, completed } = openRun(runDir, config, options.fresh ?? false, log);
   if (completed) {
     // Nothing to redo: training, evaluation and the records are complete. Saying so beats a second run record.
     log(`Run ${runDir} is already complete; its outputs are listed below. Use --fresh (or another --run-name) to run it again.`);
@@ -173,8 +183,20 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
   const result: PipelineResult = { status: "running", runDir, dataDir, checkpointsDir, trackingMode: "disabled" };
   writeState(runDir, state);
   log(`${resuming ? "Resuming" : "Starting"} run ${runDir} (profile ${config.profile})`);
+  /** A stage that fails before training is recorded as such in pipeline.json, with its error. */
+  const fail = (e: unknown): never => {
+    writeState(runDir, { ...state, status: "failed", error: (e as Error).message, result: { ...result, status: "failed" } });
+    throw e;
+  };
+  const attempt = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      return fail(e);
+    }
+  };
 
-  const backend: BackendInfo = await selectBackend(config.backend);
+  const backend: BackendInfo = await selectBackend(config.backend).catch(fail);
   log(`backend: ${backend.name} via ${backend.source}`);
 
   // 1. Data: the split is a pure function of the data and the seed, so a resumed run rebuilds the same one.
@@ -187,16 +209,16 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
       maxSolutionChars: config.data.filters.maxSolutionChars ?? undefined,
     },
     split: { validation: config.data.validation, seed: config.seed, stratify: config.data.stratify },
-  });
+  }).catch(fail);
   const split: DatasetSplit = prepared.split;
-  await writeSplit(dataDir, split, prepared.report);
+  await writeSplit(dataDir, split, prepared.report).catch(fail);
   log(formatFilterReport(prepared.report));
   log(`split: ${split.train.length} train / ${split.validation.length} validation → ${dataDir}`);
 
   // 2. Tracking: local run record always, W&B when a key is set (or as configured). A resumed run continues its
   // record and its W&B run from the checkpoint's step.
   const checkpoint = latestCheckpoint(checkpointsDir);
-  const tracker: Tracker = createTracker({
+  const tracker: Tracker = attempt(() => createTracker({
     mode: config.tracking.mode === "auto" ? undefined : config.tracking.mode,
     project: config.tracking.project,
     entity: config.tracking.entity ?? undefined,
@@ -207,7 +229,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     runsDir: config.outputDir,
     config: { pipeline: config, backend: backend.name, dataset: { source: config.data.source, ...prepared.report } },
     warn: (m) => log(`warning: ${m}`),
-  });
+  }));
   result.trackingMode = tracker.mode;
   result.trackingDir = tracker.runDir;
   const description: ConstructorParameters<typeof WandbCallback>[1] = {
@@ -221,6 +243,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     writeState(runDir, { ...state, status: "interrupted", result: { ...result, status: "interrupted" } });
   };
   process.once("exit", closeOnExit);
+  let error: string | undefined;
   const callbacks: TrainerCallback[] = [wandb, ...(progress ? [new ProgressBarCallback()] : []), ...(options.callbacks ?? [])];
 
   try {
@@ -333,11 +356,12 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     return result;
   } catch (e) {
     result.status = "failed";
+    error = (e as Error).message;
     throw e;
   } finally {
     process.off("exit", closeOnExit);
     await tracker.finish({ exitCode: result.status === "completed" ? 0 : 1 });
-    writeState(runDir, { ...state, status: result.status, result });
+    writeState(runDir, { ...state, status: result.status, error, result });
   }
 }
 

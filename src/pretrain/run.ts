@@ -10,7 +10,7 @@ import { Qwen2Model } from "../model/qwen2.js";
 import { randomQwen2Model } from "../model/random.js";
 import { saveQwen2Model } from "../model/save.js";
 import { writeJsonAtomic } from "../model/safetensors.js";
-import { buildVocabMap, loadTokenizer, Tokenizer, VOCAB_MAP_FILE, type VocabMap } from "../tokenizer/index.js";
+import { buildVocabMap, loadTokenizer, Tokenizer, VOCAB_MAP_FILE, VocabMap } from "../tokenizer/index.js";
 import type { TrainerCallback } from "../train/callbacks.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import type { TokenizedExample } from "../train/format.js";
@@ -73,18 +73,61 @@ function fineTuneTexts(seed: number): string[] {
   return texts;
 }
 
-/** Corpus → trimmed vocabulary → token ids → packed rows: a pure function of the recipe. */
-export function prepareCorpus(recipe: PretrainRecipe): PreparedCorpus {
+/**
+ * Lets the event loop run (a Ctrl-C handler) after about every 100 ms of synchronous work, and throws the signal's
+ * reason once it is aborted: a long loop that awaits it stops within a fraction of a second.
+ */
+function yielder(signal?: AbortSignal): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < 100) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
+    last = performance.now();
+  };
+}
+
+export interface PrepareCorpusOptions {
+  /** Stops the preparation within a fraction of a second: it rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** After every tenth of the documents is encoded. */
+  onProgress?(encoded: number, total: number): void;
+}
+
+/**
+ * Corpus → trimmed vocabulary → token ids → packed rows: a pure function of the recipe. Each document is encoded
+ * once (full ids, from which both the vocabulary and the model ids come).
+ */
+export async function prepareCorpus(recipe: PretrainRecipe, options: PrepareCorpusOptions = {}): Promise<PreparedCorpus> {
+  const tick = yielder(options.signal);
   const base = loadTokenizer();
   const { documents, validationDocuments, chatFraction } = recipe.corpus;
-  const docs = corpusDocuments(base, { seed: recipe.seed, documents: documents + validationDocuments, chatFraction });
-  const map: VocabMap = buildVocabMap(base, [...docs, ...fineTuneTexts(recipe.seed)]);
+  // The ids every vocabulary map holds (byte-level tokens, special tokens), then those the texts use.
+  const used = new Set(buildVocabMap(base, []).toJSON().ids);
+  const fullIds: number[][] = [];
+  const total = documents + validationDocuments;
+  for (const doc of corpusDocuments(base, { seed: recipe.seed, documents: total, chatFraction })) {
+    const ids = base.encode(doc, { addSpecialTokens: false });
+    for (const id of ids) used.add(id);
+    fullIds.push(ids);
+    if (fullIds.length % Math.ceil(total / 10) === 0) options.onProgress?.(fullIds.length, total);
+    await tick();
+  }
+  for (const text of fineTuneTexts(recipe.seed)) {
+    for (const id of base.encode(text, { addSpecialTokens: false })) used.add(id);
+    await tick();
+  }
+  const map = new VocabMap([...used].sort((a, b) => a - b), base.baseVocab);
   const tokenizer = Tokenizer.withVocabMap(base, map);
   const separator = tokenizer.tokenToId("<|endoftext|>")!;
-  const ids = docs.map((d) => tokenizer.encode(d, { addSpecialTokens: false }));
+  const ids: number[][] = [];
+  for (const f of fullIds) {
+    ids.push(map.toModel(f));
+    await tick();
+  }
   const validation = packDocuments(ids.slice(0, validationDocuments), recipe.seqLength, separator, "validation");
   const trainRows = packDocuments(ids.slice(validationDocuments), recipe.seqLength, separator, "train");
-  return { tokenizer, train: trainRows, validation, documents: docs.length, sha256: rowsHash(trainRows) };
+  return { tokenizer, train: trainRows, validation, documents: fullIds.length, sha256: rowsHash(trainRows) };
 }
 
 /** The recipe's initial weights (N(0, 0.02), seeded), with the trimmed vocabulary's special token ids. */
@@ -114,7 +157,10 @@ export interface PretrainOptions {
 }
 
 export interface PretrainResult extends TrainResult {
-  corpus: PreparedCorpus;
+  /** Absent when it was interrupted while preparing the corpus. */
+  corpus?: PreparedCorpus;
+  /** What an interruption (status "aborted") stopped. */
+  interruptedDuring?: "corpus preparation" | "training" | "the check";
   provenance?: Provenance;
 }
 
@@ -131,7 +177,21 @@ function fileHashes(dir: string, names: string[]): Record<string, string> {
 export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const recipe = opts.recipe ?? TINY_MATH_RECIPE;
   const log = opts.log ?? (() => {});
-  const corpus = opts.corpus ?? prepareCorpus(recipe);
+  let corpus = opts.corpus;
+  if (!corpus) {
+    const count = (n: number) => n.toLocaleString("en-US");
+    log(`preparing the corpus (${count(recipe.corpus.documents + recipe.corpus.validationDocuments)} documents)…`);
+    try {
+      corpus = await prepareCorpus(recipe, { signal: opts.signal, onProgress: (n, total) => log(`corpus: ${count(n)} of ${count(total)} documents encoded`) });
+    } catch (e) {
+      if (!opts.signal?.aborted) throw e;
+      const checkpoint = opts.resume ? latestCheckpoint(opts.outputDir) : undefined;
+      return {
+        globalStep: checkpoint?.step ?? 0, maxSteps: recipe.trainer.maxSteps ?? 0, steps: [], evals: [], logHistory: [], changes: [],
+        lastCheckpoint: checkpoint?.dir, status: "aborted", interruptedDuring: "corpus preparation",
+      };
+    }
+  }
   const { tokenizer } = corpus;
   log(`corpus: ${corpus.documents} documents → ${corpus.train.length} train rows + ${corpus.validation.length} validation rows of ${recipe.seqLength} tokens; vocabulary ${tokenizer.vocabSize} tokens`);
   const model = initialModel(recipe, tokenizer);
@@ -163,13 +223,14 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
       resumeFrom,
       signal: opts.signal,
     });
-    if (result.status !== "completed") return { ...result, corpus };
+    if (result.status !== "completed") return { ...result, corpus, interruptedDuring: "training" };
     const modelDir = result.savedModelDir!;
     log(`checking the model on ${recipe.check.problems} generated problems…`);
     const examples = [...generateProblems({ seed: recipe.check.seed, pool: "finetune", count: recipe.check.problems })].map((p) => toMathExample(generatedRow(p)));
     const checked = await evaluate(await loadModelGenerator({ model: modelDir, label: "base" }), examples, {
-      batchSize: 50, maxNewTokens: recipe.check.maxNewTokens, temperature: 0, topP: 1, seed: recipe.seed,
+      batchSize: 50, maxNewTokens: recipe.check.maxNewTokens, temperature: 0, topP: 1, seed: recipe.seed, signal: opts.signal,
     });
+    if (checked.interrupted) return { ...result, status: "aborted", corpus, interruptedDuring: "the check" };
     const lastTrain = result.logHistory.filter((h) => "loss" in h).at(-1)?.loss ?? NaN;
     const provenance: Provenance = {
       format: "openr1-ts/pretrain-provenance@1",

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
+import type { ResumeChange } from "./divergence.js";
 import type { AdamW } from "./optimizer.js";
 import type { ScheduleConfig } from "./schedule.js";
 import { readF32Safetensors, writeF32Safetensors, type F32Tensor } from "./tensor-file.js";
@@ -30,6 +31,8 @@ export interface TrainerStateFile {
   lossSum?: number;
   /** Steps since the last log (their mean loss is logged next), so a resumed run logs the same values. */
   pendingLogSteps: { loss: number; numInputTokens: number; seconds: number }[];
+  /** Settings changed on resumes, accepted explicitly (allowChanges), oldest first. */
+  changes?: ResumeChange[];
 }
 
 export interface CheckpointInfo {

@@ -7,6 +7,7 @@ export * from "./optimizer.js";
 export * from "./gradients.js";
 export * from "./checkpoint.js";
 export * from "./trainer.js";
+export * from "./divergence.js";
 export * from "./progress.js";
 export * from "./live-display.js";
 export * from "./lora-outputs.js";

@@ -29,7 +29,7 @@ test("the shipped model is what its provenance describes: the recipe in the code
 });
 
 test("rerunning the recipe reproduces its corpus, its vocabulary and its first losses", async () => {
-  const corpus = prepareCorpus(TINY_MATH_RECIPE);
+  const corpus = await prepareCorpus(TINY_MATH_RECIPE);
   assert.equal(corpus.sha256, provenance.corpus.sha256, "the corpus (packed token ids) hashes the same");
   assert.deepEqual(corpus.tokenizer.vocabMap!.toJSON().ids, JSON.parse(readFileSync(join(TINY_MATH_MODEL_DIR, "vocab_map.json"), "utf8")).ids);
   const dir = mkdtempSync(join(tmpdir(), "openr1-pretrain-"));
