@@ -258,7 +258,8 @@ class LayerGraph {
     const causal = b.op("Where", [b.op("Greater", [keys, positions]), b.float([MASK.FUTURE]), b.float([0])]); // [t, kend]
     const scores = b.reshape(b.mm(q, k, { tB: true, alpha: this.invSqrtD }), b.op("Concat", [b.ints([0, 0, g]), rows, b.ints([-1])], { axis: 0 }));
     const keyBias = b.op("Slice", [this.keyBias5!, b.ints([0]), kend, b.ints([4])]); // [B, 1, 1, 1, kend]
-    const p = b.op("Softmax", [b.add(b.add(scores, causal), keyBias)], { axis: -1 }); // [B, Hkv, g, t, kend]
+    // (the two masks summed first: [B, 1, 1, t, kend], one pass less over the tile's scores)
+    const p = b.op("Softmax", [b.add(scores, b.add(causal, keyBias))], { axis: -1 }); // [B, Hkv, g, t, kend]
     return b.reshape(p, b.op("Concat", [b.ints([0, 0, -1]), kend], { axis: 0 }));
   }
 
