@@ -50,12 +50,19 @@ if (gpu) {
 const rows: Row[] = [];
 let backend = "";
 
-/** " — PyTorch N (ratio×), RSS MiB" for a row measured against PyTorch too. */
-function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown }): string {
-  const ref = r.reference as { tokensPerSecond: number; peakRssMiB: number; coresBusy?: number } | undefined;
-  if (!ref) return "";
+/** " — PyTorch N (ratio×), RSS MiB" for a row measured against PyTorch too (or why PyTorch did not complete it). */
+function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown; referenceError?: unknown }): string {
+  const ref = r.reference as { tool?: string; tokensPerSecond: number; peakRssMiB: number; coresBusy?: number } | undefined;
+  if (!ref) return r.referenceError ? ` — PyTorch: ${r.referenceError}` : "";
   const cores = ref.coresBusy === undefined ? "" : `, ${ref.coresBusy} cores busy`;
-  return ` — PyTorch ${ref.tokensPerSecond}${cores} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
+  const checkpointing = ref.tool?.includes("checkpointing") ? " with gradient checkpointing" : "";
+  return ` — PyTorch${checkpointing} ${ref.tokensPerSecond}${cores} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
+}
+
+/** "; time: attention tiles 12 %, …" from a training row's shares of its wall time. */
+function timeColumn(shares: Record<string, number> | undefined): string {
+  if (!shares) return "";
+  return `; time: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(100 * v)} %`).join(", ")}`;
 }
 
 /** bench/model.ts in a child process: its JSON lines. */
@@ -102,7 +109,7 @@ for (const r of runTrainBench({ quick, gpu, only: trainModels && [...trainModels
     shape: `${r.batch} × ${r.seq}${r.accumulation > 1 ? ` × ${r.accumulation} accumulated` : ""}`,
     throughput:
       `${r.tokensPerSecond} tokens/s, ${r.coresBusy} cores busy${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}` +
-      torchColumn(r),
+      torchColumn(r) + timeColumn(r.timeShares),
     peakRssMiB: r.peakRssMiB,
   });
 }

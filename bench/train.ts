@@ -15,7 +15,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
@@ -58,6 +58,8 @@ export interface TrainBenchRow extends TrainBenchConfig {
   backend: string;
   /** The same configuration on PyTorch, measured right after (when a PyTorch is installed). */
   reference?: { tool: string; tokensPerSecond: number; coresBusy: number; peakRssMiB: number; losses: number[] };
+  /** Why PyTorch did not complete the configuration (e.g. out of memory). */
+  referenceError?: string;
 }
 
 const MODELS = {
@@ -152,16 +154,22 @@ export function torchPython(): string | null {
   return spawnSync(python, ["-c", "import torch, transformers, peft"]).status === 0 ? python : null;
 }
 
-/** The configuration on PyTorch (bench/train_torch.py), or undefined when it fails (its error on stderr). */
-function torchReference(python: string, c: TrainBenchConfig): TrainBenchRow["reference"] {
+/**
+ * The configuration on PyTorch (bench/train_torch.py), or why it failed. Its address space is capped at the machine's
+ * memory less 4 GiB, so running out is a clean error, not the kernel's OOM killer picking a process.
+ */
+function torchReference(python: string, c: TrainBenchConfig): { reference: NonNullable<TrainBenchRow["reference"]> } | { error: string } {
   const shape = MODELS[c.model].shape;
-  const args = { ...shape, batch: c.batch, seq: c.seq, accumulation: c.accumulation, steps: c.steps, checkpointing: c.checkpointing ?? false };
+  const memoryLimitGiB = Math.floor(totalmem() / 2 ** 30) - 4;
+  const args = { ...shape, batch: c.batch, seq: c.seq, accumulation: c.accumulation, steps: c.steps, checkpointing: c.checkpointing ?? false, memoryLimitGiB };
   const r = spawnSync(python, [fileURLToPath(new URL("./train_torch.py", import.meta.url)), JSON.stringify(args)], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const last = r.stdout.trim().split("\n").at(-1) ?? "";
   if (r.status !== 0) {
-    console.error(`PyTorch reference for ${c.model} ${c.batch}×${c.seq} failed: ${r.stderr.trim().split("\n").at(-1)}`);
-    return undefined;
+    const error = last.startsWith("{") ? (JSON.parse(last) as { error: string }).error : r.stderr.trim().split("\n").at(-1) ?? `exit ${r.status}`;
+    console.error(`PyTorch reference for ${c.model} ${c.batch}×${c.seq} failed: ${error}`);
+    return { error };
   }
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as TrainBenchRow["reference"];
+  return { reference: JSON.parse(last) as NonNullable<TrainBenchRow["reference"]> };
 }
 
 /** Every configuration, each in a child process; returns the rows (also printed as JSON lines). */
@@ -189,14 +197,16 @@ export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: Tra
   for (const c of configs) {
     try {
       const ours: TrainBenchRow[] = [], theirs: NonNullable<TrainBenchRow["reference"]>[] = [];
+      let referenceError: string | undefined;
       const rounds = c.model === "0.5b" || opts.quick ? 1 : ROUNDS;
       for (let i = 0; i < rounds; i++) {
         const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), `--child=${JSON.stringify(c)}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         ours.push(JSON.parse(out.trim().split("\n").at(-1)!) as TrainBenchRow);
         const ref = python ? torchReference(python, c) : undefined;
-        if (ref) theirs.push(ref);
+        if (ref && "reference" in ref) theirs.push(ref.reference);
+        else if (ref) referenceError = ref.error;
       }
-      const row: TrainBenchRow = { ...medianRun(ours), rounds, reference: theirs.length ? medianRun(theirs) : undefined };
+      const row: TrainBenchRow = { ...medianRun(ours), rounds, reference: theirs.length ? medianRun(theirs) : undefined, referenceError: theirs.length ? undefined : referenceError };
       rows.push(row);
       console.log(JSON.stringify(row));
     } catch (e) {

@@ -26,6 +26,21 @@ from torch_qwen2 import random_qwen2
 
 def main() -> None:
     c = json.loads(sys.argv[1])
+    if c.get("memoryLimitGiB"):
+        # Address space beyond this fails an allocation (a clean error) instead of waking the kernel's OOM killer,
+        # which could pick another process on a shared machine.
+        limit = int(c["memoryLimitGiB"] * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        run(c)
+    except (RuntimeError, MemoryError) as e:
+        if isinstance(e, MemoryError) or "allocate" in str(e) or "memory" in str(e):
+            print(json.dumps({"error": f"out of memory within {c.get('memoryLimitGiB')} GiB of address space"}))
+            sys.exit(3)
+        raise
+
+
+def run(c: dict) -> None:
     model = random_qwen2(c)
     targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     if c.get("checkpointing"):
