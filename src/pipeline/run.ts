@@ -5,7 +5,7 @@ import { selectBackend, type BackendInfo } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "../data/index.js";
 import type { DatasetSplit } from "../data/types.js";
 import { compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
-import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
+import { CheckpointEvaluation, createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
 import { writeFileAtomic, writeJsonAtomic } from "../atomic-write.js";
 import { withExclusiveLock } from "../hub/lock.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
@@ -222,6 +222,11 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
   };
   process.once("exit", closeOnExit);
   const callbacks: TrainerCallback[] = [wandb, ...(progress ? [new ProgressBarCallback()] : []), ...(options.callbacks ?? [])];
+  if (config.eval.atCheckpoints && config.train.method === "lora") {
+    const { numProblems, batchSize, maxNewTokens, temperature, topP } = config.eval;
+    const at = { baseModel: config.model.source, problems: split.validation, signal: options.signal };
+    callbacks.push(new CheckpointEvaluation(tracker, { ...at, config: { limit: numProblems, batchSize, maxNewTokens, temperature, topP, seed: config.seed } }));
+  }
 
   try {
     // 3. Model + LoRA + training, resuming from the last checkpoint of an unfinished run.
@@ -317,7 +322,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     const tuned = await runEval("tuned", trained.tunedDir!);
     if (!tuned) return stopped("fine-tuned model's");
     wandb.logEvalResult(tuned, trained.globalStep);
-    if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });
+    if (base) wandb.summarizeEvalResult(base, "eval_base");
     result.summary = pipelineSummary(trained.logHistory, tuned.summary, base?.summary);
     const metrics = {
       summary: result.summary,
