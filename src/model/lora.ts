@@ -121,7 +121,9 @@ export class LoraModel implements TrainableModel {
         const { inF, outF } = m.dims(name);
         const bound = 1 / Math.sqrt(inF);
         const a = Float32Array.from({ length: m.config.r * inF }, () => (2 * random() - 1) * bound);
-        m.attach(l, name, tf.tensor2d(a, [m.config.r, inF]), tf.zeros([outF, m.config.r]));
+        const init = [tf.tensor2d(a, [m.config.r, inF]), tf.zeros([outF, m.config.r])] as [tf.Tensor2D, tf.Tensor2D];
+        m.attach(l, name, ...init);
+        tf.dispose(init); // the variables hold their own copies
       }
     }
     return m;
