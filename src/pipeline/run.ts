@@ -341,7 +341,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     throw e;
   } finally {
     process.off("exit", closeOnExit);
-    await tracker.finish({ exitCode: result.status === "completed" ? 0 : 1 });
+    await tracker.finish({ exitCode: result.status === "completed" ? 0 : result.status === "interrupted" ? 130 : 1 });
     writeState(runDir, { ...state, status: result.status, result });
   }
 }

@@ -56,8 +56,10 @@ export interface RunState {
 }
 
 export function runState(run: RunData): RunState {
-  const steps = run.history.map((r) => num(r["train/global_step"])).filter((s): s is number => s !== undefined);
-  const step = steps.length ? Math.max(...steps) : undefined;
+  // The last logged row can lag the last step (logs every N steps); the summary has the step the trainer ended at.
+  const steps = [...run.history.map((r) => num(r["train/global_step"])), num(run.summary["train/global_step"]), num(run.summary["train/last_checkpoint_step"])];
+  const known = steps.filter((s): s is number => s !== undefined);
+  const step = known.length ? Math.max(...known) : undefined;
   const maxSteps = num(run.config.max_steps);
   const at = step === undefined ? "before its first step" : `at step ${step}${maxSteps ? ` of ${maxSteps}` : ""}`;
   const { meta } = run;
@@ -140,7 +142,9 @@ export function reportCard(run: RunData): ReportCard {
   const along = accuracyAtCheckpoints(run).filter((p) => p.step > 0 && (state.step === undefined || p.step < state.step || !state.finished));
   const checkpointSeconds = run.history.reduce((sum, r) => sum + (num(r["eval/checkpoint_runtime"]) ?? 0), 0);
   const steps = stepSeconds(run);
-  const trainTokens = num(s["train/num_tokens"]);
+  const tokenRows = run.history.filter((r) => num(r["train/num_tokens"]) !== undefined);
+  const trainTokens = num(tokenRows.at(-1)?.["train/num_tokens"]);
+  const tokenSteps = num(tokenRows.at(-1)?.["train/global_step"]) ?? tokenRows.at(-1)?._step;
   const tuned = state.finished && num(s["eval/num_samples"]) !== undefined;
 
   const rows: string[][] = [
@@ -151,13 +155,13 @@ export function reportCard(run: RunData): ReportCard {
     [
       "tokens",
       generated("eval_base"),
-      trainTokens === undefined ? dash : `${count(trainTokens)} trained on in ${state.step ?? 0} steps`,
+      trainTokens === undefined ? dash : `${count(trainTokens)} trained on in ${tokenSteps} steps`,
       tuned ? generated("eval") : dash,
     ],
     [
       "wall time",
       seconds("eval_base/runtime"),
-      steps === undefined ? dash : `${formatDuration(steps)}${checkpointSeconds > 0 ? ` (+ ${formatDuration(checkpointSeconds)} evaluating ${along.length} checkpoints)` : ""}`,
+      steps === undefined ? dash : `${formatDuration(steps)}${checkpointSeconds > 0 ? ` (+ ${formatDuration(checkpointSeconds)} evaluating ${along.length} checkpoint${along.length === 1 ? "" : "s"})` : ""}`,
       tuned ? seconds("eval/runtime") : dash,
     ],
   ];
