@@ -17,6 +17,23 @@ function findTslab(from) {
   }
 }
 
+/**
+ * A clean shutdown: once tslab has closed its sockets (a shutdown request), the process ends at once. Otherwise a
+ * heartbeat that arrived just before is answered on the closed socket ("Error: Socket is closed", tslab's
+ * jupyter.js), and the wasm backend's uncaught-exception handler (emscripten's, which rethrows) turns that into a
+ * crash trace; and a timer or worker the notebook left behind would keep the process up until Jupyter kills it.
+ */
+function exitOnClose(main) {
+  const jupyter = require(join(dirname(main), "jupyter.js"));
+  const server = jupyter.ZmqServer && jupyter.ZmqServer.prototype;
+  if (!server || typeof server.close !== "function") return;
+  const close = server.close;
+  server.close = function () {
+    close.call(this);
+    process.exit(0);
+  };
+}
+
 module.exports = { findTslab };
 
 if (require.main === module) {
@@ -25,5 +42,6 @@ if (require.main === module) {
     console.error(`tslab kernel: no node_modules/tslab in ${process.cwd()} or above it: run \`npm ci\` in the checkout that holds this notebook`);
     process.exit(1);
   }
+  exitOnClose(main);
   require(main).main();
 }
