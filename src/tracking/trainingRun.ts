@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../atomic-write.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
+import { readRun, type HistoryRow } from "./readRun.js";
 import { createTracker, newRunId, type TrackerOptions } from "./tracker.js";
 import type { Tracker } from "./types.js";
 
@@ -14,6 +15,8 @@ export interface TrainingRun {
   resumeFrom?: "latest";
   /** The step of that checkpoint (0 for a new run). */
   fromStep: number;
+  /** The record's history up to that step (empty for a new run): what the run logged before. */
+  history: HistoryRow[];
   /** Closes the record if nothing else did (as interrupted): a cell run again reopens it. */
   dispose(): void;
 }
@@ -37,5 +40,6 @@ export function openTrainingRun(outputDir: string, tracking: Omit<TrackerOptions
   const checkpoint = latestCheckpoint(outputDir);
   const fromStep = checkpoint?.step ?? 0;
   const tracker = createTracker({ ...tracking, id, resume: previous ? "allow" : "never", resumeFromStep: previous ? fromStep : undefined });
-  return { tracker, resumeFrom: checkpoint ? "latest" : undefined, fromStep, dispose: () => tracker.closeNow(130) };
+  const history = previous && tracker.runDir ? readRun(tracker.runDir).history : [];
+  return { tracker, resumeFrom: checkpoint ? "latest" : undefined, fromStep, history, dispose: () => tracker.closeNow(130) };
 }
