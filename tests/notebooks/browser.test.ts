@@ -10,7 +10,7 @@ const chromium = existsSync(process.env.CHROMIUM ?? "/usr/bin/chromium");
 const fig: Figure = { data: [{ type: "scatter", x: [1, 2, 3], y: [2, 1, 3] }], layout: { title: { text: "t" } } };
 const page = (body: string) => `<!doctype html><html><body>${body}</body></html>`;
 
-test("the headless-Chromium check passes drawn charts and fails charts that did not draw or error text", { skip: !chromium && "no Chromium (environment/setup.sh installs Debian's)", timeout: 120_000 }, async () => {
+test("the headless-Chromium check passes drawn charts and fails charts that did not draw or show no data, error text and NaN", { skip: !chromium && "no Chromium (environment/setup.sh installs Debian's)", timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "openr1-browser-"));
   try {
     const charts = new NotebookCharts();
