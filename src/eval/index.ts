@@ -12,3 +12,4 @@ export * from "./model-generator.js";
 export * from "./report.js";
 export * from "./endpoint-generator.js";
 export * from "./ask.js";
+export * from "./checkpoint-evaluation.js";

@@ -31,6 +31,5 @@ export {
   type ReportCard,
   type RunState,
 } from "./report.js";
-export { CheckpointEvaluation, type CheckpointEvaluationOptions } from "./checkpointEvaluation.js";
 export { fromEvalResult } from "./evalResult.js";
 export { openTrainingRun, type TrainingRun } from "./trainingRun.js";

@@ -1,8 +1,8 @@
 import type { MathExample } from "../data/types.js";
-import { evaluateModel } from "../eval/model-generator.js";
-import type { EvalConfig } from "../eval/run.js";
+import type { Tracker } from "../tracking/types.js";
 import type { TrainerCallback, TrainerState } from "../train/callbacks.js";
-import type { Tracker } from "./types.js";
+import { evaluateModel } from "./model-generator.js";
+import type { EvalConfig } from "./run.js";
 
 export interface CheckpointEvaluationOptions {
   /** The model the adapters belong to ("tiny-math", a folder, a Hub id). */
