@@ -58,8 +58,9 @@ export function proseNumbers(markdown: string): { value: string; approximate: bo
     const value = `${m[1]!.replace(/,/g, "")}${m[2] ?? ""}`;
     // Single digits count things ("4 layers"); 02, 05 are notebooks.
     if (!m[2] && (value.length === 1 || value.startsWith("0"))) continue;
-    const approximate = /(about|around|nearly|almost|roughly|≈|~)\s*$/i.test(prose.slice(Math.max(0, m.index - 12), m.index));
-    found.push({ value, approximate, context: prose.slice(Math.max(0, m.index - 40), m.index + m[0].length + 20).replace(/\s+/g, " ").trim() });
+    const at = m.index ?? 0;
+    const approximate = /(about|around|nearly|almost|roughly|≈|~)\s*$/i.test(prose.slice(Math.max(0, at - 12), at));
+    found.push({ value, approximate, context: prose.slice(Math.max(0, at - 40), at + m[0].length + 20).replace(/\s+/g, " ").trim() });
   }
   return found;
 }
