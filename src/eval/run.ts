@@ -45,7 +45,7 @@ export interface Generator {
 export const DEFAULT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}.";
 
 /** The user turn for a problem (OpenR1 / DeepSeek-R1 math prompt). */
-export function buildPrompt(example: MathExample, instruction = DEFAULT_INSTRUCTION): string {
+export function buildPrompt(example: Pick<MathExample, "problem">, instruction = DEFAULT_INSTRUCTION): string {
   return `${example.problem}\n${instruction}`;
 }
 

@@ -70,6 +70,7 @@ export const pipelineConfigSchema = z.strictObject({
     temperature: z.number().min(0).describe("0: greedy"),
     topP: z.number().gt(0).max(1),
     compareBase: z.boolean().describe("also evaluate the base model, side by side"),
+    atCheckpoints: z.boolean().describe("also the accuracy at each checkpoint but the last (LoRA: one evaluation per checkpoint)"),
   }),
   tracking: z.strictObject({
     mode: z.enum(["auto", "online", "offline", "disabled"]).describe("auto: online when WANDB_API_KEY is set"),
@@ -109,7 +110,7 @@ const embeddedDefault: PipelineConfig = {
     learningRate: 2e-3, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
     epochs: 1, maxSteps: 120, logEvery: 5, evalEvery: 20, evalOnStart: true, saveEvery: 40, keepCheckpoints: 2, mergedDtype: "bf16",
   },
-  eval: { numProblems: 120, batchSize: 40, maxNewTokens: NEW_TOKEN_DEFAULTS.pipeline, temperature: 0, topP: 1, compareBase: true },
+  eval: { numProblems: 120, batchSize: 40, maxNewTokens: NEW_TOKEN_DEFAULTS.pipeline, temperature: 0, topP: 1, compareBase: true, atCheckpoints: true },
   tracking: { mode: "auto", project: "openr1-ts", entity: null },
 };
 
@@ -140,7 +141,7 @@ const full: PipelineConfig = {
     learningRate: 2e-4, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
     epochs: 1, maxSteps: null, logEvery: 10, evalEvery: 200, evalOnStart: false, saveEvery: 200, keepCheckpoints: 3, mergedDtype: "bf16",
   },
-  eval: { numProblems: 200, batchSize: 8, maxNewTokens: NEW_TOKEN_DEFAULTS.pipelineFull, temperature: 0, topP: 1, compareBase: true },
+  eval: { numProblems: 200, batchSize: 8, maxNewTokens: NEW_TOKEN_DEFAULTS.pipelineFull, temperature: 0, topP: 1, compareBase: true, atCheckpoints: false },
   tracking: { mode: "auto", project: "openr1-ts", entity: null },
 };
 

@@ -4,7 +4,7 @@ import { SingleBar, Presets } from "cli-progress";
 import { selectBackend, type BackendInfo } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "../data/index.js";
 import type { DatasetSplit } from "../data/types.js";
-import { compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
+import { CheckpointEvaluation, compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
 import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
 import { writeFileAtomic, writeJsonAtomic } from "../atomic-write.js";
 import { withExclusiveLock } from "../hub/lock.js";
@@ -245,6 +245,11 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
   process.once("exit", closeOnExit);
   let error: string | undefined;
   const callbacks: TrainerCallback[] = [wandb, ...(progress ? [new ProgressBarCallback()] : []), ...(options.callbacks ?? [])];
+  if (config.eval.atCheckpoints && config.train.method === "lora") {
+    const { numProblems, batchSize, maxNewTokens, temperature, topP } = config.eval;
+    const at = { baseModel: config.model.source, problems: split.validation, signal: options.signal };
+    callbacks.push(new CheckpointEvaluation(tracker, { ...at, config: { limit: numProblems, batchSize, maxNewTokens, temperature, topP, seed: config.seed } }));
+  }
 
   try {
     // 3. Model + LoRA + training, resuming from the last checkpoint of an unfinished run.
@@ -340,7 +345,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     const tuned = await runEval("tuned", trained.tunedDir!);
     if (!tuned) return stopped("fine-tuned model's");
     wandb.logEvalResult(tuned, trained.globalStep);
-    if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });
+    if (base) wandb.summarizeEvalResult(base, "eval_base");
     result.summary = pipelineSummary(trained.logHistory, tuned.summary, base?.summary);
     const metrics = {
       summary: result.summary,
@@ -360,7 +365,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     throw e;
   } finally {
     process.off("exit", closeOnExit);
-    await tracker.finish({ exitCode: result.status === "completed" ? 0 : 1 });
+    await tracker.finish({ exitCode: result.status === "completed" ? 0 : result.status === "interrupted" ? 130 : 1 });
     writeState(runDir, { ...state, status: result.status, error, result });
   }
 }

@@ -13,5 +13,23 @@ export {
   type EvaluationSample,
   type EvaluationSummary,
 } from "./wandbCallback.js";
-export { formatRunReport, latestTable, tableColumn, summaryGroup, rewardColumns } from "./report.js";
+export {
+  formatRunReport,
+  latestTable,
+  tableColumn,
+  summaryGroup,
+  rewardColumns,
+  reportCard,
+  formatReportCard,
+  reportCardHtml,
+  configSummary,
+  readableSamples,
+  runState,
+  accuracyAtCheckpoints,
+  formatDuration,
+  displayPath,
+  type ReportCard,
+  type RunState,
+} from "./report.js";
 export { fromEvalResult } from "./evalResult.js";
+export { openTrainingRun, type TrainingRun } from "./trainingRun.js";

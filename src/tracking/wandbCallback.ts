@@ -147,20 +147,26 @@ export class WandbCallback implements TrainerCallback {
    * Logs evaluation results at the last training step: `eval/accuracy`, `eval/rewards/<name>` (means),
    * `eval/accuracy/<problem_type>`, `eval/<metric>`, the `eval/samples` table and the same values in the summary.
    */
-  logEvaluation(summary: EvaluationSummary, samples: EvaluationSample[], step = this.globalStep): void {
-    const values: Record<string, number> = { "eval/accuracy": summary.accuracy, "eval/num_samples": samples.length };
-    for (const [k, v] of Object.entries(summary.rewardMeans ?? {})) values[`eval/rewards/${k}`] = v;
-    for (const [k, v] of Object.entries(summary.accuracyByProblemType ?? {})) values[`eval/accuracy/${k}`] = v;
-    for (const [k, v] of Object.entries(summary.metrics ?? {})) values[`eval/${k}`] = v;
+  logEvaluation(summary: EvaluationSummary, samples: EvaluationSample[], step = this.globalStep, prefix = "eval"): void {
+    const values = evaluationValues(summary, samples.length, prefix);
     this.tracker.log({ ...values, "train/global_step": step }, step);
-    this.tracker.logTable("eval/samples", evaluationTable(samples), step);
+    this.tracker.logTable(`${prefix}/samples`, evaluationTable(samples), step);
     this.tracker.setSummary(values);
   }
 
-  /** `logEvaluation` for the evaluation stage's result (src/eval `EvalResult`). */
-  logEvalResult(result: EvalResult, step = this.globalStep): void {
+  /**
+   * `logEvaluation` for the evaluation stage's result (src/eval `EvalResult`). `prefix` "eval_base" records the
+   * base model's evaluation next to the fine-tuned model's (at step 0: the model before its first update).
+   */
+  logEvalResult(result: EvalResult, step = this.globalStep, prefix = "eval"): void {
     const { summary, samples } = fromEvalResult(result);
-    this.logEvaluation(summary, samples, step);
+    this.logEvaluation(summary, samples, step, prefix);
+  }
+
+  /** An evaluation's values in the summary only (no history row): for one made after later steps were logged. */
+  summarizeEvalResult(result: EvalResult, prefix = "eval"): void {
+    const { summary, samples } = fromEvalResult(result);
+    this.tracker.setSummary(evaluationValues(summary, samples.length, prefix));
   }
 
   finish(options?: { exitCode?: number; timeoutMs?: number }) {
@@ -171,6 +177,15 @@ export class WandbCallback implements TrainerCallback {
     this.globalStep = state.globalStep;
     this.tracker.log({ ...values, "train/global_step": state.globalStep }, state.globalStep);
   }
+}
+
+/** `<prefix>/accuracy`, `<prefix>/rewards/<name>`, `<prefix>/accuracy/<problem_type>`, `<prefix>/<metric>`. */
+function evaluationValues(summary: EvaluationSummary, numSamples: number, prefix: string): Record<string, number> {
+  const values: Record<string, number> = { [`${prefix}/accuracy`]: summary.accuracy, [`${prefix}/num_samples`]: numSamples };
+  for (const [k, v] of Object.entries(summary.rewardMeans ?? {})) values[`${prefix}/rewards/${k}`] = v;
+  for (const [k, v] of Object.entries(summary.accuracyByProblemType ?? {})) values[`${prefix}/accuracy/${k}`] = v;
+  for (const [k, v] of Object.entries(summary.metrics ?? {})) values[`${prefix}/${k}`] = v;
+  return values;
 }
 
 /** The `eval/samples` table: fixed columns, then one `reward/<name>` column per reward seen. */

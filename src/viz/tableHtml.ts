@@ -2,11 +2,16 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
+/** A measured number to 4 significant digits, without trailing zeros (0.8611111111111117 → 0.8611, 0.033 → 0.033). */
+export function roundNumber(value: number): string {
+  return Number.isInteger(value) || !Number.isFinite(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
 function cell(value: unknown, maxChars: number): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "boolean") return value ? "✓" : "✗";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4);
-  const text = typeof value === "string" ? value : JSON.stringify(value);
+  if (typeof value === "number") return roundNumber(value);
+  const text = typeof value === "string" ? value : JSON.stringify(value, (_, v: unknown) => (typeof v === "number" && !Number.isInteger(v) ? Number(roundNumber(v)) : v));
   // A model's output can be all blanks: say so rather than draw a page of empty lines.
   if (text.length > 0 && text.trim() === "") return `<em>(${text.length} blank characters)</em>`;
   const shown = text.replace(/\n{3,}/g, "\n\n");

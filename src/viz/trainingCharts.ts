@@ -60,3 +60,29 @@ export function gradNormFigure(history: readonly MetricRow[]): Figure {
 export function tokensPerSecondFigure(history: readonly MetricRow[]): Figure {
   return metricCurveFigure(history, "train/tokens_per_second", "tokens per second");
 }
+
+/**
+ * Accuracy along the run: the base model at step 0, each evaluated checkpoint, the fine-tuned model at the last
+ * step, each point labelled with its percentage.
+ */
+export function accuracyCurveFigure(points: readonly { step: number; accuracy: number }[]): Figure {
+  return {
+    data: [
+      {
+        type: "scatter",
+        mode: "lines+markers+text",
+        x: points.map((p) => p.step),
+        y: points.map((p) => p.accuracy),
+        text: points.map((p) => `${(100 * p.accuracy).toFixed(1)} %`),
+        textposition: "top center",
+        cliponaxis: false,
+      },
+    ],
+    layout: {
+      title: title("Accuracy on the validation problems along the run"),
+      xaxis: axis("training step (0: the base model)"),
+      yaxis: axis("accuracy", { range: [0, 1.1], tickformat: ".0%" }),
+      showlegend: false,
+    },
+  };
+}
