@@ -19,7 +19,7 @@ import { accumulateGradients, clipFactor, globalNorm, readScalar } from "./gradi
 import { withExclusiveLock } from "../hub/lock.js";
 import { AdamW } from "./optimizer.js";
 import { hashInts } from "./rng.js";
-import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
+import { learningRateAt, totalTrainingSteps, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
 import type { Batch, TrainableModel } from "./trainable.js";
 
 export interface TrainerConfig {
@@ -203,7 +203,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const callbacks = opts.callbacks ?? [];
   const lengths = data.map((e) => e.inputIds.length);
   const microPerEpoch = Math.ceil(data.length / cfg.batchSize);
-  const maxSteps = cfg.maxSteps ?? Math.max(1, Math.ceil((cfg.epochs * microPerEpoch) / cfg.gradientAccumulation));
+  const maxSteps = totalTrainingSteps(data.length, cfg);
   const schedule: ScheduleConfig = {
     kind: cfg.schedule,
     learningRate: cfg.learningRate,
