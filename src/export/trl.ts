@@ -145,6 +145,18 @@ export function trlRecipe(config: PipelineConfig, options: RecipeOptions): Recor
   };
 }
 
+/**
+ * YAML as PyYAML reads it back (YAML 1.1: TrlParser uses yaml.safe_load): strings 1.1 would take for booleans or
+ * numbers ("no", "on", "0755") quoted, and floats written with a decimal point and a signed exponent, since PyYAML
+ * reads "1e-8" as the string "1e-8".
+ */
+export function toPyYaml(value: unknown): string {
+  return YAML.stringify(value, { version: "1.1" }).replace(
+    /^(\s*(?:[\w.-]+:|-) )(-?\d+)(?:\.(\d+))?e([+-]?)(\d+)$/gm,
+    (_, lead: string, int: string, frac: string | undefined, sign: string, exp: string) => `${lead}${int}.${frac ?? "0"}e${sign || "+"}${exp}`,
+  );
+}
+
 function launchScript(): string {
   return [
     "#!/usr/bin/env bash",
@@ -253,7 +265,7 @@ export function exportTrl(runDir: string, options: { outDir?: string; datasetPat
   const files: [string, string | Uint8Array][] = [
     [TRAIN_FILE, parquet(train.rows)],
     [TEST_FILE, parquet(test.rows)],
-    ["recipe.yaml", `${header}\n${YAML.stringify(recipe)}`],
+    ["recipe.yaml", `${header}\n${toPyYaml(recipe)}`],
     ["launch.sh", launchScript()],
   ];
   const created = makeDir(join(dir, "data"));

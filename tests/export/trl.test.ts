@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import YAML from "yaml";
 import { dataSourceFrom, prepareDataset, writeSplit } from "../../src/data/index.js";
-import { exportTrl, TEST_FILE, TRAIN_FILE, trlRecipe } from "../../src/export/trl.js";
+import { exportTrl, TEST_FILE, toPyYaml, TRAIN_FILE, trlRecipe } from "../../src/export/trl.js";
 import { DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION, TINY_MATH_MODEL_DIR } from "../../src/model/load.js";
 import { resolveConfig } from "../../src/pipeline/config.js";
 import { loadTokenizer, type ChatTurn } from "../../src/tokenizer/index.js";
@@ -69,6 +69,27 @@ function fits(value: unknown, type: string, enums: Record<string, string[]>): bo
     if (alt === "list[str]") return Array.isArray(value) && value.every((v) => typeof v === "string");
     if (alt === "dict" || alt.startsWith("dict[")) return value !== null && typeof value === "object" && !Array.isArray(value);
     return false;
+  });
+}
+
+// PyYAML 6's implicit resolvers (yaml/resolver.py): TrlParser reads recipes with yaml.safe_load, YAML 1.1.
+const PYYAML = {
+  bool: /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/,
+  float: /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/,
+  int: /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/,
+  null: /^(?:~|null|Null|NULL|)$/,
+};
+
+/** Every plain scalar of `text` means to PyYAML what it means here (a number, a boolean, a string). */
+function assertPyYamlReadsTheSame(text: string): void {
+  YAML.visit(YAML.parseDocument(text), {
+    Scalar(_, node) {
+      if (node.type !== "PLAIN") return;
+      const source = String(node.source);
+      const pyType = PYYAML.bool.test(source) ? "boolean" : PYYAML.int.test(source) || PYYAML.float.test(source) ? "number" : PYYAML.null.test(source) ? "null" : "string";
+      const ours = node.value === null ? "null" : typeof node.value;
+      assert.equal(pyType, ours, `PyYAML reads ${JSON.stringify(source)} as a ${pyType}`);
+    },
   });
 }
 
@@ -155,6 +176,9 @@ test("export trl: every recipe key is a field open-r1's sft.py (TRL 0.18) and `t
     const r = cli("export", "trl", runDir, "--dataset-path", "/data/openr1-trl");
     assert.equal(r.status, 0, r.stderr);
     const text = readFileSync(join(runDir, "trl", "recipe.yaml"), "utf8");
+    assertPyYamlReadsTheSame(text);
+    assert.throws(() => assertPyYamlReadsTheSame("adam_epsilon: 1e-8\n"), /PyYAML reads "1e-8" as a string/);
+    assert.throws(() => assertPyYamlReadsTheSame("eval_strategy: no\n"), /as a boolean/);
     const recipe = YAML.parse(text) as Record<string, unknown>;
     const { env, ...fields } = recipe;
     for (const [name, target] of Object.entries(TARGETS)) {
@@ -193,6 +217,8 @@ test("export trl: every recipe key is a field open-r1's sft.py (TRL 0.18) and `t
     assert.deepEqual(recipe.lora_target_modules, config.lora.targetModules);
     assert.equal(recipe.dataset_name, "/data/openr1-trl");
     assert.equal(recipe.eos_token, openR1Recipe.eos_token);
+    assert.equal(recipe.adam_epsilon, 1e-8);
+    assert.match(text, /^adam_epsilon: 1\.0e-8$/m);
     assert.equal(loadTokenizer(TINY_MATH_MODEL_DIR).tokenToId(recipe.eos_token as string), loadTokenizer(TINY_MATH_MODEL_DIR).eosTokenId);
     assert.match(text, /model_name_or_path is a folder on this machine/);
 
@@ -206,6 +232,9 @@ test("export trl: every recipe key is a field open-r1's sft.py (TRL 0.18) and `t
     assert.equal(f.model_revision, DEFAULT_MODEL_REVISION);
     assert.deepEqual(f.report_to, ["none"]);
     assert.equal(f.env, undefined);
+    const tricky = { a: 1e-8, b: 2.5e21, c: -3e-7, d: 0.002, s: "no", t: "on", u: "1e-8", l: [1e-8, "off"] };
+    assertPyYamlReadsTheSame(toPyYaml(tricky));
+    assert.deepEqual(YAML.parse(toPyYaml(tricky)), tricky);
   });
 });
 
