@@ -36,6 +36,8 @@ const PROMPT_COMPLETION_SCHEMA: SchemaElement[] = [{ name: "root", num_children:
 export const TRAIN_FILE = "data/train-00000-of-00001.parquet";
 export const TEST_FILE = "data/test-00000-of-00001.parquet";
 const EXPORT_FILES = new Set(["data", TRAIN_FILE, TEST_FILE, "recipe.yaml", "launch.sh"]);
+/** The recipe's output_dir, relative: TRL's checkpoints when `trl sft` runs in the export folder (never touched here). */
+const OUTPUT_DIR = "output";
 
 /**
  * The examples the project trains on, as prompt (system, user) and completion (the assistant target). TRL renders
@@ -138,7 +140,7 @@ export function trlRecipe(config: PipelineConfig, options: RecipeOptions): Recor
     save_steps: t.saveEvery,
     save_total_limit: t.keepCheckpoints,
     seed: config.seed,
-    output_dir: `output/${config.runName ?? config.profile}`,
+    output_dir: `${OUTPUT_DIR}/${config.runName ?? config.profile}`,
     run_name: config.runName ?? config.profile,
     report_to: wandb ? ["wandb"] : ["none"],
     ...(wandb ? { env: { WANDB_PROJECT: config.tracking.project, ...(config.tracking.entity ? { WANDB_ENTITY: config.tracking.entity } : {}) } } : {}),
@@ -233,7 +235,9 @@ export function exportTrl(runDir: string, options: { outDir?: string; datasetPat
   const dir = resolve(options.outDir ?? join(runDir, "trl"));
   // Only a folder that is new, empty or an earlier export is written to: never over a user's own files.
   if (existsSync(dir)) {
-    const foreign = readdirSync(dir, { recursive: true }).map(String).filter((f) => !EXPORT_FILES.has(f.split(sep).join("/")));
+    const foreign = readdirSync(dir, { recursive: true })
+      .map((f) => String(f).split(sep).join("/"))
+      .filter((f) => !EXPORT_FILES.has(f) && f !== OUTPUT_DIR && !f.startsWith(`${OUTPUT_DIR}/`));
     if (foreign.length > 0) throw new Error(`${dir} holds files an export did not write (${foreign.slice(0, 3).join(", ")}): choose another --out`);
   }
   const split = readSplit(runDir);

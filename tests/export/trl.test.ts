@@ -271,9 +271,13 @@ test("export trl writes only into a new, empty or earlier export folder, never o
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /holds files an export did not write \(notes\.txt\): choose another --out/);
     assert.equal(readFileSync(join(out, "notes.txt"), "utf8"), "precious");
-    // Exporting twice into the same folder is fine.
+    // Exporting twice into the same folder is fine, also after `trl sft` ran there (its output_dir, output/, is left alone).
     execFileSync(process.execPath, ["--import", "tsx", "src/cli.ts", "export", "trl", runDir], { cwd: ROOT, stdio: "pipe" });
+    const output = join(runDir, "trl", YAML.parse(readFileSync(join(runDir, "trl", "recipe.yaml"), "utf8")).output_dir as string);
+    mkdirSync(join(output, "checkpoint-2"), { recursive: true });
+    writeFileSync(join(output, "checkpoint-2", "adapter_config.json"), "{}");
     execFileSync(process.execPath, ["--import", "tsx", "src/cli.ts", "export", "trl", runDir], { cwd: ROOT, stdio: "pipe" });
+    assert.equal(readFileSync(join(output, "checkpoint-2", "adapter_config.json"), "utf8"), "{}");
   });
 });
 
