@@ -1,17 +1,21 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 
 /**
- * Writes a file whole or not at all (temp file + rename), so a crash never leaves half a file; a failed write (a full
- * disk) removes its temp file too, leaving the folder as it was.
+ * Writes a file whole or not at all (temp file + rename), so a crash or a full disk never leaves half a file under
+ * its name; the temporary file is removed when the write fails.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp`;
   try {
-    writeFileSync(tmp, text);
+    writeFileSync(tmp, data);
     renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
+  } catch (e) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the write's own error is the one to report
+    }
+    throw e;
   }
 }
 

@@ -1,5 +1,5 @@
 // Qwen2 in TensorFlow.js: loading Hugging Face checkpoints, forward, generation, LoRA.
-export { parseQwen2Config, readQwen2Config, expectedWeightShapes } from "./config.js";
+export { parseQwen2Config, readQwen2Config, expectedWeightShapes, configForSaving, KNOWN_ROPE_TYPES } from "./config.js";
 export type { Qwen2Config } from "./config.js";
 export { SafetensorsFile, SafetensorsCheckpoint, writeSafetensors } from "./safetensors.js";
 export type { SafetensorsDtype, TensorInfo, TensorToWrite } from "./safetensors.js";
@@ -16,7 +16,7 @@ export { countParameters, parameterTableHtml } from "./params.js";
 export type { ModuleParameters } from "./params.js";
 export { saveQwen2Model } from "./save.js";
 export type { SaveModelOptions } from "./save.js";
-export { loadQwen2Model, resolveModelDir, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION, TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "./load.js";
+export { loadQwen2Model, resolveModelDir, baseModelReference, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION, TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "./load.js";
 export type { ModelSourceOptions } from "./load.js";
 export {
   createRandomQwen2,

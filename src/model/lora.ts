@@ -199,12 +199,13 @@ export class LoraModel implements TrainableModel {
   }
 
   /** Writes the adapter in peft's format: adapter_config.json and adapter_model.safetensors (F32). */
-  async save(dir: string, opts: { baseModelNameOrPath?: string } = {}): Promise<void> {
+  /** `baseModelNameOrPath` and `revision` are what peft loads the base model from (see baseModelReference). */
+  async save(dir: string, opts: { baseModelNameOrPath?: string; revision?: string | null } = {}): Promise<void> {
     await mkdir(dir, { recursive: true });
     const tensors = new Map<string, TensorToWrite>();
     for (const [name, v] of this.trainableVariables()) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
     await writeSafetensors(join(dir, "adapter_model.safetensors"), tensors, { dtype: "F32", metadata: { format: "pt" } });
-    await writeJsonAtomic(join(dir, "adapter_config.json"), peftAdapterConfig(this.config, opts.baseModelNameOrPath ?? null));
+    await writeJsonAtomic(join(dir, "adapter_config.json"), peftAdapterConfig(this.config, opts.baseModelNameOrPath ?? null, opts.revision ?? null));
   }
 
   /** scaling · B·A for one adapted linear, as [in, out] (the transposed layout the base weights use). */
@@ -268,7 +269,7 @@ export function loraConfigFromPeft(raw: Record<string, unknown>, source: string)
 }
 
 /** adapter_config.json with exactly the keys peft 0.12 writes for a causal-LM LoRA adapter. */
-export function peftAdapterConfig(c: LoraConfig, baseModelNameOrPath: string | null): Record<string, unknown> {
+export function peftAdapterConfig(c: LoraConfig, baseModelNameOrPath: string | null, revision: string | null = null): Record<string, unknown> {
   return {
     alpha_pattern: {},
     auto_mapping: null,
@@ -289,7 +290,7 @@ export function peftAdapterConfig(c: LoraConfig, baseModelNameOrPath: string | n
     peft_type: "LORA",
     r: c.r,
     rank_pattern: {},
-    revision: null,
+    revision,
     target_modules: [...c.targetModules],
     task_type: "CAUSAL_LM",
     use_dora: false,

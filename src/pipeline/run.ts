@@ -11,7 +11,8 @@ import { withExclusiveLock } from "../hub/lock.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
 import type { PipelineConfig } from "./config.js";
 
-export type PipelineStatus = "running" | "interrupted" | "completed" | "failed";
+/** "stopped": ended where `until` asked (running again without it goes on from there). */
+export type PipelineStatus = "running" | "interrupted" | "stopped" | "completed" | "failed";
 
 /** Where a pipeline run put what it made; also written to `<runDir>/pipeline.json`. */
 export interface PipelineResult {
@@ -83,6 +84,8 @@ export interface PipelineOptions {
   callbacks?: TrainerCallback[];
   /** After each evaluation batch: which model ("base" or "tuned") and how many problems are done. */
   onEvalProgress?: (label: string, done: number, total: number) => void;
+  /** Stop after this stage: "data" writes the split (for `openr1 export trl`) and trains nothing. */
+  until?: "data";
 }
 
 interface RunState {
@@ -214,6 +217,12 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
   await writeSplit(dataDir, split, prepared.report).catch(fail);
   log(formatFilterReport(prepared.report));
   log(`split: ${split.train.length} train / ${split.validation.length} validation → ${dataDir}`);
+  if (options.until === "data") {
+    result.status = "stopped";
+    writeState(runDir, { ...state, status: "stopped", result });
+    log(`Stopped after the data stage, as asked: \`openr1 export trl ${runDir}\` hands it to TRL; the same command without --until trains.`);
+    return result;
+  }
 
   // 2. Tracking: local run record always, W&B when a key is set (or as configured). A resumed run continues its
   // record and its W&B run from the checkpoint's step.

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generatedRow, generateProblems } from "../data/generated/index.js";
 import { toMathExample } from "../data/preprocess.js";
@@ -10,7 +10,7 @@ import { Qwen2Model } from "../model/qwen2.js";
 import { randomQwen2Model } from "../model/random.js";
 import { saveQwen2Model } from "../model/save.js";
 import { writeJsonAtomic } from "../model/safetensors.js";
-import { buildVocabMap, loadTokenizer, Tokenizer, VOCAB_MAP_FILE, VocabMap } from "../tokenizer/index.js";
+import { buildVocabMap, loadTokenizer, Tokenizer, VocabMap, writeTrimmedTokenizer } from "../tokenizer/index.js";
 import type { TrainerCallback } from "../train/callbacks.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import type { TokenizedExample } from "../train/format.js";
@@ -42,6 +42,8 @@ export interface Provenance {
   check: { problems: number; seed: number; correct: number; accuracy: number };
   /** sha256 of each file of the model folder (but this one). */
   files: Record<string, string>;
+  /** Files changed after the model was made, and why (the weights and the numbers above stay what was measured). */
+  amendments?: { date: string; files: string[]; reason: string }[];
 }
 
 export interface PreparedCorpus {
@@ -50,6 +52,8 @@ export interface PreparedCorpus {
   validation: TokenizedExample[];
   documents: number;
   sha256: string;
+  /** The texts the vocabulary was made from: the documents, then the fine-tuning texts. */
+  texts: string[];
 }
 
 /** sha256 of the packed token ids (int32 little-endian, row after row). */
@@ -105,16 +109,20 @@ export async function prepareCorpus(recipe: PretrainRecipe, options: PrepareCorp
   // The ids every vocabulary map holds (byte-level tokens, special tokens), then those the texts use.
   const used = new Set(buildVocabMap(base, []).toJSON().ids);
   const fullIds: number[][] = [];
+  // The texts the vocabulary is made from: the documents, then the fine-tuning texts.
+  const texts: string[] = [];
   const total = documents + validationDocuments;
   for (const doc of corpusDocuments(base, { seed: recipe.seed, documents: total, chatFraction })) {
     const ids = base.encode(doc, { addSpecialTokens: false });
     for (const id of ids) used.add(id);
     fullIds.push(ids);
+    texts.push(doc);
     if (fullIds.length % Math.ceil(total / 10) === 0) options.onProgress?.(fullIds.length, total);
     await tick();
   }
   for (const text of fineTuneTexts(recipe.seed)) {
     for (const id of base.encode(text, { addSpecialTokens: false })) used.add(id);
+    texts.push(text);
     await tick();
   }
   const map = new VocabMap([...used].sort((a, b) => a - b), base.baseVocab);
@@ -127,7 +135,7 @@ export async function prepareCorpus(recipe: PretrainRecipe, options: PrepareCorp
   }
   const validation = packDocuments(ids.slice(0, validationDocuments), recipe.seqLength, separator, "validation");
   const trainRows = packDocuments(ids.slice(validationDocuments), recipe.seqLength, separator, "train");
-  return { tokenizer, train: trainRows, validation, documents: fullIds.length, sha256: rowsHash(trainRows) };
+  return { tokenizer, train: trainRows, validation, documents: fullIds.length, sha256: rowsHash(trainRows), texts };
 }
 
 /** The recipe's initial weights (N(0, 0.02), seeded), with the trimmed vocabulary's special token ids. */
@@ -170,9 +178,9 @@ function fileHashes(dir: string, names: string[]): Record<string, string> {
 
 /**
  * `openr1 pretrain`: a Qwen2 model trained from scratch, every weight trainable, on the recipe's corpus;
- * checkpoints and exact resume as in fine-tuning. The finished model (HF layout, BF16, the Qwen2.5
- * tokenizer files and vocab_map.json) gets a provenance.json with the recipe, the corpus hash, the losses
- * and its measured accuracy.
+ * checkpoints and exact resume as in fine-tuning. The finished model (HF layout, BF16, tokenizer files in the
+ * trimmed vocabulary's ids) gets a provenance.json with the recipe, the corpus hash, the losses and its measured
+ * accuracy.
  */
 export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const recipe = opts.recipe ?? TINY_MATH_RECIPE;
@@ -207,9 +215,14 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
       writeFileSync(firstLossesPath, JSON.stringify(firstLosses) + "\n");
     },
   };
+  // The model's tokenizer files, checked before training against every 25th text of the corpus (the shipped
+  // model's against all of them): they must give the ids the corpus was encoded with.
+  const tokenizerDir = join(opts.outputDir, "tokenizer");
+  mkdirSync(tokenizerDir, { recursive: true });
+  const modelTokenizer = writeTrimmedTokenizer(tokenizer, tokenizerDir, corpus.texts.filter((_, i) => i % 25 === 0));
   const saveModel = async (dir: string) => {
     await saveQwen2Model(model, dir, { dtype: "BF16" });
-    tokenizer.saveTo(dir); // tokenizer.json, tokenizer_config.json and vocab_map.json
+    modelTokenizer.saveTo(dir); // tokenizer.json and tokenizer_config.json
   };
   try {
     const result = await train({
@@ -246,7 +259,7 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
         finalValidationLoss: result.evals.at(-1)?.evalLoss ?? null, backend: opts.backend ?? "unknown",
       },
       check: { problems: examples.length, seed: recipe.check.seed, correct: checked.samples.filter((s) => s.correct === true).length, accuracy: checked.summary.accuracy },
-      files: fileHashes(modelDir, ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", VOCAB_MAP_FILE]),
+      files: fileHashes(modelDir, ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]),
     };
     await writeJsonAtomic(join(modelDir, PROVENANCE_FILE), provenance);
     return { ...result, corpus, provenance };

@@ -4,7 +4,7 @@ import type { DatasetSplit } from "../data/types.js";
 import { withCacheHint } from "../hub/index.js";
 import { FullModel } from "../model/full.js";
 import { LoraModel, type LoraConfig, type TrainableParameterReport } from "../model/lora.js";
-import { resolveModelDir, type ModelSourceOptions } from "../model/load.js";
+import { baseModelReference, resolveModelDir, type ModelSourceOptions } from "../model/load.js";
 import { Qwen2Model } from "../model/qwen2.js";
 import { ensureRandomQwen2, type RandomQwen2Options } from "../model/random.js";
 import { saveQwen2Model } from "../model/save.js";
@@ -82,7 +82,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     callbacks: opts.callbacks,
     outputs:
       trainable instanceof LoraModel
-        ? loraOutputs(trainable, { tokenizer, mergedDtype: opts.mergedDtype, baseModelNameOrPath: source })
+        ? loraOutputs(trainable, { tokenizer, mergedDtype: opts.mergedDtype, baseModel: baseModelReference(source, modelDir, opts.modelOptions?.revision) })
         : { saveModel: (dir) => saveQwen2Model(base, dir, { dtype: opts.mergedDtype === "f32" ? "F32" : "BF16" }), tokenizer },
     resumeFrom: opts.resumeFrom,
     allowChanges: opts.allowChanges,

@@ -22,7 +22,7 @@ import { isAllocationFailure, TrainingOutOfMemoryError } from "./memory.js";
 import { withExclusiveLock } from "../hub/lock.js";
 import { AdamW } from "./optimizer.js";
 import { hashInts } from "./rng.js";
-import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
+import { learningRateAt, totalTrainingSteps, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
 import type { Batch, TrainableModel } from "./trainable.js";
 
 export interface TrainerConfig {
@@ -207,7 +207,7 @@ async function trainLocked(opts: TrainOptions, at: { where: string }): Promise<T
   const callbacks = opts.callbacks ?? [];
   const lengths = data.map((e) => e.inputIds.length);
   const microPerEpoch = Math.ceil(data.length / cfg.batchSize);
-  const maxSteps = cfg.maxSteps ?? Math.max(1, Math.ceil((cfg.epochs * microPerEpoch) / cfg.gradientAccumulation));
+  const maxSteps = totalTrainingSteps(data.length, cfg);
   const schedule: ScheduleConfig = {
     kind: cfg.schedule,
     learningRate: cfg.learningRate,

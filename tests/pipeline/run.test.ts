@@ -58,7 +58,8 @@ test("the main command runs the whole pipeline on the embedded default, and its 
     lora.dispose();
     lora.base.dispose();
     assert.equal(tf.memory().numTensors, before);
-    for (const f of ["tokenizer.json", "tokenizer_config.json", "vocab_map.json"]) assert.ok(existsSync(join(r.mergedDir, f)), `the merged model ships ${f}`);
+    for (const f of ["tokenizer.json", "tokenizer_config.json"]) assert.ok(existsSync(join(r.mergedDir, f)), `the merged model ships ${f}`);
+    assert.ok(!existsSync(join(r.mergedDir, "vocab_map.json")), "its tokenizer files are in the model's ids: no vocab map");
     assert.match(stdout, /What fine-tuning changed:\n\s+training loss \(logged\)\s+[\d.]+ → [\d.]+\n\s+validation loss\s+[\d.]+ → [\d.]+ .*\n\s+accuracy\s+base [\d.]+% → fine-tuned [\d.]+%/);
 
     // Metrics: training evals and both evaluations.
