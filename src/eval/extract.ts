@@ -5,7 +5,7 @@
  * match is tried first; the first match that parses wins. LaTeX environments joined by "and", "or" or
  * commas become one set. The first matched string is kept as a fallback for string comparison.
  */
-import { boxedContents, DEFAULT_NORMALIZATION, hasMalformedOperator, normalizeLatex, type NormalizationOptions } from "./normalize.js";
+import { boxedContents, DEFAULT_NORMALIZATION, normalizeLatex, parserLatex, type NormalizationOptions } from "./normalize.js";
 import { numberScalar, parseScalar } from "./cas.js";
 import { parseLatexValue, type Value } from "./value.js";
 
@@ -131,20 +131,12 @@ function withPercent(v: Value | null, isPct: boolean, latex: string): Value | nu
   return s ? { kind: "scalar", s } : v;
 }
 
-/** Groups of three digits set apart by spaces (2 020, 4 400 094; a thin space is a space by now). */
-const DIGIT_GROUPS_APART_RE = /(?<![\w^_.{])\d{1,3}(?:\s+\d{3})+(?![\d.])/;
-
 /**
  * Forms latex2sympy's grammar does not read, so that Math-Verify finds no value (matched as the oracle judges them):
- * punctuation ending a box (`\boxed{17.}`), a number with words inside one `\text{}` (`\text{17 meters}`), a
- * repeating decimal (`0.\overline{3}`).
+ * a number with words inside one `\text{}` (`\text{17 meters}`), a repeating decimal (`0.\overline{3}`).
  */
 function latex2sympyRejects(raw: string, norm: string): boolean {
-  return (
-    boxedContents(raw).some((c) => /[.,;:]\s*$/.test(c)) ||
-    /\\(?:text|textbf|mbox|mathrm)\s*\{\s*-?\d[^{}]*[a-zA-Z][^{}]*\}/.test(raw) ||
-    /\d\.\d*\s*\\overline/.test(norm)
-  );
+  return /\\(?:text|textbf|mbox|mathrm)\s*\{\s*-?\d[^{}]*[a-zA-Z][^{}]*\}/.test(raw) || /\d\.\d*\s*\\overline/.test(norm);
 }
 
 function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string } {
@@ -158,15 +150,12 @@ function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): 
   const values: (Value | null)[] = [];
   const texts: string[] = [];
   for (const f of found) {
-    const norm = normalizeLatex(f.latex, "all", normalization);
-    // What latex2sympy rejects keeps its own text for the string fallback: "17." is not the answer "17".
-    const rejected = latex2sympyRejects(f.latex, norm);
-    texts.push(rejected ? (boxedContents(f.latex).at(-1) ?? f.latex).trim() : norm);
-    // Not repaired, a malformed operator does not parse (latex2sympy's grammar needs the braces).
-    // Digit groups apart (2\,020, 2 020) are not one number to latex2sympy, nor anything it parses: no value either.
-    const unparseable = rejected || DIGIT_GROUPS_APART_RE.test(norm) || (!normalization.malformedOperators && hasMalformedOperator(norm));
-    const value = unparseable ? null : parseLatexValue(norm);
-    values.push(withPercent(value, groups[`${f.prefix}_percent`] !== undefined, norm));
+    // The bare `\boxed{.+}` target is normalized with boxed="last" (extract_latex), the environments with "all".
+    const norm = normalizeLatex(f.latex, f.name === "first_latexBoxed" ? "last" : "all", normalization);
+    texts.push(norm);
+    const input = latex2sympyRejects(f.latex, norm) ? null : parserLatex(norm, normalization);
+    const value = input === null ? null : parseLatexValue(input);
+    values.push(withPercent(value, groups[`${f.prefix}_percent`] !== undefined, input ?? ""));
   }
   if (values.length > 1 && values.every((v) => v !== null)) {
     const items = (values as Value[]).flatMap((v) => (v.kind === "set" ? v.items : [v]));
@@ -195,19 +184,11 @@ function extractExpr(m: RegExpExecArray): { value: Value | null; text: string } 
   return { value: null, text: expr };
 }
 
-function groupSpans(m: RegExpExecArray, test: (name: string) => boolean): [number, number][] {
-  const idx = m.indices?.groups ?? {};
-  return Object.entries(idx)
-    .filter(([n, span]) => span && m.groups?.[n] && test(n))
-    .map(([, span]) => span as [number, number]);
-}
-
 /** Math-Verify's `parse`: the first candidate that parses (by priority, rightmost first) and the first matched text. */
 export function extractAnswer(text: string, options: Partial<ExtractOptions> = {}): ParsedAnswer {
   const o = { ...DEFAULT_EXTRACT, ...options };
   const patterns = patternsFor(o);
   let fallback: string | null = null;
-  const failedLatex: [number, number][] = [];
   let i = 0;
   while (i < patterns.length) {
     const priority = patterns[i]!.priority;
@@ -224,12 +205,7 @@ export function extractAnswer(text: string, options: Partial<ExtractOptions> = {
       return eb - ea || a.m.index - b.m.index;
     });
     for (const { m, type } of matches) {
-      if (failedLatex.length && type === "expr") {
-        const spans = groupSpans(m, (n) => n === "expr" || n.startsWith("integer") || n.startsWith("decimal"));
-        if (spans.some(([s, e]) => failedLatex.some(([lo, hi]) => s < hi && e > lo))) continue;
-      }
       const r = type === "latex" ? extractLatex(m, o.normalization) : extractExpr(m);
-      if (r.value === null && type === "latex") failedLatex.push(...groupSpans(m, (n) => n.startsWith("first_latex")));
       if (r.text && fallback === null) fallback = r.text;
       if (r.value !== null) return { value: r.value, text: fallback, valueText: r.text };
       if (o.mode === "first") return { value: null, text: fallback, valueText: null };

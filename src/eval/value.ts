@@ -3,7 +3,7 @@
  * plain symbols/words, finite sets, tuples, intervals and their unions, relation chains, set
  * membership and matrices, parsed from normalized LaTeX.
  */
-import { parseScalar, type Scalar } from "./cas.js";
+import { numericValue, parseScalar, type Scalar } from "./cas.js";
 
 export type RelOp = "=" | "<" | ">" | "<=" | ">=" | "!=";
 
@@ -149,7 +149,9 @@ function parseItem(raw: string): Value | null {
     const open = s[0]!;
     const close = s[s.length - 1]!;
     const inner = s.slice(1, -1);
-    const elems = splitTop(inner, /,/);
+    // ordered_tuple takes semicolon_elements: `(0;2;0)` is a triple (and never an interval).
+    const semicolons = splitTop(inner, /;/).length > 1;
+    const elems = splitTop(inner, /,|;/);
     if (open === "{" && close === "}") {
       if (elems.length === 1) return parseValue(inner);
       const items = elems.map(parseItem);
@@ -162,8 +164,12 @@ function parseItem(raw: string): Value | null {
     } else {
       const items = elems.map(parseItem);
       if (items.some((v) => v === null)) return null;
-      if (elems.length === 2 && !(open === "(" && close === ")") && open !== "{") {
-        return { kind: "interval", lo: items[0]!, hi: items[1]!, loOpen: open === "(", hiOpen: close === ")" };
+      if (elems.length === 2 && !semicolons && !(open === "(" && close === ")")) {
+        // convert_interval: a closed interval [b, a] with a < b would be empty; latex2sympy makes it the pair (b, a).
+        const [lo, hi] = [items[0]!, items[1]!];
+        const lv = lo.kind === "scalar" ? numericValue(lo.s) : Number.NaN;
+        const hv = hi.kind === "scalar" ? numericValue(hi.s) : Number.NaN;
+        if (!(open === "[" && close === "]" && hv < lv)) return { kind: "interval", lo, hi, loOpen: open === "(", hiOpen: close === ")" };
       }
       return { kind: "tuple", items: items as Value[] };
     }
@@ -212,13 +218,17 @@ function parseItem(raw: string): Value | null {
 export function parseValue(latex: string): Value | null {
   const s = latex.trim();
   if (!s) return null;
-  const parts = splitTop(s, /,|;|\s+(?:and|or)\s+/).filter((p) => p.trim().length > 0);
-  if (parts.length > 1) {
-    const items = parts.map(parseItem);
-    if (items.some((v) => v === null)) return null;
-    return { kind: "set", items: flattenSet(items as Value[]) };
-  }
-  return parseItem(s);
+  // semicolon_elements of comma_elements, then convert_elements_to_set_or_tuple: one group is a set of its elements
+  // (or the element alone), groups of one element each make a set, other groups become tuples in a set
+  // (`p=5,q=2;p=7,q=2` is {(p=5, q=2), (p=7, q=2)}).
+  const groups = splitTop(s, /;/).map((g) => splitTop(g, /,|\s+(?:and|or)\s+/).filter((p) => p.trim().length > 0));
+  if (groups.some((g) => g.length === 0)) return null;
+  const parsed = groups.map((g) => g.map(parseItem));
+  if (parsed.some((g) => g.some((v) => v === null))) return null;
+  const vals = parsed as Value[][];
+  if (vals.length === 1) return vals[0]!.length === 1 ? vals[0]![0]! : { kind: "set", items: flattenSet(vals[0]!) };
+  if (vals.every((g) => g.length === 1)) return { kind: "set", items: flattenSet(vals.map((g) => g[0]!)) };
+  return { kind: "set", items: vals.map((g) => ({ kind: "tuple", items: g }) as Value) };
 }
 
 /** Like Math-Verify's parse_latex_cached: when a chained equation fails, retry its last part. */
