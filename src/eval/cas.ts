@@ -175,8 +175,22 @@ export interface NumericOptions {
   precision: number;
 }
 
+/** `m × 10^e` with a decimal mantissa, evaluated as sympy's Float arithmetic does (binary doubles); else null. */
+function scientificFloat(latex: string): number | null {
+  const m = /^\s*(-?\d*\.\d+)\s*(?:\\times|\\cdot|\*)\s*10\s*\^\s*(?:\{\s*(-?\d+)\s*\}|(\d))\s*$/.exec(latex);
+  if (!m) return null;
+  const e = Number(m[2] ?? m[3]);
+  return e >= 0 ? Number(m[1]) * 10 ** e : Number(m[1]) * (1 / 10 ** -e);
+}
+
 /** Scalar equivalence (see the module comment for the strategy). */
 export function scalarsEqual(a: Scalar, b: Scalar, opts: NumericOptions): boolean {
+  // A float inside an expression (8270.953 × 10³) is evaluated in binary floating point by sympy's doit(); against an
+  // exact value it is equal only when that product is exact, and simplify(a - b) is then 0.
+  const fx = scientificFloat(a.latex);
+  const fy = scientificFloat(b.latex);
+  if (fx !== null && fy === null && !/\d\.\d/.test(b.latex)) return fx === numericValue(b);
+  if (fy !== null && fx === null && !/\d\.\d/.test(a.latex)) return fy === numericValue(a);
   if (a.expr.isSame(b.expr)) return true;
   const va = a.expr.freeVariables;
   const vb = b.expr.freeVariables;
@@ -185,6 +199,10 @@ export function scalarsEqual(a: Scalar, b: Scalar, opts: NumericOptions): boolea
     const y = numericValue(b);
     if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
     if (a.isFloat || b.isFloat) {
+      // sympy_numeric_eq rounds both sides, but Integer.round() stays an Integer, which sympy ≥ 1.13 never finds equal
+      // to a Float: against a whole number only an exactly equal float (3.0) passes, through simplify(a - b) = 0.
+      const exactInteger = (s: Scalar, v: number) => !s.isFloat && Number.isInteger(v) && !/\d\.\d/.test(s.latex);
+      if (exactInteger(a, x) || exactInteger(b, y)) return x === y;
       if (roundTo(x, opts.precision) === roundTo(y, opts.precision)) return true;
     }
     return close(x, y, 1e-12);

@@ -261,8 +261,9 @@ function symbolText(v: Value): string | null {
 }
 
 function compareSymbols(g: Value, p: Value): boolean {
-  const a = symbolText(g);
-  const b = symbolText(p);
+  // \text{e} is a symbol named e (normalize.ts), equal to Euler's number only when compared alone.
+  const a = symbolText(g)?.replace(/^textE$/, "e") ?? null;
+  const b = symbolText(p)?.replace(/^textE$/, "e") ?? null;
   if (a === null || b === null) return false;
   const na = a.length > 1 ? a.toLowerCase() : a;
   const nb = b.length > 1 ? b.toLowerCase() : b;
@@ -274,7 +275,9 @@ function sameStructure(g: Value, p: Value): boolean {
 }
 function replacer(key: string, value: unknown): unknown {
   if (key === "s" && value && typeof value === "object" && "expr" in value) {
-    return JSON.stringify((value as Scalar).expr.json);
+    // A float literal keeps its text: the CAS folds 8270.953 × 10³ to an integer that sympy's floats do not reach.
+    const sc = value as Scalar;
+    return JSON.stringify([sc.expr.json, /\d\.\d/.test(sc.latex) ? sc.latex : ""]);
   }
   return value;
 }

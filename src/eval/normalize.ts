@@ -111,6 +111,8 @@ export function parserLatex(norm: string, options: NormalizationOptions = DEFAUL
   // Words in \text{} are one symbol each (spaces and parentheses dropped); connectives are list separators already.
   s = s.replace(TEXT_RE, (_m, inner: string) => {
     const name = inner.replace(/\s+/g, "").replace(/[()]/g, "");
+    // \text{e} is the symbol e, not Euler's number (only a bare `e` is the EXP_E token).
+    if (name === "e") return " \\mathit{textE} ";
     return name ? ` ${name} ` : " ";
   });
   s = s.replace(/\\(?:mathbf|mathit|mathrm|mathsf|boldsymbol|bm)\s*\{([^{}]*)\}/g, " $1 ");
@@ -132,7 +134,7 @@ export function parserLatex(norm: string, options: NormalizationOptions = DEFAUL
   // An angle's name is a name: `\angle A = 80^\circ` assigns 80.
   s = s.replace(/\\angle\s*([A-Z]{1,3})(?![a-zA-Z])/g, "$1");
   // `x \in S` is S here (latex2sympy: Eq(x, S), which the comparison unwraps to S).
-  s = s.replace(/^\s*[a-zA-Z]\s*\\in\s+/, "");
+  s = s.replace(/^\s*[a-zA-Z]\s*\\in(?![a-zA-Z])\s*/, "");
   s = s.replace(/\\%|%/g, "\\%");
   s = s.replace(/\s+/g, " ").trim();
   return s || null;
