@@ -5,9 +5,9 @@
  * match is tried first; the first match that parses wins. LaTeX environments joined by "and", "or" or
  * commas become one set. The first matched string is kept as a fallback for string comparison.
  */
-import { boxedContents, DEFAULT_NORMALIZATION, normalizeLatex, parserLatex, type NormalizationOptions } from "./normalize.js";
+import { DEFAULT_NORMALIZATION, normalizeLatex, parserLatex, type NormalizationOptions } from "./normalize.js";
 import { numberScalar, parseScalar } from "./cas.js";
-import { parseLatexValue, type Value } from "./value.js";
+import { parseValue, type Value } from "./value.js";
 
 export type MatchType = "latex" | "expr";
 
@@ -139,6 +139,22 @@ function latex2sympyRejects(raw: string, norm: string): boolean {
   return /\\(?:text|textbf|mbox|mathrm)\s*\{\s*-?\d[^{}]*[a-zA-Z][^{}]*\}/.test(raw) || /\d\.\d*\s*\\overline/.test(norm);
 }
 
+/**
+ * parse_latex_cached: the whole normalized answer, or when that fails, the last part of a chain of equations
+ * (get_last_eq: more than two parts and no comma or semicolon).
+ */
+function parseNormalized(norm: string, normalization: NormalizationOptions): { value: Value; input: string } | null {
+  const whole = parserLatex(norm, normalization);
+  const value = whole === null ? null : parseValue(whole);
+  if (value) return { value, input: whole! };
+  if (norm.includes(",") || norm.includes(";")) return null;
+  const parts = norm.split(/(?<![\\<!>])=/);
+  if (parts.length <= 2) return null;
+  const last = parserLatex(parts[parts.length - 1]!, normalization);
+  const lastValue = last === null ? null : parseValue(last);
+  return lastValue ? { value: lastValue, input: last! } : null;
+}
+
 function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string } {
   const groups = m.groups ?? {};
   const found: { latex: string; name: string; prefix: string }[] = [];
@@ -153,9 +169,8 @@ function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): 
     // The bare `\boxed{.+}` target is normalized with boxed="last" (extract_latex), the environments with "all".
     const norm = normalizeLatex(f.latex, f.name === "first_latexBoxed" ? "last" : "all", normalization);
     texts.push(norm);
-    const input = latex2sympyRejects(f.latex, norm) ? null : parserLatex(norm, normalization);
-    const value = input === null ? null : parseLatexValue(input);
-    values.push(withPercent(value, groups[`${f.prefix}_percent`] !== undefined, input ?? ""));
+    const parsed = latex2sympyRejects(f.latex, norm) ? null : parseNormalized(norm, normalization);
+    values.push(withPercent(parsed?.value ?? null, groups[`${f.prefix}_percent`] !== undefined, parsed?.input ?? ""));
   }
   if (values.length > 1 && values.every((v) => v !== null)) {
     const items = (values as Value[]).flatMap((v) => (v.kind === "set" ? v.items : [v]));

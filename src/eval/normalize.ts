@@ -11,29 +11,6 @@ import { mathVerifyNormalize, type MathNormalizationConfig } from "./math-normal
 
 export type BoxedMode = "all" | "last" | "none";
 
-/** Contents of every `\boxed{…}` / `\fbox{…}` in order; an unclosed one runs to the end of the text. */
-export function boxedContents(text: string): string[] {
-  const out: string[] = [];
-  const re = /\\(?:boxed|fbox)\s*\{/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text))) {
-    let depth = 1;
-    let i = m.index + m[0].length;
-    const start = i;
-    for (; i < text.length && depth > 0; i++) {
-      if (text[i] === "\\" && i + 1 < text.length) {
-        i++;
-        continue;
-      }
-      if (text[i] === "{") depth++;
-      else if (text[i] === "}") depth--;
-    }
-    out.push(depth === 0 ? text.slice(start, i - 1) : text.slice(start));
-    re.lastIndex = i;
-  }
-  return out;
-}
-
 /**
  * The NormalizationConfig switches callers set (latex2sympy2_extended): open-r1's accuracy reward parses completions
  * with `malformed_operators=False, nits=False`, so `\frac12`, `\sqrt3`, `\frac ab` are not repaired there and do not parse.
@@ -90,11 +67,70 @@ function binomials(s: string): string {
   });
 }
 
+// Every command the lexer has a token for (PS.g4's literals); a command is read as the longest of them it starts with.
+const COMMANDS = new Set(
+  (
+    "Bbbk Delta Diamond Finv Game Gamma Im Lambda Leftrightarrow Longrightarrow Omega Phi Pi Psi Re Rightarrow Sigma Theta " +
+    "Upsilon Xi acute alpha angle approx arccos arccosh arccot arccsc arcosh arcsec arcsin arcsinh arctan arctanh arsinh artanh " +
+    "backprime bar begin beta bigstar binom blacklozenge blacksquare blacktriangle bm boldsymbol boxed breve cap cdot ceil cfrac " +
+    "char check chi choose circledS clubsuit complement cos cosh cot csc cup dbinom ddot delta det dfrac diagdown diagup " +
+    "diamondsuit div dot ell emptyset end epsilon equiv eta eth exp exponentialE flat floor frac gamma gcd ge geq geqslant grave " +
+    "gt hat hbar heartsuit hfil hslash imath in infty int iota jmath kappa lambda langle lbrace lbrack lceil lcm le " +
+    "leftrightarrow leq leqslant lfloor lgroup lim llcorner ln log longrightarrow lozenge lrcorner lt lvert mathbb mathbf mathbin " +
+    "mathcal mathclap mathclose mathellipsis mathfrak mathinner mathit mathnormal mathop mathopen mathord mathpunct mathrel " +
+    "mathring mathrlap mathrm mathscr mathsf mathsterling mathtt max mbox measuredangle medspace mho min mod mp mu nabla natural " +
+    "ne negmedspace negthickspace negthinspace neq nexists not notin nu omega omicron operatorname over overline overrightarrow " +
+    "partial phantom phi pi pm prime prod psi qquad quad rangle rbrace rbrack rceil rfloor rgroup rho rightarrow rvert sec " +
+    "setminus sharp sigma sin sinh spadesuit sphericalangle sqrt square subseteq sum supseteq surd tan tanh tau tbinom text " +
+    "textbf textit textnormal tfrac theta thickspace thinspace tilde times to triangle triangledown ulcorner upsilon urcorner " +
+    "varepsilon variable varnothing varphi varpi varrho varsigma vartheta vartriangle vbox vcenter vec vert vrule vskip vspace " +
+    "widecheck widetilde wp xRightarrow xi xrightarrow zeta"
+  ).split(" "),
+);
+// ACCENT commands are tokens only with their braces (`\text{…}`), the degree commands only after a caret.
+const NEEDS_BRACE = /^(?:acute|bar|overline|breve|check|widecheck|dot|ddot|grave|hat|tilde|widetilde|vec|overrightarrow|bm|boldsymbol|text|textit|textbf|textnormal|mathbb|mathbin|mathbf|mathcal|mathclap|mathclose|mathellipsis|mathfrak|mathinner|mathit|mathnormal|mathop|mathopen|mathord|mathpunct|mathrel|mathring|mathrlap|mathrm|mathscr|mathsf|mathsterling|mathtt|mbox)$/;
+// Characters with a token of their own (PS.g4), besides ASCII letters, digits and spaces.
+const TOKEN_CHARS = new Set([..."!%&()*+,-./:;<=>[]^_{|}'\\±×÷°ΓΔΘΛΞΠΣΥΦΨΩαβγδεζηθικλμνξοπρςστυφχψωϑϕϖϱϵℂℕℙℚℝℤℵℶℷℸ∅∉−∓∔∕∖∗∘∙∩∪∸≁≃≄≅≇≈≉≊≋≎≏≐≑≒≓≔≕≖≗≟≠≡≢≣≤≥≦≧≪≫≲≳≺≻≾≿⊆⊇⊕⊗⊞⊠⊡⋄⋅⋆⋈⋉⋊⋖⋗"]);
+
+/** latex2sympy's lexer stops (and the parse fails) at a character or command it has no token for: `∞`, `²`, `\dots`, `~`. */
+export function lexerRejects(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "\\") {
+      const m = /^[a-zA-Z]+/.exec(s.slice(i + 1));
+      if (!m) {
+        i++;
+        continue;
+      }
+      const name = m[0];
+      let ok = false;
+      for (let n = name.length; n > 0 && !ok; n--) {
+        const prefix = name.slice(0, n);
+        if (!COMMANDS.has(prefix)) continue;
+        if (NEEDS_BRACE.test(prefix)) ok = n === name.length && /^\s?\{/.test(s.slice(i + 1 + n));
+        else ok = true;
+      }
+      // The degree literals `^\circ`, `^{\circ}`, `^\degree`, `^\circle`.
+      if (!ok && /^(?:circ|circle|degree)$/.test(name) && /\^\s*\{?\s*$/.test(s.slice(0, i))) ok = true;
+      if (!ok) return true;
+      i += name.length;
+      continue;
+    }
+    if (/[a-zA-Z0-9\s]/.test(c)) continue;
+    if (c === "~" && s[i + 1] === "=") continue;
+    if (!TOKEN_CHARS.has(c)) return true;
+  }
+  return false;
+}
+
 /**
  * latex2sympy's reading of a normalized answer, as input for value.ts; null where latex2sympy fails.
  */
 export function parserLatex(norm: string, options: NormalizationOptions = DEFAULT_NORMALIZATION): string | null {
   let s = norm;
+  if (lexerRejects(s)) return null;
+  // A subscript after a bracket, `(7^{4})_{10}`, or an environment other than a matrix is a syntax error.
+  if (/[)\]]\s*_/.test(s) || /\\(?:begin|end)\s*\{(?!(?:[pbv]?matrix|array)\})/.test(s)) return null;
   if (!options.malformedOperators && MALFORMED_OPERATOR_RE.test(s.replace(/\\[dtc]frac/g, "\\frac"))) return null;
   // Lexer errors: characters and commands with no token (a tilde not in `~=`, a lone degree sign or \circ, \left. …).
   if (/~(?!=)|\\(?:left|right)(?![a-zA-Z])|\\circ(?![a-zA-Z])(?<!\^\s*\\circ)|(?<!\^\s*\{?\s*)°/.test(s.replace(DEGREE_RE, ""))) return null;

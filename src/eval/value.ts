@@ -230,14 +230,3 @@ export function parseValue(latex: string): Value | null {
   if (vals.every((g) => g.length === 1)) return { kind: "set", items: flattenSet(vals.map((g) => g[0]!)) };
   return { kind: "set", items: vals.map((g) => ({ kind: "tuple", items: g }) as Value) };
 }
-
-/** Like Math-Verify's parse_latex_cached: when a chained equation fails, retry its last part. */
-export function parseLatexValue(latex: string): Value | null {
-  const v = parseValue(latex);
-  if (v) return v;
-  if (!latex.includes(",") && !latex.includes(";")) {
-    const parts = latex.split(/(?<![\\<!>])=/);
-    if (parts.length > 2) return parseValue(parts[parts.length - 1]!);
-  }
-  return null;
-}
