@@ -114,6 +114,15 @@ export function numericValue(s: Scalar): number {
   return im === 0 ? (n.re ?? Number.NaN) : Number.NaN;
 }
 
+/** [re, im] of a constant expression, or null. */
+function complexValue(s: Scalar): [number, number] | null {
+  if (s.expr.freeVariables.length > 0) return null;
+  const n = s.expr.N();
+  const re = n.re ?? Number.NaN;
+  const im = (n as unknown as { im?: number }).im ?? 0;
+  return Number.isFinite(re) && Number.isFinite(im) ? [re, im] : null;
+}
+
 function roundTo(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -197,7 +206,11 @@ export function scalarsEqual(a: Scalar, b: Scalar, opts: NumericOptions): boolea
   if (va.length === 0 && vb.length === 0) {
     const x = numericValue(a);
     const y = numericValue(b);
-    if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      // Complex constants (2 + 4i = 4i + 2): equal parts.
+      const [cx, cy] = [complexValue(a), complexValue(b)];
+      return cx !== null && cy !== null && close(cx[0], cy[0], 1e-12) && close(cx[1], cy[1], 1e-12);
+    }
     if (a.isFloat || b.isFloat) {
       // sympy_numeric_eq rounds both sides, but Integer.round() stays an Integer, which sympy ≥ 1.13 never finds equal
       // to a Float: against a whole number only an exactly equal float (3.0) passes, through simplify(a - b) = 0.

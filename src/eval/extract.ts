@@ -192,7 +192,14 @@ function extractExpr(m: RegExpExecArray): { value: Value | null; text: string } 
     return { value: { kind: "scalar", s: numberScalar(str, Boolean(g["percent"])) }, text: str };
   }
   if (expr) {
-    const src = expr.replace(/\n/g, " ").replace(/×/g, "\\times ").replace(/÷/g, "\\div ").replace(/\*/g, "\\cdot ");
+    // sympy's parse_expr reads Python: `3.` is a float, `**` a power.
+    const src = expr
+      .replace(/\n/g, " ")
+      .replace(/(\d)\.(?!\d)/g, "$1.0")
+      .replace(/\*\*/g, "^")
+      .replace(/×/g, "\\times ")
+      .replace(/÷/g, "\\div ")
+      .replace(/\*/g, "\\cdot ");
     const s = parseScalar(src);
     return { value: s ? { kind: "scalar", s } : null, text: expr };
   }

@@ -54,6 +54,8 @@ function mixedNumberSums(s: string): string {
 
 /** `\binom{a}{k}` for a small whole k as the falling product a(a-1)…(a-k+1)/k! (sympy expands binomial so); else factorials. */
 function binomials(s: string): string {
+  // The grammar's other binomial form, `{n \choose k}`.
+  s = s.replace(/\{([^{}]*?)\\choose(?![a-zA-Z])([^{}]*)\}/g, "\\binom{$1}{$2}");
   return s.replace(/\\[dt]?binom\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, (_m, n: string, k: string) => {
     const kk = /^\s*\d+\s*$/.test(k) ? Number(k) : -1;
     if (kk >= 0 && kk <= 12) {

@@ -114,15 +114,38 @@ function parseMatrix(s: string): Value | null {
   return out.length ? { kind: "matrix", rows: out } : null;
 }
 
-/** `A + B` of same-shape matrices, added elementwise. */
+type Matrix = Extract<Value, { kind: "matrix" }>;
+
+/** A product of matrices written side by side (or with \cdot / \times): latex2sympy's MatMul, done out. */
+function matrixProduct(s: string): Matrix | null {
+  const factors = s
+    .trim()
+    .split(/(?<=\\end\{[pbvBV]?matrix\}|\\end\{array\})\s*(?:\\cdot|\\times)?\s*(?=\\begin)/)
+    .map((t) => parseMatrix(t.trim()));
+  if (factors.length === 0 || factors.some((m) => m === null || m.kind !== "matrix")) return null;
+  let acc = factors[0] as Matrix;
+  for (const m of factors.slice(1) as Matrix[]) {
+    const inner = acc.rows[0]!.length;
+    if (m.rows.length !== inner || acc.rows.some((r) => r.length !== inner) || [...acc.rows, ...m.rows].flat().some((c) => c.kind !== "scalar")) return null;
+    const cell = (v: Value) => (v as { s: Scalar }).s.latex;
+    const rows = acc.rows.map((r) =>
+      m.rows[0]!.map((_, j) => parseScalar(r.map((x, k) => `(${cell(x)})(${cell(m.rows[k]![j]!)})`).join("+"))),
+    );
+    if (rows.some((r) => r.some((c) => c === null))) return null;
+    acc = { kind: "matrix", rows: rows.map((r) => r.map((c) => ({ kind: "scalar", s: c! }) as Value)) };
+  }
+  return acc;
+}
+
+/** `A + B` of same-shape matrices (each possibly a product), added elementwise. */
 function matrixSum(s: string): Value | null {
   if (!s.includes("\\begin")) return null;
   const terms = splitTop(s, /\+/);
-  if (terms.length < 2) return null;
-  const ms = terms.map((t) => parseMatrix(t.trim()));
+  const ms = terms.map((t) => matrixProduct(t));
   if (ms.some((m) => m === null)) return null;
-  const mats = ms as Extract<Value, { kind: "matrix" }>[];
-  const shape = (m: Extract<Value, { kind: "matrix" }>) => m.rows.map((r) => r.length).join(",");
+  const mats = ms as Matrix[];
+  if (mats.length === 1) return mats[0]!;
+  const shape = (m: Matrix) => m.rows.map((r) => r.length).join(",");
   if (mats.some((m) => shape(m) !== shape(mats[0]!))) return null;
   const rows = mats[0]!.rows.map((r, i) =>
     r.map((_, j) => {
