@@ -305,6 +305,34 @@ ${c} & -${k}
     ["poly/fraction-coefficient", R`\frac{1}{2}x^{2}+${a}x`, R`$\boxed{\frac{x^2}{2}+${a}x}$`],
     ["poly/different-constant", R`x^{2}-${a}`, R`$\boxed{x^2+${a}}$`],
     ["count/plain-integer-sentence", String(big), `There are ${big} such numbers.`],
+    // A fourth wave: matrices as linear-algebra answers, units and digit groups in running text, relations as models
+    // write them.
+    ["matrix/product-equals-result", R`\begin{pmatrix} ${a + 2 * b} \\ ${3 * a + 4 * b} \end{pmatrix}`, R`$\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}\begin{pmatrix} ${a} \\ ${b} \end{pmatrix} = \begin{pmatrix} ${a + 2 * b} \\ ${3 * a + 4 * b} \end{pmatrix}$`],
+    ["matrix/scalar-times", R`\begin{pmatrix} ${frac(a, 2)} & ${frac(b, 2)} \\ ${frac(c, 2)} & ${frac(k, 2)} \end{pmatrix}`, R`$A^{-1} = \frac{1}{2}\begin{pmatrix} ${a} & ${b} \\ ${c} & ${k} \end{pmatrix}$`],
+    ["matrix/left-bracket-matrix", R`\begin{bmatrix} ${a} & ${b} \\ ${c} & ${k} \end{bmatrix}`, R`$\boxed{\left[\begin{matrix} ${a} & ${b} \\ ${c} & ${k} \end{matrix}\right]}$`],
+    ["matrix/variable-entries", R`\begin{pmatrix} x & ${a}x \\ 0 & x^{2} \end{pmatrix}`, R`$\boxed{\begin{pmatrix} x & ${a} x \\ 0 & x^2 \end{pmatrix}}$`],
+    ["matrix/surd-entries", R`\begin{pmatrix} \frac{\sqrt{2}}{2} & -\frac{\sqrt{2}}{2} \\ \frac{\sqrt{2}}{2} & \frac{\sqrt{2}}{2} \end{pmatrix}`, R`$\boxed{\begin{pmatrix} \frac{1}{\sqrt{2}} & -\frac{1}{\sqrt{2}} \\ \frac{1}{\sqrt{2}} & \frac{1}{\sqrt{2}} \end{pmatrix}}$`],
+    ["matrix/shape-mismatch", R`\begin{pmatrix} ${a} & ${b} \end{pmatrix}`, R`$\boxed{\begin{pmatrix} ${a} \\ ${b} \end{pmatrix}}$`],
+    ["units/speed-mathrm-fraction", String(d), R`$\boxed{${d} \mathrm{~km}/\mathrm{h}}$`],
+    ["units/text-kmh", String(d), R`$\boxed{${d}\text{ km/h}}$`],
+    ["units/cubic-mathrm", String(d), R`$\boxed{${d}\,\mathrm{cm}^3}$`],
+    ["units/sq-units-text", String(d), R`$\boxed{${d} \text{ sq. units}}$`],
+    ["units/unit-then-period-text", String(d), R`The perimeter is $${d}$ cm.`],
+    ["units/plain-unit-word", String(d), R`$\boxed{${d} \ \text{yuan}}$`],
+    ["digits/million-thin", String(1_000_000 * a), R`$\boxed{${group3(1_000_000 * a, R`\,`)}}$`],
+    ["digits/million-braced", String(1_000_000 * a + d), R`$\boxed{${group3(1_000_000 * a + d, "{,}")}}$`],
+    ["digits/plain-text-spaces", String(big), `The total is ${group3(big, " ")}.`],
+    ["digits/comma-in-set", R`${a}, ${1000 + d}`, R`$\boxed{${a}, 1,${String(d).padStart(3, "0")}}$`],
+    ["relation/indexed-roots-set", R`x_{1}=${a}, x_{2}=${b}`, R`$\boxed{\{${b}, ${a}\}}$`],
+    ["relation/indexed-value", R`a_{1}=${a}`, R`$\boxed{${a}}$`],
+    ["relation/right-angle", String(90), R`$\angle ABC = \boxed{90^\circ}$`],
+    ["relation/leqslant-range", R`-${a} \leqslant m \leqslant ${c}`, R`$\boxed{[-${a}, ${c}]}$`],
+    ["relation/or-quad", R`x=${a} \text{ or } x=-${c}`, R`$x = ${a} \quad \text{or} \quad x = -${c}$`],
+    ["relation/or-union-text", R`(-\infty,${a})\cup(${b},+\infty)`, R`$\boxed{(-\infty,${a}) \text{ or } (${b},+\infty)}$`],
+    ["relation/half-nits", R`\frac{1}{2}`, R`$\boxed{0.5}$`],
+    ["relation/neq", R`x \neq ${a}`, R`$\boxed{x \ne ${a}}$`],
+    ["relation/max-value", String(d), R`The maximum value is $f(${a}) = ${d}$.`],
+    ["relation/min-value-text", String(d), R`$\min f(x)=${d}$`],
   ];
   return pairs.map(([family, gold, pred]) => ({ family: `realistic:${family}`, gold, pred }));
 }
@@ -315,6 +343,11 @@ function factorial(n: number): number {
 
 /** Endings a model writes after its reasoning, with the answer in one of its written forms. */
 const ENDINGS: [string, (ans: string) => string][] = [
+  ["llama-final", (x) => R`Therefore, the final answer is: $\boxed{${x}}$. I hope it is correct.`],
+  ["step-final", (x) => R`## Step 3: Conclude
+Therefore, the final answer is: $\boxed{${x}}$`],
+  ["answer-is-colon", (x) => `The answer is: ${x}`],
+  ["paren-boxed", (x) => R`Hence the answer is \(\boxed{${x}}\).`],
   ["final-answer-bold", (x) => R`**Final Answer**
 \[
 \boxed{${x}}
@@ -354,6 +387,60 @@ export function responsePairs(solutions: { answer: string; solution: string }[],
     const [formName, form] = pick(forms);
     out.push({ family: `openr1-response:${formName}`, gold: s.answer, pred: `${body}\n\n${end(form)}` });
     void endName;
+  }
+  return out;
+}
+
+/** OpenR1-style answers with forms a model may give for them (equivalent or not; the oracle decides). */
+const ANSWER_FORMS: [string, string[]][] = [
+  ["(1,2)", ["(1, 2)", "x=1, y=2", "(2,1)"]],
+  [R`\frac{\sqrt{3}}{2}`, [R`\dfrac{\sqrt3}{2}`, R`\frac{1}{2}\sqrt{3}`, R`\frac{\sqrt{2}}{2}`]],
+  ["[-1,3]", [R`-1 \leq x \leq 3`, R`x \in [-1, 3]`, "(-1,3)"]],
+  [R`2\sqrt{2}`, [R`\sqrt{8}`, R`2\sqrt{3}`]],
+  [R`\frac{\pi}{3}`, [R`\dfrac{\pi}{3}`, R`60^\circ`, R`\frac{1}{3}\pi`]],
+  ["x=2", ["2", "x = 2", "x=3"]],
+  [R`f(x)=x^{2}+1`, ["x^2+1", "f(x) = 1 + x^2", "x^2-1"]],
+  [R`\{1,2,3\}`, ["1, 2, 3", R`\{3, 2, 1\}`, "1, 2"]],
+  [R`(-\infty,-1)\cup(1,+\infty)`, [R`x<-1 \text{ or } x>1`, R`(-\infty, -1) \cup (1, \infty)`, R`(-1, 1)`]],
+  ["a_{n}=2n+1", ["2n+1", "a_n = 2n + 1", "2n-1"]],
+  [R`\text{B}`, ["B", R`\textbf{(B)}`, R`\text{(C)}`]],
+  [R`100\mathrm{~m}`, ["100", R`100 \text{ m}`, "1000"]],
+  [R`\frac{3}{4}`, ["0.75", R`\frac{6}{8}`, "0.7"]],
+  [R`\sqrt[3]{4}`, ["4^{1/3}", "2^{2/3}", R`\sqrt{4}`]],
+  ["n(n+1)", ["n^2+n", "n(n-1)"]],
+  ["2^{n}-1", ["2^n-1", "2^{n-1}"]],
+  [R`-\frac{1}{4}`, ["-0.25", R`\frac{1}{4}`]],
+  ["3:2", [R`\frac{3}{2}`, "1.5", "2:3"]],
+  [R`\frac{9}{4}\pi`, [R`\frac{9\pi}{4}`, R`2.25\pi`]],
+  [R`4 \sqrt{3}`, [R`\sqrt{48}`, R`4\sqrt{2}`]],
+  ["y=-2x+3", ["2x+y-3=0", "y = 3 - 2x", "y=2x+3"]],
+  [R`\frac{x^{2}}{4}+y^{2}=1`, ["x^2+4y^2=4", R`\frac{x^2}{4} + \frac{y^2}{1} = 1`]],
+  ["p=2, q=3", ["(2,3)", "p = 2, q = 3", "q=3, p=2"]],
+  ["1008", [R`1\,008`, "1,008", "1008.0"]],
+  [R`12 \mathrm{~cm}^{2}`, ["12", R`12\text{ cm}^2`, "24"]],
+  [R`\text{C}`, ["C", "(C)", R`\mathrm{C}`]],
+  [R`x \in (0,1)`, ["(0,1)", "0<x<1", "[0,1]"]],
+  ["k=-1", ["-1", "k = -1", "1"]],
+  [R`\frac{1}{2}`, ["0.5", "1/2", R`\frac{2}{4}`]],
+  ["45^{\circ}", ["45", R`45^\circ`, R`\frac{\pi}{4}`]],
+];
+
+/** Whole R1-style responses (reasoning in <think>, a summary, the boxed answer) for the answers above. */
+export function modelResponsePairs(pick: <T>(xs: T[]) => T, rnd: Rnd): Pair[] {
+  const out: Pair[] = [];
+  for (const [gold, forms] of ANSWER_FORMS) {
+    const form = pick(forms);
+    const [endName, end] = pick(ENDINGS);
+    const x = rnd(2, 9);
+    const body = R`<think>
+Okay, let me work through this. First compute $${x} + ${x} = ${2 * x}$, then check the boundary case $x = ${x}$.
+Wait, that gives $${2 * x}$, which is not the answer yet. Let me double-check the answer by substituting back.
+</think>
+
+Substituting gives $${x}^2 = ${x * x}$, and simplifying the expression yields the result.
+
+`;
+    out.push({ family: `model-response:${endName}`, gold, pred: body + end(form) });
   }
   return out;
 }

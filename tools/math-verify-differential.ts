@@ -21,7 +21,7 @@ import { generateProblems, solutionText } from "../src/data/generated/index.js";
 import { accuracyReward } from "../src/eval/rewards.js";
 import { checkAnswer, recordOptions } from "../src/eval/verify.js";
 import { seededRandom } from "../src/model/sampling.js";
-import { HELD_OUT, realisticPairs, responsePairs } from "./differential-families.js";
+import { HELD_OUT, modelResponsePairs, realisticPairs, responsePairs } from "./differential-families.js";
 
 export type Harness = "compare" | "accuracy";
 
@@ -213,6 +213,7 @@ export async function buildCases(seed: number): Promise<Omit<DifferentialCase, "
   for (let i = 0; i < REALISTIC_DRAWS; i++) extra.push(...realisticPairs(rnd2, pick2));
   const openr1 = (await loadEmbeddedSample()).examples;
   for (let i = 0; i < 2; i++) extra.push(...responsePairs(openr1, pick2, rnd2));
+  for (let i = 0; i < 6; i++) extra.push(...modelResponsePairs(pick2, rnd2));
   for (const p of extra) {
     for (const c of [
       { family: p.family, harness: "compare" as const, gold: `$${p.gold}$`, pred: p.pred },

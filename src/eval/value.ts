@@ -99,7 +99,7 @@ function flattenSet(items: Value[]): Value[] {
 }
 
 function parseMatrix(s: string): Value | null {
-  const m = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(?:\{[^{}]*\})?([\s\S]*)\\end\{\1\}$/.exec(s);
+  const m = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(?:\{[clr|\s]*\})?([\s\S]*)\\end\{\1\}$/.exec(s);
   if (!m) return null;
   const rows = m[2]!
     .split(/\\\\/)
@@ -118,6 +118,18 @@ type Matrix = Extract<Value, { kind: "matrix" }>;
 
 /** A product of matrices written side by side (or with \cdot / \times): latex2sympy's MatMul, done out. */
 function matrixProduct(s: string): Matrix | null {
+  // A scalar in front (`\frac{1}{2}\begin{pmatrix}…`) multiplies every entry (MatMul with a number).
+  const start = s.indexOf("\\begin");
+  const lead = start > 0 ? s.slice(0, start).replace(/\\(?:cdot|times)\s*$/, "").trim() : "";
+  if (lead) {
+    if (/[=<>,;]|\\(?:[lg]eq?|neq?|approx|in|[lg]t)(?![a-zA-Z])/.test(lead)) return null;
+    const k = parseScalar(lead);
+    const m = k ? matrixProduct(s.slice(start)) : null;
+    if (!k || !m || m.rows.flat().some((c) => c.kind !== "scalar")) return null;
+    const rows = m.rows.map((r) => r.map((c) => parseScalar(`(${lead})(${(c as { s: Scalar }).s.latex})`)));
+    if (rows.some((r) => r.some((c) => c === null))) return null;
+    return { kind: "matrix", rows: rows.map((r) => r.map((c) => ({ kind: "scalar", s: c! }) as Value)) };
+  }
   const factors = s
     .trim()
     .split(/(?<=\\end\{[pbvBV]?matrix\}|\\end\{array\})\s*(?:\\cdot|\\times)?\s*(?=\\begin)/)
