@@ -56,11 +56,16 @@ export function parseScalar(latex: string): Scalar | null {
 }
 
 function tryParse(src: string): Boxed | null {
+  // The CAS reports some inputs it cannot type on the console; `openr1 score` writes its results to stdout.
+  const saved = [console.log, console.warn, console.error];
+  console.log = console.warn = console.error = () => {};
   try {
     const expr = ce().parse(src);
     return expr.isValid && !hasError(expr.json) ? expr : null;
   } catch {
     return null;
+  } finally {
+    [console.log, console.warn, console.error] = saved as [typeof console.log, typeof console.warn, typeof console.error];
   }
 }
 

@@ -254,7 +254,7 @@ function compareSingleRelation(gop: RelOp, gl: Value, gr: Value, pop: RelOp, pl:
 function symbolText(v: Value): string | null {
   if (v.kind === "symbol") return v.name;
   if (v.kind === "scalar") {
-    const t = v.s.latex.replace(/\s+/g, "");
+    const t = v.s.latex.replace(/\s+/g, "").replace(/\\mathit\{(\w+)\}/g, "$1");
     return /^[A-Za-z]+$/.test(t) ? t : null;
   }
   return null;

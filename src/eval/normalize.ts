@@ -125,6 +125,74 @@ export function lexerRejects(s: string): boolean {
   return false;
 }
 
+const RELATION_RE = /=|<|>|\\(?:[lg]eq?|[lg]eqslant|neq?|equiv|approx|[lg]t)(?![a-zA-Z])|[≤≥≠≡≈]/;
+
+/** The answer's top-level comma / semicolon parts. */
+function splitTopLevel(s: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let last = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if ("([{".includes(c)) depth++;
+    else if (")]}".includes(c)) depth--;
+    else if (depth === 0 && (c === "," || c === ";")) {
+      parts.push(s.slice(last, i));
+      last = i + 1;
+    }
+  }
+  parts.push(s.slice(last));
+  return parts;
+}
+
+// Commands whose braces hold a name, not maths (copied as they are by symbolCase).
+const NAME_ARGUMENT = /^(?:begin|end|operatorname|mathbb|mathit|mathcal|mathfrak|mathscr|text|mbox)$/;
+
+/**
+ * latex2sympy's symbols: lowercase_symbols=True makes `A` and `a` one symbol; `I` is the imaginary unit, `i` a plain
+ * symbol, `E` (the E_NOTATION_E token) the symbol e, and only a bare `e` is Euler's number.
+ */
+function symbolCase(s: string): string {
+  // Summation indices stay as the CAS reads them.
+  const sums = /\\(?:sum|prod)(?![a-zA-Z])/.test(s);
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "\\") {
+      const m = /^\\([a-zA-Z]+)\s*/.exec(s.slice(i));
+      if (!m) {
+        out += s.slice(i, i + 2);
+        i++;
+        continue;
+      }
+      out += m[0];
+      i += m[0].length - 1;
+      if (NAME_ARGUMENT.test(m[1]!) && s[i + 1] === "{") {
+        const close = s.indexOf("}", i + 1);
+        if (close < 0) continue;
+        out += s.slice(i + 1, close + 1);
+        i = close;
+      }
+      continue;
+    }
+    if (c === "I") {
+      // convert_atom_expr returns sympy.I for the letter I before looking at its scripts: I^2 is I.
+      out += "i";
+      const scripts = /^(?:\s*[_^]\s*(?:\{[^{}]*\}|\\?[a-zA-Z0-9]))+/.exec(s.slice(i + 1));
+      if (scripts) i += scripts[0].length;
+    }
+    else if (c === "i" && !sums) out += "\\mathit{ii}";
+    else if (c === "E") out += "\\mathit{textE}";
+    else if (/[A-Z]/.test(c)) out += c.toLowerCase();
+    else out += c;
+  }
+  return out;
+}
+
 /**
  * latex2sympy's reading of a normalized answer, as input for value.ts; null where latex2sympy fails.
  */
@@ -153,11 +221,16 @@ export function parserLatex(norm: string, options: NormalizationOptions = DEFAUL
     if (name === "e") return " \\mathit{textE} ";
     return name ? ` ${name} ` : " ";
   });
-  s = s.replace(/\\(?:mathbf|mathit|mathrm|mathsf|boldsymbol|bm)\s*\{([^{}]*)\}/g, " $1 ");
+  s = s.replace(/\\(?:mathbf|mathit|mathrm|mathsf|boldsymbol|bm)\s*\{(?!textE\})([^{}]*)\}/g, " $1 ");
   // OTHER_SYMBOL commands are symbols named after them (\varnothing is not the empty set; \emptyset is).
   s = s.replace(/\\(varnothing|nabla|ell|hbar|aleph|square|triangle|prime)(?![a-zA-Z])/g, " $1 ");
+  // \pm makes an element of its own (plus_minus_expr), never part of a relation: `16 \equiv 2 \pmod{7}` does not parse.
+  if (/\\(?:pm|mp)|±|∓/.test(s) && splitTopLevel(s).some((part) => /\\(?:pm|mp)|±|∓/.test(part) && RELATION_RE.test(part))) return null;
   s = mixedNumberSums(s);
   s = binomials(s);
+  // FUNC_EXP with a bare argument: `\exp 2` is e².
+  s = s.replace(/\\exp\s*(\d+(?:\.\d+)?|[a-zA-Z])(?![\w.])/g, "e^{$1}").replace(/\\exp\s*\{/g, "e^{");
+  s = symbolCase(s);
   // A leading decimal point (.5) is a NUMBER token.
   s = s.replace(/(^|[^\d.\w}])\.(\d)/g, (_m, before: string, digit: string) => `${before}0.${digit}`);
   // APPROX: `x \approx 8.3` gives 8.3 when the left side is only symbols, else the left side.
