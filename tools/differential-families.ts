@@ -356,6 +356,37 @@ ${c} & -${k}
     ["ops/factorial-product", String(factorial(k + 2)), R`$\boxed{${k + 2}!}$`],
     ["ops/sum-notation", String((a * (a + 1)) / 2), R`$\boxed{\sum_{i=1}^{${a}} i}$`],
     ["ops/prime-derivative", R`f(x)=${a}x`, R`$f'(x)=${a}x$`],
+    // A sixth wave, held out as a whole (HELD_OUT_WAVE): judged before any change made for it.
+    ["unseen/dfrac-spaces", frac(p, q), R`$\boxed{\dfrac {${p}} {${q}}}$`],
+    ["unseen/slash-in-text", frac(p, q), `So the probability is ${p}/${q}.`],
+    ["unseen/decimal-comma", `${c}.5`, R`$\boxed{${c},5}$`],
+    ["unseen/approx-in-box", `${a}.${c}5`, R`$\boxed{x \approx ${a}.${c}5}$`],
+    ["unseen/approx-alone", `${a}.${c}5`, R`$\boxed{\approx ${a}.${c}5}$`],
+    ["unseen/percent-thin-space", R`${d}\%`, R`$\boxed{${d}\,\%}$`],
+    ["unseen/ordinal", String(d), R`$\boxed{${d}^{\text{th}}}$`],
+    ["unseen/money-comma", String(1000 + 10 * d), R`$\boxed{\$ 1,${String(10 * d).padStart(3, "0")}}$`],
+    ["unseen/negative-denominator", R`-\frac{1}{${a}}`, R`$\boxed{\frac{1}{-${a}}}$`],
+    ["unseen/malformed-sqrt-sum", R`1+\sqrt{${a === 4 ? 5 : a}}`, R`$\boxed{\sqrt${a === 4 ? 5 : a}+1}$`],
+    ["unseen/factored-surd", R`\frac{\sqrt{5}-1}{2}`, R`$\boxed{\frac{1}{2}\left(\sqrt{5}-1\right)}$`],
+    ["unseen/set-relation-list", R`${a}, ${b}, ${c + 20}`, R`$\boxed{x = ${a}, ${b}, ${c + 20}}$`],
+    ["unseen/set-builder-colon", R`(${a}, +\infty)`, R`$\boxed{\{x \in \mathbb{R} : x > ${a}\}}$`],
+    ["unseen/reversed-double-inequality", `(${a}, ${b})`, R`$\boxed{${b} > x > ${a}}$`],
+    ["unseen/bold-number", String(d), `Adding up, the total is **${d}**.`],
+    ["unseen/boxed-then-unit-squared", String(d), R`The area is $\boxed{${d}}$ cm².`],
+    ["unseen/mixed-vs-fraction", frac(2 * c + 1, 2), R`$\boxed{${c}\frac{1}{2}}$`],
+    ["unseen/mixed-vs-decimal", `${c}.5`, R`$\boxed{${c}\tfrac12}$`],
+    ["unseen/boxed-or-assignments", `${a}, ${b}`, R`$\boxed{n=${a} \text{ or } n=${b}}$`],
+    ["unseen/big-integer", String(123456789012345n + BigInt(d)), R`$\boxed{${String(123456789012345n + BigInt(d))}}$`],
+    ["unseen/big-power-vs-digits", (2n ** 100n).toString(), R`$\boxed{2^{100}}$`],
+    ["unseen/percent-probability", R`\frac{1}{6}`, R`$\boxed{16.67\%}$`],
+    ["unseen/labelled-point", `(${a}, ${b})`, R`The point is $A(${a}, ${b})$.`],
+    ["unseen/vector-named", `(${a}, ${b})`, R`$\boxed{\vec{v} = (${a}, ${b})}$`],
+    ["unseen/half-coefficient", R`y=\frac{1}{2}x^{2}`, R`$\boxed{y = 0.5x^2}$`],
+    ["unseen/indexed-roots-pred", `${a}, ${b}`, R`$\boxed{x_1 = ${a}, x_2 = ${b}}$`],
+    ["unseen/all-reals", R`\mathbb{R}`, R`$\boxed{(-\infty, +\infty)}$`],
+    ["unseen/no-solution", R`\text{no solution}`, R`$\boxed{\varnothing}$`],
+    ["unseen/two-part-answer", `${a}, ${b}`, R`The maximum is $\boxed{${b}}$ and the minimum is $\boxed{${a}}$.`],
+    ["unseen/answer-word-then-formula", frac(p, q), R`Answer: the ratio equals $\frac{${p}}{${q}}$, as computed.`],
   ];
   return pairs.map(([family, gold, pred]) => ({ family: `realistic:${family}`, gold, pred }));
 }
@@ -470,6 +501,13 @@ Substituting gives $${x}^2 = ${x * x}$, and simplifying the expression yields th
 
 /** Families judged before the checker was changed for them (see the module comment). */
 export const HELD_OUT = new Set([
+  // The sixth wave, every family of it.
+  ...["dfrac-spaces", "slash-in-text", "decimal-comma", "approx-in-box", "approx-alone", "percent-thin-space", "ordinal",
+    "money-comma", "negative-denominator", "malformed-sqrt-sum", "factored-surd", "set-relation-list", "set-builder-colon",
+    "reversed-double-inequality", "bold-number", "boxed-then-unit-squared", "mixed-vs-fraction", "mixed-vs-decimal",
+    "boxed-or-assignments", "big-integer", "big-power-vs-digits", "percent-probability", "labelled-point", "vector-named",
+    "half-coefficient", "indexed-roots-pred", "all-reals", "no-solution", "two-part-answer", "answer-word-then-formula",
+  ].map((f) => `realistic:unseen/${f}`),
   "realistic:units/text-noun-no-space",
   "realistic:units/word-plain-in-box",
   "realistic:digits/tilde-space",

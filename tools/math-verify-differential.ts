@@ -279,7 +279,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const heldWrong = wrong.filter((c) => HELD_OUT.has(c.family));
     const families = new Set(cases.map((c) => c.family)).size;
     console.log(`${cases.length} cases in ${families} families`);
-    if (held.length) console.log(`held-out families: agreement ${(100 * (1 - heldWrong.length / held.length)).toFixed(2)}% (${held.length - heldWrong.length}/${held.length})`);
+    const pct = (w: number, n: number) => `${(100 * (1 - w / n)).toFixed(2)}% (${n - w}/${n})`;
+    if (held.length) console.log(`held-out families: agreement ${pct(heldWrong.length, held.length)}`);
+    for (const [name, test] of [
+      ["  first wave (18 families)", (f: string) => !f.startsWith("realistic:unseen/")],
+      ["  sixth wave (30 families)", (f: string) => f.startsWith("realistic:unseen/")],
+    ] as const) {
+      const n = held.filter((c) => test(c.family)).length;
+      if (n) console.log(`${name}: ${pct(heldWrong.filter((c) => test(c.family)).length, n)}`);
+    }
     const byFamily = new Map<string, number>();
     // Held-out families are counted, not listed, unless --show-held-out: they estimate agreement on unseen answers.
     const listed = process.argv.includes("--show-held-out") ? wrong : wrong.filter((c) => !HELD_OUT.has(c.family));

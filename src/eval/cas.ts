@@ -21,6 +21,11 @@ export interface Scalar {
   /** The source was a bare decimal literal (possibly a percentage): rounding applies to it. */
   isFloat: boolean;
   latex: string;
+  /**
+   * A float literal inside an expression (8270.953 × 10³, 5/6.): the value sympy's doit() reaches in binary floating
+   * point, which is what it compares; absent otherwise.
+   */
+  floatValue?: number;
 }
 
 function hasError(json: unknown): boolean {
@@ -52,7 +57,9 @@ export function parseScalar(latex: string): Scalar | null {
   if (!expr) expr = tryParse(src.replace(/\\operatorname\{[^{}]*\}|\\[A-Za-z]+|[A-Z]/g, (m) => (m.length === 1 ? `\\mathrm{${m}}` : m)));
   if (!expr) return null;
   if (pct) expr = ce().box(["Divide", expr, 100]);
-  return { expr, isFloat: FLOAT_RE.test(latex.trim()), latex };
+  const isFloat = FLOAT_RE.test(latex.trim());
+  const floatValue = isFloat ? null : scientificFloat(latex);
+  return floatValue === null ? { expr, isFloat, latex } : { expr, isFloat, latex, floatValue };
 }
 
 function tryParse(src: string): Boxed | null {
@@ -66,6 +73,54 @@ function tryParse(src: string): Boxed | null {
     return null;
   } finally {
     [console.log, console.warn, console.error] = saved as [typeof console.log, typeof console.warn, typeof console.error];
+  }
+}
+
+/**
+ * Plain arithmetic (digits, . + - * / ^ parentheses) evaluated in binary floating point, as sympy evaluates a Python
+ * expression with a float in it (`5/6.` is 5 / 6.0); null for anything else.
+ */
+export function floatArithmetic(src: string): number | null {
+  const tokens = src.replace(/\s+/g, "").match(/\d+\.?\d*|\.\d+|\*\*|[-+*/^()]/g);
+  if (!tokens || tokens.join("") !== src.replace(/\s+/g, "")) return null;
+  let i = 0;
+  const peek = () => tokens[i];
+  const atom = (): number => {
+    const t = tokens[i++];
+    if (t === "(") {
+      const v = sum();
+      if (tokens[i++] !== ")") throw new Error("paren");
+      return v;
+    }
+    if (t === "-") return -power();
+    if (t === "+") return power();
+    if (t === undefined || !/\d|\./.test(t)) throw new Error("atom");
+    return Number(t);
+  };
+  const power = (): number => {
+    const b = atom();
+    if (peek() === "^" || peek() === "**") {
+      i++;
+      return b ** power();
+    }
+    return b;
+  };
+  const product = (): number => {
+    let v = power();
+    // a / b is Mul(a, Pow(b, -1)) to sympy: the reciprocal is rounded first, then the product.
+    while (peek() === "*" || peek() === "/") v = tokens[i++] === "*" ? v * power() : v * (1 / power());
+    return v;
+  };
+  const sum = (): number => {
+    let v = product();
+    while (peek() === "+" || peek() === "-") v = tokens[i++] === "+" ? v + product() : v - product();
+    return v;
+  };
+  try {
+    const v = sum();
+    return i === tokens.length && Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
   }
 }
 
@@ -199,12 +254,17 @@ function scientificFloat(latex: string): number | null {
 
 /** Scalar equivalence (see the module comment for the strategy). */
 export function scalarsEqual(a: Scalar, b: Scalar, opts: NumericOptions): boolean {
-  // A float inside an expression (8270.953 × 10³) is evaluated in binary floating point by sympy's doit(); against an
-  // exact value it is equal only when that product is exact, and simplify(a - b) is then 0.
-  const fx = scientificFloat(a.latex);
-  const fy = scientificFloat(b.latex);
-  if (fx !== null && fy === null && !/\d\.\d/.test(b.latex)) return fx === numericValue(b);
-  if (fy !== null && fx === null && !/\d\.\d/.test(a.latex)) return fy === numericValue(a);
+  // A float inside an expression is evaluated in binary floating point by sympy's doit(), and a Float never equals an
+  // exact number (sympy ≥ 1.13): against an exact value it passes only when simplify(a - b) is exactly 0, i.e. the
+  // float computation lands on the exact value rounded (1500.0 = 1500, 2/7. = 2/7), not when it is one ulp off
+  // (8270.953 × 10³ ≠ 8270953; 5/6. is 5 · (1/6.) ≠ 5/6).
+  const exact = (s: Scalar) => s.floatValue === undefined && !s.isFloat && !/\d\.\d|\d\.(?!\d)/.test(s.latex);
+  for (const [f, e] of [[a, b], [b, a]] as const) {
+    if (f.floatValue !== undefined && exact(e)) {
+      const v = numericValue(e);
+      return Number.isFinite(v) && f.floatValue === v;
+    }
+  }
   if (a.expr.isSame(b.expr)) return true;
   const va = a.expr.freeVariables;
   const vb = b.expr.freeVariables;

@@ -6,7 +6,7 @@
  * commas become one set. The first matched string is kept as a fallback for string comparison.
  */
 import { DEFAULT_NORMALIZATION, normalizeLatex, parserLatex, type NormalizationOptions } from "./normalize.js";
-import { numberScalar, parseScalar } from "./cas.js";
+import { floatArithmetic, numberScalar, parseScalar } from "./cas.js";
 import { parseValue, type Value } from "./value.js";
 
 export type MatchType = "latex" | "expr";
@@ -201,7 +201,9 @@ function extractExpr(m: RegExpExecArray): { value: Value | null; text: string } 
       .replace(/÷/g, "\\div ")
       .replace(/\*/g, "\\cdot ");
     const s = parseScalar(src);
-    return { value: s ? { kind: "scalar", s } : null, text: expr };
+    // A float literal in the expression makes sympy's value a binary float (5/6. is 5/6.0).
+    const fv = /\d\.(?!\d)|\d\.\d/.test(expr) ? floatArithmetic(expr.replace(/×/g, "*").replace(/÷/g, "/")) : null;
+    return { value: s ? { kind: "scalar", s: fv === null ? s : { ...s, floatValue: fv } } : null, text: expr };
   }
   return { value: null, text: expr };
 }

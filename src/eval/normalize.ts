@@ -31,7 +31,7 @@ export function normalizeLatex(input: string, boxed: BoxedMode = "all", options:
 }
 
 /** `\frac` or `\sqrt` with an argument not in braces: what latex2sympy's grammar rejects unless repaired. */
-const MALFORMED_OPERATOR_RE = /\\frac\s*(?!\{)|\\frac\s*\{[^{}]*\}\s*(?!\{)|\\sqrt\s*(?![[{])/;
+const MALFORMED_OPERATOR_RE = /\\frac(?!\s*\{)|\\frac\s*\{[^{}]*\}(?!\s*\{)|\\sqrt(?!\s*[[{])/;
 
 // The lexer's skipped tokens (WS, THINSPACE, MEDSPACE, THICKSPACE, QUAD, QQUAD, NEG*SPACE, DOLLAR_SIGN, IGNORE).
 const SKIPPED_RE = /\\(?:thinspace|medspace|thickspace|negthinspace|negmedspace|negthickspace|qquad|quad|vrule|vcenter|vbox|vskip|vspace|hfil)|\\[,:;!$]/g;
@@ -199,6 +199,8 @@ function symbolCase(s: string): string {
 export function parserLatex(norm: string, options: NormalizationOptions = DEFAULT_NORMALIZATION): string | null {
   let s = norm;
   if (lexerRejects(s)) return null;
+  // PERCENT_NUMBER is a number, at most one space, then the sign: `16\,\%` or a lone `\%` has no token.
+  if (/(?<!\d\s?|\\infty)\\?%/.test(s.replace(/\\%/g, "%"))) return null;
   // A subscript after a bracket, `(7^{4})_{10}`, or an environment other than a matrix is a syntax error.
   if (/[)\]]\s*_/.test(s) || /\\(?:begin|end)\s*\{(?!(?:[pbv]?matrix|array)\})/.test(s)) return null;
   if (!options.malformedOperators && MALFORMED_OPERATOR_RE.test(s.replace(/\\[dtc]frac/g, "\\frac"))) return null;

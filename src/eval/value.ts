@@ -209,6 +209,8 @@ function parseItem(raw: string): Value | null {
       return { kind: "tuple", items: items as Value[] };
     }
   }
+  // SET_REALS: ℝ is the interval (-∞, ∞).
+  if (/^(?:\\mathbb\{R\}|ℝ)$/.test(s)) return { kind: "interval", lo: { kind: "scalar", s: parseScalar("-\\infty")! }, hi: { kind: "scalar", s: parseScalar("\\infty")! }, loOpen: true, hiOpen: true };
   const matrix = parseMatrix(s) ?? matrixSum(s);
   if (matrix) return matrix;
   const unions = splitTop(s, /\\cup(?![a-zA-Z])/);
