@@ -282,8 +282,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const pct = (w: number, n: number) => `${(100 * (1 - w / n)).toFixed(2)}% (${n - w}/${n})`;
     if (held.length) console.log(`held-out families: agreement ${pct(heldWrong.length, held.length)}`);
     for (const [name, test] of [
-      ["  first wave (18 families)", (f: string) => !f.startsWith("realistic:unseen/")],
+      ["  first wave (18 families)", (f: string) => !f.startsWith("realistic:unseen")],
       ["  sixth wave (30 families)", (f: string) => f.startsWith("realistic:unseen/")],
+      ["  seventh wave (30 families)", (f: string) => f.startsWith("realistic:unseen2/")],
     ] as const) {
       const n = held.filter((c) => test(c.family)).length;
       if (n) console.log(`${name}: ${pct(heldWrong.filter((c) => test(c.family)).length, n)}`);

@@ -227,7 +227,15 @@ export function parserLatex(norm: string, options: NormalizationOptions = DEFAUL
   // OTHER_SYMBOL commands are symbols named after them (\varnothing is not the empty set; \emptyset is).
   s = s.replace(/\\(varnothing|nabla|ell|hbar|aleph|square|triangle|prime)(?![a-zA-Z])/g, " $1 ");
   // \pm makes an element of its own (plus_minus_expr), never part of a relation: `16 \equiv 2 \pmod{7}` does not parse.
-  if (/\\(?:pm|mp)|±|∓/.test(s) && splitTopLevel(s).some((part) => /\\(?:pm|mp)|±|∓/.test(part) && RELATION_RE.test(part))) return null;
+  // (set_elements_relation allows `x = \pm 2`: an atom, then = or \in, then the elements.)
+  const assigned = /^\s*[a-zA-Z](?:_\{?\w+\}?)?\s*(?:=|\\in(?![a-zA-Z]))/.exec(s);
+  const elements = assigned ? s.slice(assigned[0].length) : s;
+  if (/\\(?:pm|mp)|±|∓/.test(elements) && splitTopLevel(elements).some((part) => /\\(?:pm|mp)|±|∓/.test(part) && RELATION_RE.test(part))) return null;
+  // E_NOTATION: `3E3`, `1.5E-2` is one float.
+  s = s.replace(/(?<![\w.])(\d*\.?\d+)E([+-]?\d+)(?![\w.])/g, (_m, m: string, e: string) => {
+    const v = Number(`${m}e${e}`);
+    return Number.isInteger(v) ? `${v}.0` : String(v);
+  });
   s = mixedNumberSums(s);
   s = binomials(s);
   // FUNC_EXP with a bare argument: `\exp 2` is e².
