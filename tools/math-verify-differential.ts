@@ -229,7 +229,7 @@ export async function buildCases(seed: number): Promise<Omit<DifferentialCase, "
 }
 
 /** Draws of every realistic template per seed. */
-const REALISTIC_DRAWS = 20;
+const REALISTIC_DRAWS = 12;
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
