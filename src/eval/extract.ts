@@ -5,7 +5,8 @@
  * match is tried first; the first match that parses wins. LaTeX environments joined by "and", "or" or
  * commas become one set. The first matched string is kept as a fallback for string comparison.
  */
-import { DEFAULT_NORMALIZATION, normalizeLatex, parserLatex, type NormalizationOptions } from "./normalize.js";
+import { DEFAULT_NORMALIZATION, normalizationConfig, normalizeLatex, parserLatex, type NormalizationOptions } from "./normalize.js";
+import { mathVerifyNormalize } from "./math-normalization.js";
 import { floatArithmetic, numberScalar, parseScalar } from "./cas.js";
 import { parseValue, type Value } from "./value.js";
 
@@ -30,7 +31,7 @@ export interface ParsedAnswer {
   value: Value | null;
   /** The first matched candidate's (normalized) text, whether or not it parsed (Math-Verify's string fallback). */
   text: string | null;
-  /** The text of the candidate `value` was parsed from (null when nothing parsed). */
+  /** The normalized text of the candidate `value` was parsed from, as shown to a reader (null when nothing parsed). */
   valueText: string | null;
 }
 
@@ -155,28 +156,31 @@ function parseNormalized(norm: string, normalization: NormalizationOptions): { v
   return lastValue ? { value: lastValue, input: last! } : null;
 }
 
-function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string } {
+function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string; shown: string } {
   const groups = m.groups ?? {};
   const found: { latex: string; name: string; prefix: string }[] = [];
   for (const prefix of ["first", "next1", "next2", "next3", "next4", "next5"]) {
     const entry = Object.entries(groups).find(([n, v]) => n.startsWith(`${prefix}_latex`) && v !== undefined);
     if (entry) found.push({ latex: entry[1]!, name: entry[0], prefix });
   }
-  if (found.length === 0) return { value: null, text: "" };
+  if (found.length === 0) return { value: null, text: "", shown: "" };
   const values: (Value | null)[] = [];
   const texts: string[] = [];
+  const shown: string[] = [];
   for (const f of found) {
     // The bare `\boxed{.+}` target is normalized with boxed="last" (extract_latex), the environments with "all".
     const norm = normalizeLatex(f.latex, f.name === "first_latexBoxed" ? "last" : "all", normalization);
     texts.push(norm);
+    // What a reader is shown: the same text without the nits rewrites (`0.5` stays `0.5`, not `\frac{1}{2}`).
+    shown.push(mathVerifyNormalize(f.latex, { ...normalizationConfig(f.name === "first_latexBoxed" ? "last" : "all", normalization), nits: false }));
     const parsed = latex2sympyRejects(f.latex, norm) ? null : parseNormalized(norm, normalization);
     values.push(withPercent(parsed?.value ?? null, groups[`${f.prefix}_percent`] !== undefined, parsed?.input ?? ""));
   }
   if (values.length > 1 && values.every((v) => v !== null)) {
     const items = (values as Value[]).flatMap((v) => (v.kind === "set" ? v.items : [v]));
-    return { value: { kind: "set", items }, text: texts.join(" and ") };
+    return { value: { kind: "set", items }, text: texts.join(" and "), shown: shown.join(" and ") };
   }
-  return { value: values[0]!, text: texts[0]! };
+  return { value: values[0]!, text: texts[0]!, shown: shown[0]! };
 }
 
 function extractExpr(m: RegExpExecArray): { value: Value | null; text: string } {
@@ -231,7 +235,7 @@ export function extractAnswer(text: string, options: Partial<ExtractOptions> = {
     for (const { m, type } of matches) {
       const r = type === "latex" ? extractLatex(m, o.normalization) : extractExpr(m);
       if (r.text && fallback === null) fallback = r.text;
-      if (r.value !== null) return { value: r.value, text: fallback, valueText: r.text };
+      if (r.value !== null) return { value: r.value, text: fallback, valueText: "shown" in r ? r.shown : r.text };
       if (o.mode === "first") return { value: null, text: fallback, valueText: null };
     }
   }
