@@ -183,7 +183,7 @@ function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): 
   return { value: values[0]!, text: texts[0]!, shown: shown[0]! };
 }
 
-function extractExpr(m: RegExpExecArray): { value: Value | null; text: string } {
+function extractExpr(m: RegExpExecArray): { value: Value | null; text: string; shown?: undefined } {
   const g = m.groups ?? {};
   const expr = g["expr"] ?? "";
   const integer = ["integer1", "integer2", "integer3"].map((k) => g[k]).find((v) => v) ?? "";
@@ -235,7 +235,7 @@ export function extractAnswer(text: string, options: Partial<ExtractOptions> = {
     for (const { m, type } of matches) {
       const r = type === "latex" ? extractLatex(m, o.normalization) : extractExpr(m);
       if (r.text && fallback === null) fallback = r.text;
-      if (r.value !== null) return { value: r.value, text: fallback, valueText: "shown" in r ? r.shown : r.text };
+      if (r.value !== null) return { value: r.value, text: fallback, valueText: r.shown ?? r.text };
       if (o.mode === "first") return { value: null, text: fallback, valueText: null };
     }
   }
