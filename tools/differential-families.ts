@@ -418,6 +418,44 @@ ${c} & -${k}
     ["unseen2/gold-boxed", R`\boxed{${d}}`, `The answer is ${d}.`],
     ["unseen2/cube-root-of-cube", String(a), R`$\boxed{\sqrt[3]{${a ** 3}}}$`],
     ["unseen2/log-fraction", R`\frac{1}{2}`, R`$\boxed{\log_{4} 2}$`],
+    // An eighth wave, held out as a whole: symbolic identities, answer columns without dollars, long endings.
+    ["unseen3/bare-sqrt-gold", R`\sqrt{${a === 4 ? 3 : a}}`, R`$\boxed{\sqrt{${a === 4 ? 3 : a}}}$`],
+    ["unseen3/bare-dfrac-surd-gold", R`\dfrac{\sqrt{2}}{2}`, R`$\boxed{\frac{\sqrt{2}}{2}}$`],
+    ["unseen3/bare-polynomial-gold", `x^2+${a}`, R`$\boxed{x^{2}+${a}}$`],
+    ["unseen3/answer-line-then-box", String(d), R`Answer: we need the total.
+Adding gives $${d - a} + ${a}$, hence $\boxed{${d}}$.`],
+    ["unseen3/display-no-box", String(d), R`$$
+S = ${d - a} + ${a}
+$$
+$$
+S = ${d}
+$$`],
+    ["unseen3/box-then-where", String(d), R`\[ \boxed{${d}} \]
+where we used the sum of the first terms.`],
+    ["unseen3/malformed-three-halves", R`\frac{3}{2}`, R`$\boxed{\frac32}$`],
+    ["unseen3/sqrt2-over-2", R`\frac{\sqrt{2}}{2}`, R`$\boxed{\sqrt2/2}$`],
+    ["unseen3/rationalised-third", R`\frac{1}{\sqrt{3}}`, R`$\boxed{\frac{\sqrt{3}}{3}}$`],
+    ["unseen3/hundred-percent", "1", R`$\boxed{100\%}$`],
+    ["unseen3/and-in-list", `1, 2, ${a + 2}`, R`$\boxed{1, 2, \text{and } ${a + 2}}$`],
+    ["unseen3/quad-gold", R`x=${a} \quad y=${b}`, R`$\boxed{x=${a}, y=${b}}$`],
+    ["unseen3/year", String(2000 + d), `The year is $\boxed{${2000 + d}}$.`],
+    ["unseen3/negative-scientific", R`-${a}.${c} \times 10^{-4}`, R`$\boxed{-0.000${a}${c}}$`],
+    ["unseen3/quadratic-formula", R`\frac{-b \pm \sqrt{b^{2}-4ac}}{2a}`, R`$\boxed{\dfrac{-b \pm \sqrt{b^2-4ac}}{2a}}$`],
+    ["unseen3/golden-roots", R`\frac{1 \pm \sqrt{5}}{2}`, R`$x = \dfrac{1 \pm \sqrt{5}}{2}$`],
+    ["unseen3/half-power", R`\sqrt{a}`, R`$\boxed{a^{\frac{1}{2}}}$`],
+    ["unseen3/log-braces", String(k), R`$\boxed{\log_{2}{${2 ** k}}}$`],
+    ["unseen3/product-of-roots", R`\sqrt{xy}`, R`$\boxed{\sqrt{x}\sqrt{y}}$`],
+    ["unseen3/x-over-x", "1", R`$\boxed{\frac{x}{x}}$`],
+    ["unseen3/square-sign", R`(x-1)^{2}`, R`$\boxed{(1-x)^2}$`],
+    ["unseen3/root-of-square-symbol", "x", R`$\boxed{\sqrt{x^2}}$`],
+    ["unseen3/log-of-exp", "x", R`$\boxed{\ln(e^x)}$`],
+    ["unseen3/abs-vs-x", "x", R`$\boxed{|x|}$`],
+    ["unseen3/exp-of-log", "2", R`$\boxed{e^{\ln 2}}$`],
+    ["unseen3/tan-quotient", R`\tan x`, R`$\boxed{\frac{\sin x}{\cos x}}$`],
+    ["unseen3/power-split", R`2^{x+1}`, R`$\boxed{2\cdot 2^x}$`],
+    ["unseen3/cube-difference", R`(a-b)(a^{2}+ab+b^{2})`, R`$\boxed{a^3-b^3}$`],
+    ["unseen3/trig-pythagoras-expr", R`1-\sin^{2}x`, R`$\boxed{\cos^2 x}$`],
+    ["unseen3/nested-radical", R`\sqrt{2}+1`, R`$\boxed{\sqrt{3+\sqrt{8}}}$`],
   ];
   return pairs.map(([family, gold, pred]) => ({ family: `realistic:${family}`, gold, pred }));
 }
@@ -546,6 +584,13 @@ export const HELD_OUT = new Set([
     "left-dot", "period-after-box", "dollar-box", "two-boxes-far", "frac-in-text-answer", "decimal-answer-colon",
     "gold-approx", "gold-text-number", "gold-boxed", "cube-root-of-cube", "log-fraction",
   ].map((f) => `realistic:unseen2/${f}`),
+  // The eighth wave, every family of it.
+  ...["bare-sqrt-gold", "bare-dfrac-surd-gold", "bare-polynomial-gold", "answer-line-then-box", "display-no-box",
+    "box-then-where", "malformed-three-halves", "sqrt2-over-2", "rationalised-third", "hundred-percent", "and-in-list",
+    "quad-gold", "year", "negative-scientific", "quadratic-formula", "golden-roots", "half-power", "log-braces",
+    "product-of-roots", "x-over-x", "square-sign", "root-of-square-symbol", "log-of-exp", "abs-vs-x", "exp-of-log",
+    "tan-quotient", "power-split", "cube-difference", "trig-pythagoras-expr", "nested-radical",
+  ].map((f) => `realistic:unseen3/${f}`),
   "realistic:units/text-noun-no-space",
   "realistic:units/word-plain-in-box",
   "realistic:digits/tilde-space",
