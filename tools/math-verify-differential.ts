@@ -286,6 +286,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       ["  sixth wave (30 families)", (f: string) => f.startsWith("realistic:unseen/")],
       ["  seventh wave (30 families)", (f: string) => f.startsWith("realistic:unseen2/")],
       ["  eighth wave (30 families)", (f: string) => f.startsWith("realistic:unseen3/")],
+      ["  ninth wave (30 families)", (f: string) => f.startsWith("realistic:unseen4/")],
     ] as const) {
       const n = held.filter((c) => test(c.family)).length;
       if (n) console.log(`${name}: ${pct(heldWrong.filter((c) => test(c.family)).length, n)}`);

@@ -168,10 +168,53 @@ function evaluator(s: Scalar): Evaluator | null {
 
 /** The real value of a constant expression, or NaN. */
 export function numericValue(s: Scalar): number {
+  const special = boundedOperator(s.expr.json);
+  if (special !== null) return special;
   if (s.expr.freeVariables.length > 0) return Number.NaN;
   const n = s.expr.N();
   const im = (n as unknown as { im?: number }).im ?? 0;
   return im === 0 ? (n.re ?? Number.NaN) : Number.NaN;
+}
+
+// Gauss–Legendre nodes and weights on [-1, 1] (5 points: exact for polynomials up to degree 9).
+const GL_NODES = [0, -0.5384693101056831, 0.5384693101056831, -0.906179845938664, 0.906179845938664];
+const GL_WEIGHTS = [0.5688888888888889, 0.47862867049936647, 0.47862867049936647, 0.23692688538159476, 0.23692688538159476];
+
+/**
+ * A definite integral or a finite sum / product with numeric bounds, which sympy's doit() evaluates (the CAS leaves
+ * them symbolic): the integral by composite Gauss–Legendre quadrature, sums and products term by term. Null otherwise.
+ */
+function boundedOperator(json: unknown): number | null {
+  if (!Array.isArray(json) || !["Integrate", "Sum", "Product"].includes(json[0] as string)) return null;
+  const [head, body, bounds] = json as [string, unknown, unknown];
+  if (!Array.isArray(bounds) || bounds[0] !== "Tuple" || typeof bounds[1] !== "string") return null;
+  const v = bounds[1];
+  const lo = typeof bounds[2] === "number" ? bounds[2] : Number.NaN;
+  const hi = typeof bounds[3] === "number" ? bounds[3] : Number.NaN;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return null;
+  let f: ((x: number) => number) | null = null;
+  try {
+    const g = ce().box(body as Parameters<ComputeEngine["box"]>[0]).compile() as unknown as ((vars: Record<string, number>) => unknown) | undefined;
+    if (typeof g === "function") f = (x) => Number(g({ [v]: x }));
+  } catch {
+    return null;
+  }
+  if (!f) return null;
+  if (head === "Integrate") {
+    const parts = 64;
+    const h = (hi - lo) / parts;
+    let total = 0;
+    for (let i = 0; i < parts; i++) {
+      const mid = lo + (i + 0.5) * h;
+      for (let j = 0; j < GL_NODES.length; j++) total += GL_WEIGHTS[j]! * f(mid + (GL_NODES[j]! * h) / 2);
+    }
+    const r = (total * h) / 2;
+    return Number.isFinite(r) ? r : null;
+  }
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi - lo > 100_000) return null;
+  let acc = head === "Sum" ? 0 : 1;
+  for (let k = lo; k <= hi; k++) acc = head === "Sum" ? acc + f(k) : acc * f(k);
+  return Number.isFinite(acc) ? acc : null;
 }
 
 /** [re, im] of a constant expression, or null. */
@@ -268,6 +311,9 @@ export function scalarsEqual(a: Scalar, b: Scalar, opts: NumericOptions): boolea
     }
   }
   if (a.expr.isSame(b.expr)) return true;
+  // An integral, sum or product with numeric bounds is a constant (its variable is bound).
+  const [ia, ib] = [boundedOperator(a.expr.json), boundedOperator(b.expr.json)];
+  if (ia !== null || ib !== null) return close(ia ?? numericValue(a), ib ?? numericValue(b), 1e-9);
   const va = a.expr.freeVariables;
   const vb = b.expr.freeVariables;
   if (va.length === 0 && vb.length === 0) {

@@ -201,7 +201,9 @@ export function parserLatex(norm: string, options: NormalizationOptions = DEFAUL
   if (lexerRejects(s)) return null;
   // PERCENT_NUMBER is a number, at most one space, then the sign: `16\,\%` or a lone `\%` has no token.
   if (/(?<!\d\s?|\\infty)\\?%/.test(s.replace(/\\%/g, "%"))) return null;
-  // A subscript after a bracket, `(7^{4})_{10}`, or an environment other than a matrix is a syntax error.
+  // A set literal takes no script (`\mathbb{Z}^{+}`), nor does a bracket (`(7^{4})_{10}`); an environment other than a
+  // matrix has no token: all syntax errors.
+  if (/\\mathbb\{[NZQRCP]\}\s*[\^_]/.test(s)) return null;
   if (/[)\]]\s*_/.test(s) || /\\(?:begin|end)\s*\{(?!(?:[pbv]?matrix|array)\})/.test(s)) return null;
   if (!options.malformedOperators && MALFORMED_OPERATOR_RE.test(s.replace(/\\[dtc]frac/g, "\\frac"))) return null;
   // Lexer errors: characters and commands with no token (a tilde not in `~=`, a lone degree sign or \circ, \left. …).

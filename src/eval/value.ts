@@ -239,11 +239,12 @@ function parseItem(raw: string): Value | null {
     const minus = parseScalar(a ? `${a}-(${b})` : `-(${b})`);
     return plus && minus ? { kind: "set", items: [{ kind: "scalar", s: plus }, { kind: "scalar", s: minus }] } : null;
   }
+  // COLON is division in the grammar's mp rule, left to right: `6 : 9 : 2` is (6/9)/2.
   const ratio = splitTop(s, /:/);
-  if (ratio.length === 2 && ratio[0]!.trim() && ratio[1]!.trim()) {
-    const den = parseScalar(ratio[1]!);
-    if (!den || den.expr.is(0)) return null;
-    const sc = parseScalar(`\\frac{${ratio[0]}}{${ratio[1]}}`);
+  if (ratio.length >= 2 && ratio.every((r) => r.trim())) {
+    const parts = ratio.map((r) => parseScalar(r));
+    if (parts.some((p) => p === null) || parts.slice(1).some((p) => p!.expr.is(0))) return null;
+    const sc = parseScalar(ratio.slice(1).reduce((acc, r) => `\\frac{${acc}}{${r}}`, ratio[0]!));
     return sc ? { kind: "scalar", s: sc } : null;
   }
   if (/^[A-Za-z]{2,}$/.test(s) && !/^(?:pi|infty)$/.test(s)) return { kind: "symbol", name: s };
