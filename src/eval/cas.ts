@@ -130,6 +130,16 @@ export function numberScalar(value: string, isPercent: boolean): Scalar {
   return { expr, isFloat: value.includes("."), latex: value };
 }
 
+/** d/dv of a scalar (latex2sympy: `\frac{d}{dx} f` is Derivative(f, x), which doit() carries out). */
+export function derivative(s: Scalar, v: string): Scalar | null {
+  try {
+    const d = ce().box(["D", s.expr.json as Parameters<ComputeEngine["box"]>[0], v]).evaluate();
+    return d.isValid && !hasError(d.json) && !JSON.stringify(d.json).includes('"D"') ? { expr: d, isFloat: false, latex: d.latex } : null;
+  } catch {
+    return null;
+  }
+}
+
 export function freeVariables(s: Scalar): string[] {
   return [...s.expr.freeVariables].sort();
 }

@@ -3,7 +3,7 @@
  * plain symbols/words, finite sets, tuples, intervals and their unions, relation chains, set
  * membership and matrices, parsed from normalized LaTeX.
  */
-import { numericValue, parseScalar, type Scalar } from "./cas.js";
+import { derivative, numericValue, parseScalar, type Scalar } from "./cas.js";
 
 export type RelOp = "=" | "<" | ">" | "<=" | ">=" | "!=";
 
@@ -208,6 +208,13 @@ function parseItem(raw: string): Value | null {
       }
       return { kind: "tuple", items: items as Value[] };
     }
+  }
+  // `\frac{d}{dx} f`: latex2sympy's Derivative(f, x), carried out.
+  const leibniz = /^\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*([a-z])\s*\}\s*(.+)$/.exec(s);
+  if (leibniz) {
+    const f = parseScalar(leibniz[2]!);
+    const d = f ? derivative(f, leibniz[1]!) : null;
+    return d ? { kind: "scalar", s: d } : null;
   }
   // SET_REALS: ℝ is the interval (-∞, ∞).
   if (/^(?:\\mathbb\{R\}|ℝ)$/.test(s)) return { kind: "interval", lo: { kind: "scalar", s: parseScalar("-\\infty")! }, hi: { kind: "scalar", s: parseScalar("\\infty")! }, loOpen: true, hiOpen: true };
