@@ -287,6 +287,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       ["  seventh wave (30 families)", (f: string) => f.startsWith("realistic:unseen2/")],
       ["  eighth wave (30 families)", (f: string) => f.startsWith("realistic:unseen3/")],
       ["  ninth wave (30 families)", (f: string) => f.startsWith("realistic:unseen4/")],
+      ["  tenth wave (30 families)", (f: string) => f.startsWith("realistic:unseen5/")],
     ] as const) {
       const n = held.filter((c) => test(c.family)).length;
       if (n) console.log(`${name}: ${pct(heldWrong.filter((c) => test(c.family)).length, n)}`);

@@ -240,6 +240,13 @@ export function parserLatex(norm: string, options: NormalizationOptions = DEFAUL
   });
   s = mixedNumberSums(s);
   s = binomials(s);
+  // FUNC_GCD / FUNC_LCM over whole numbers (sympy's gcd, lcm evaluated).
+  s = s.replace(/\\(?:operatorname\{(gcd|lcm)\}|(gcd|lcm))\s*\(\s*(\d+(?:\s*,\s*\d+)+)\s*\)/g, (_m, a?: string, b?: string, args?: string) => {
+    const nums = args!.split(",").map((x) => BigInt(x.trim()));
+    const g2 = (x: bigint, y: bigint): bigint => (y === 0n ? x : g2(y, x % y));
+    const value = (a ?? b) === "gcd" ? nums.reduce(g2) : nums.reduce((x, y) => (x * y) / g2(x, y));
+    return value.toString();
+  });
   // FUNC_EXP with a bare argument: `\exp 2` is e².
   s = s.replace(/\\exp\s*(\d+(?:\.\d+)?|[a-zA-Z])(?![\w.])/g, "e^{$1}").replace(/\\exp\s*\{/g, "e^{");
   s = symbolCase(s);

@@ -116,6 +116,21 @@ function parseMatrix(s: string): Value | null {
 
 type Matrix = Extract<Value, { kind: "matrix" }>;
 
+/** The determinant of a square matrix of scalars, as LaTeX (cofactor expansion), or null. */
+function determinant(rows: Value[][]): string | null {
+  const n = rows.length;
+  if (n === 0 || n > 4 || rows.some((r) => r.length !== n || r.some((c) => c.kind !== "scalar"))) return null;
+  const cell = (i: number, j: number) => `(${(rows[i]![j] as { s: Scalar }).s.latex})`;
+  if (n === 1) return cell(0, 0);
+  const terms: string[] = [];
+  for (let j = 0; j < n; j++) {
+    const minor = determinant(rows.slice(1).map((r) => r.filter((_, k) => k !== j)));
+    if (minor === null) return null;
+    terms.push(`${j % 2 === 0 ? "+" : "-"}${cell(0, j)}(${minor})`);
+  }
+  return terms.join("");
+}
+
 /** A product of matrices written side by side (or with \cdot / \times): latex2sympy's MatMul, done out. */
 function matrixProduct(s: string): Matrix | null {
   // A scalar in front (`\frac{1}{2}\begin{pmatrix}…`) multiplies every entry (MatMul with a number).
@@ -208,6 +223,14 @@ function parseItem(raw: string): Value | null {
       }
       return { kind: "tuple", items: items as Value[] };
     }
+  }
+  // FUNC_DET of a matrix: its determinant.
+  const det = /^\\det\s*(\\begin\{([pbv]?matrix|array)\}[\s\S]*\\end\{\2\})$/.exec(s) ?? /^\\det\s*\((\\begin\{([pbv]?matrix|array)\}[\s\S]*\\end\{\2\})\)$/.exec(s);
+  if (det) {
+    const m = parseMatrix(det[1]!);
+    const d = m && m.kind === "matrix" ? determinant(m.rows) : null;
+    const sc = d === null ? null : parseScalar(d);
+    return sc ? { kind: "scalar", s: sc } : null;
   }
   // `\frac{d}{dx} f`: latex2sympy's Derivative(f, x), carried out.
   const leibniz = /^\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*([a-z])\s*\}\s*(.+)$/.exec(s);
