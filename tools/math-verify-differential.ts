@@ -288,6 +288,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       ["  eighth wave (30 families)", (f: string) => f.startsWith("realistic:unseen3/")],
       ["  ninth wave (30 families)", (f: string) => f.startsWith("realistic:unseen4/")],
       ["  tenth wave (30 families)", (f: string) => f.startsWith("realistic:unseen5/")],
+      ["  eleventh wave (30 families)", (f: string) => f.startsWith("realistic:unseen6/")],
     ] as const) {
       const n = held.filter((c) => test(c.family)).length;
       if (n) console.log(`${name}: ${pct(heldWrong.filter((c) => test(c.family)).length, n)}`);

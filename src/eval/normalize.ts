@@ -249,6 +249,8 @@ export function parserLatex(norm: string, options: NormalizationOptions = DEFAUL
   });
   // FUNC_EXP with a bare argument: `\exp 2` is e².
   s = s.replace(/\\exp\s*(\d+(?:\.\d+)?|[a-zA-Z])(?![\w.])/g, "e^{$1}").replace(/\\exp\s*\{/g, "e^{");
+  // \angle is an OTHER_SYMBOL: `\angle A = 80^\circ` is angle·a = 80, an assignment of 80.
+  s = s.replace(/\\angle(?![a-zA-Z])\s*/g, " \\mathit{angle} ");
   s = symbolCase(s);
   // A leading decimal point (.5) is a NUMBER token.
   s = s.replace(/(^|[^\d.\w}])\.(\d)/g, (_m, before: string, digit: string) => `${before}0.${digit}`);
@@ -261,8 +263,6 @@ export function parserLatex(norm: string, options: NormalizationOptions = DEFAUL
   }
   // A base written as a subscript of a number (17_{10}, 1010_2): number_subexpr ignores the subscript.
   s = s.replace(/(\d)\s*_\s*(?:\{\s*\d+\s*\}|\d)/g, "$1");
-  // An angle's name is a name: `\angle A = 80^\circ` assigns 80.
-  s = s.replace(/\\angle\s*([A-Z]{1,3})(?![a-zA-Z])/g, "$1");
   // `x \in S` is S here (latex2sympy: Eq(x, S), which the comparison unwraps to S).
   s = s.replace(/^\s*[a-zA-Z]\s*\\in(?![a-zA-Z])\s*/, "");
   s = s.replace(/\\%|%/g, "\\%");
