@@ -1,3 +1,4 @@
+import { environment } from "../environment.js";
 import { freemem, totalmem } from "node:os";
 import type { Command } from "commander";
 import { selectBackend } from "../backend.js";
@@ -44,7 +45,7 @@ export function registerServeCommands(program: Command): void {
     .option("--prefill-chunk <n>", "prompt tokens per forward call: a long prompt goes through in chunks, between the other requests' token steps", int("--prefill-chunk"), DEFAULT_PREFILL_CHUNK)
     .option("--max-body-bytes <n>", "largest request body accepted", int("--max-body-bytes"), 2 ** 20)
     .action(async (model: string, o: ServeCliOptions) => {
-      const apiKey = o.apiKey ?? process.env.OPENR1_API_KEY;
+      const apiKey = o.apiKey ?? environment().serveApiKey;
       if (!LOOPBACK.has(o.host) && !apiKey) console.error(`warning: serving on ${o.host} without an API key: anyone who can reach it can use the model`);
       const loaded = await loadGenerationModel({ model, adapter: o.adapter });
       const backend = await selectBackend();
