@@ -61,7 +61,7 @@ function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown; refere
   return ` — PyTorch${checkpointing} ${ref.tokensPerSecond}${cores} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
 }
 
-/** "; time: attention tiles 12 %, …" from a training row's shares of its wall time. */
+/** "; time: layers: attention 12 %, …" from a training row's shares of its wall time. */
 function timeColumn(shares: Record<string, number> | undefined): string {
   if (!shares) return "";
   return `; time: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(100 * v)} %`).join(", ")}`;

@@ -1,14 +1,15 @@
-import { environment } from "../environment.js";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
+import { readJsonFile } from "../files/read.js";
+import { environment } from "../environment.js";
 import { selectBackend, type BackendInfo } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "../data/index.js";
 import type { DatasetSplit } from "../data/types.js";
 import { CheckpointEvaluation, compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
 import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
-import { writeFileAtomic, writeJsonAtomic } from "../atomic-write.js";
-import { withExclusiveLock } from "../hub/lock.js";
+import { writeFileAtomic, writeJsonAtomic } from "../files/atomic.js";
+import { withExclusiveLock } from "../files/lock.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
 import type { PipelineConfig } from "./config.js";
 
@@ -112,9 +113,10 @@ function writeState(runDir: string, state: RunState): void {
 function readState(runDir: string): RunState {
   const file = stateFile(runDir);
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as RunState;
+    return readJsonFile<RunState>(file, "the run's state");
   } catch (e) {
-    throw new Error(`${file}: cannot read the run's state (${(e as Error).message}); move the folder away or use another --run-name`);
+    const why = (e as Error).message.replace(`${file}: `, "");
+    throw new Error(`${file}: cannot read the run's state (${why}); move the folder away or use another --run-name`);
   }
 }
 

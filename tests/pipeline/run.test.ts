@@ -14,7 +14,7 @@ import { runPipeline } from "../../src/pipeline/run.js";
 import { readRun } from "../../src/tracking/index.js";
 import { selectBackend } from "../../src/backend.js";
 import type { TrainerCallback } from "../../src/train/callbacks.js";
-import { startFakeWandb } from "../tracking/fakeWandbServer.js";
+import { startFakeWandb } from "../tracking/fake-wandb-server.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The embedded default, shortened: the same stages, fewer steps and problems. */
