@@ -5,17 +5,18 @@
  * Qwen2.5-0.5B shape (random weights), then answer-checking throughput and `openr1 serve` beside in-process generation.
  *
  * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --only=grpo (the GRPO step row alone),
- * --kernels (also bench/kernels.ts),
+ * --kernels (also bench/kernels.ts), --write=FILE (the table as markdown into FILE between its bench markers: docs/benchmarks.md),
  * --backend NAME (auto, webgpu, wasm, …: the model workloads' tfjs backend; webgpu adds bench/gpu.ts's matmul
  * TFLOP/s and the GPU-sized LoRA steps).
  */
 import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { BACKEND_PREFERENCES, type BackendPreference } from "../src/backend-names.js";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { runDataBench } from "./data.js";
 import { runEvalBench, scoreStartupSeconds } from "./eval.js";
-import { runServeBench } from "./serve.js";
+import { runLongPromptServeBench, runServeBench } from "./serve.js";
 import { benchKernels } from "./kernels.js";
 import { runTrainBench } from "./train.js";
 import { runGrpoBench, type GrpoBenchRow } from "./grpo.js";
@@ -71,12 +72,41 @@ if (only === "grpo") {
   process.exit(0);
 }
 
-/** " — PyTorch N (ratio×), RSS MiB" for a row measured against PyTorch too. */
-function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown }): string {
-  const ref = r.reference as { tokensPerSecond: number; peakRssMiB: number; coresBusy?: number } | undefined;
-  if (!ref) return "";
+/** " — PyTorch N (ratio×), RSS MiB" for a row measured against PyTorch too (or why PyTorch did not complete it). */
+function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown; referenceError?: unknown }): string {
+  const ref = r.reference as { tool?: string; tokensPerSecond: number; peakRssMiB: number; coresBusy?: number } | undefined;
+  if (!ref) return r.referenceError ? ` — PyTorch: ${r.referenceError}` : "";
   const cores = ref.coresBusy === undefined ? "" : `, ${ref.coresBusy} cores busy`;
-  return ` — PyTorch ${ref.tokensPerSecond}${cores} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
+  const checkpointing = ref.tool?.includes("checkpointing") ? " with gradient checkpointing" : "";
+  return ` — PyTorch${checkpointing} ${ref.tokensPerSecond}${cores} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
+}
+
+/** "; time: layers: attention 12 %, …" from a training row's shares of its wall time. */
+function timeColumn(shares: Record<string, number> | undefined): string {
+  if (!shares) return "";
+  return `; time: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(100 * v)} %`).join(", ")}`;
+}
+
+/**
+ * The run's table as markdown into `file`, between the markers `<!-- bench:start -->` and `<!-- bench:end -->` (the
+ * rest of the file, prose written by a maintainer, is kept; a file without them gets the table appended).
+ */
+function writeBenchmarkTable(file: string, machine: string, table: Row[]): void {
+  const cell = (v: unknown) => String(v).replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const lines = [
+    "<!-- bench:start -->",
+    `Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench${quick ? " -- --quick" : ""}\` on ${machine}.`,
+    "",
+    "| model | workload | shape | throughput | peak RSS (MiB) |",
+    "|---|---|---|---|---|",
+    ...table.map((r) => `| ${[r.model, r.workload, r.shape, r.throughput, r.peakRssMiB].map(cell).join(" | ")} |`),
+    "<!-- bench:end -->",
+  ].join("\n");
+  const old = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const start = old.indexOf("<!-- bench:start -->"), end = old.indexOf("<!-- bench:end -->");
+  const next = start >= 0 && end > start ? old.slice(0, start) + lines + old.slice(end + "<!-- bench:end -->".length) : `${old}${old ? "\n\n" : ""}${lines}\n`;
+  writeFileSync(file, next);
+  console.log(`table written to ${file}`);
 }
 
 /** bench/model.ts in a child process: its JSON lines. */
@@ -123,7 +153,7 @@ for (const r of runTrainBench({ quick, gpu, only: trainModels && [...trainModels
     shape: `${r.batch} × ${r.seq}${r.accumulation > 1 ? ` × ${r.accumulation} accumulated` : ""}`,
     throughput:
       `${r.tokensPerSecond} tokens/s, ${r.coresBusy} cores busy${r.peakGpuMiB === undefined ? "" : `, peak GPU memory ${r.peakGpuMiB} MiB`}` +
-      torchColumn(r),
+      torchColumn(r) + timeColumn(r.timeShares),
     peakRssMiB: r.peakRssMiB,
   });
 }
@@ -145,11 +175,19 @@ rows.push({ model: "—", workload: "`openr1 score` on a one-line file, start to
 
 if (only !== "0.5b") {
   for (const r of await runServeBench({ requests: quick ? 16 : 32 })) {
-    rows.push({ model: "tiny-math", workload: `${r.path}, concurrency ${r.concurrency}`, shape: `${r.requests} requests × ≤ 64 tokens`, throughput: `${r.requestsPerSecond} requests/s, ${r.tokensPerSecond} tokens/s`, peakRssMiB: "" });
+    rows.push({ model: "tiny-math", workload: `${r.path}, concurrency ${r.concurrency}`, shape: `${r.requests} requests × ≤ 64 tokens`, throughput: `${r.requestsPerSecond} requests/s, ${r.tokensPerSecond} tokens/s${r.meanBatch === undefined ? "" : `, mean batch ${r.meanBatch}`}`, peakRssMiB: "" });
   }
+  const l = await runLongPromptServeBench();
+  rows.push({
+    model: "tiny-math", workload: `openr1 serve, one long prompt (/v1/completions, ${l.newTokens} new tokens); a short chat request sent ${l.shortAfterSeconds} s into it`, shape: `${l.promptTokens} prompt tokens`,
+    throughput: `${l.seconds} s; the short request answered in ${l.shortSeconds} s; server RSS idle ${l.idleRssMiB} MiB, ${l.afterRssMiB} MiB 2 s after`, peakRssMiB: l.peakRssMiB,
+  });
 }
 
-console.log(`\nmachine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}${note}`);
+const machine = `${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}${note}`;
+console.log(`\nmachine: ${machine}`);
 console.table(rows);
+const writeTo = args.find((a) => a.startsWith("--write="))?.slice(8);
+if (writeTo) writeBenchmarkTable(writeTo, machine, rows);
 
 if (args.includes("--kernels")) await benchKernels({ repeats: quick ? 1 : 3 });

@@ -1,7 +1,8 @@
 /**
  * Opens each notebook's HTML export (runs/notebooks/*.html, written by `npm run notebooks`) in headless Chromium
  * (Debian's, driven by playwright-core) and fails unless every chart has drawn a plot area with a non-zero size and
- * no error shows: no script error on the page, no "plotly.js is not loaded", no error text in a cell's output.
+ * some data to show, and no error shows: no script error on the page, no "plotly.js is not loaded", no error text and
+ * no NaN in a cell's output.
  *
  * Usage: node --import tsx environment/check-notebook-html.ts FILE.html ...
  */
@@ -33,11 +34,20 @@ export async function checkNotebookPages(files: string[], options: { timeoutMs?:
       await page
         .waitForFunction(`[...document.querySelectorAll(".openr1-plot")].every((el) => el.querySelector(".main-svg") || el.textContent)`, undefined, { timeout: options.timeoutMs ?? 20_000 })
         .catch(() => {});
+      // A chart that drew but shows nothing (every trace empty, or no value a number) is as useless as one that did not.
       const charts = (await page.evaluate(`[...document.querySelectorAll(".openr1-plot")].map((el) => {
           const area = el.querySelector(".main-svg")?.getBoundingClientRect();
-          return { id: el.id, width: area?.width ?? 0, height: area?.height ?? 0, text: (el.textContent ?? "").slice(0, 120) };
-        })`)) as { id: string; width: number; height: number; text: string }[];
-      for (const c of charts) if (!(c.width > 0 && c.height > 0)) problems.push(`chart ${c.id} did not draw${c.text ? `: ${c.text}` : ""}`);
+          const values = (el.data ?? []).flatMap((t) => [...(t.x ?? []), ...(t.y ?? []), ...(t.values ?? [])]);
+          const points = values.filter((v) => typeof v === "string" || (typeof v === "number" && Number.isFinite(v))).length;
+          return { id: el.id, width: area?.width ?? 0, height: area?.height ?? 0, points, text: (el.textContent ?? "").slice(0, 120) };
+        })`)) as { id: string; width: number; height: number; points: number; text: string }[];
+      for (const c of charts) {
+        if (!(c.width > 0 && c.height > 0)) problems.push(`chart ${c.id} did not draw${c.text ? `: ${c.text}` : ""}`);
+        else if (c.points === 0) problems.push(`chart ${c.id} is empty: no data point to draw`);
+      }
+      const outputs = `[...document.querySelectorAll(".jp-OutputArea-output, .output_subarea")]`;
+      const notANumber = (await page.evaluate(`${outputs}.map((el) => el.innerText ?? "").filter((t) => /\\bNaN\\b/.test(t))`)) as string[];
+      for (const t of notANumber) problems.push(`NaN in an output: ${t.trim().slice(0, 200)}`);
       const errorText = (await page.evaluate(`[...document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"], .output_stderr, .jp-OutputArea-output.jp-mod-error, .output_error')]
           .map((el) => (el.textContent ?? "").trim())
           .filter((t) => /\\b\\w*Error\\b|not loaded|Unhandled|Exception/.test(t))`)) as string[];

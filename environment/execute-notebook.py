@@ -8,6 +8,11 @@ import os
 import re
 import sys
 
+# This checkout's kernel spec (environment/jupyter/kernels/tslab) comes first: whatever is registered on the machine,
+# the notebooks run on the tslab of the checkout they are in.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in [os.path.join(ROOT, "environment", "jupyter"), os.environ.get("JUPYTER_PATH", "")] if p)
+
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError

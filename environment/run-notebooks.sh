@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Executes notebooks/NN_*.ipynb in order with nbconvert into runs/notebooks/ (the committed notebooks stay without
-# outputs), marks the executed copies trusted so their charts show when opened, and exports each to HTML. A failing
-# cell fails the run, naming the notebook, the cell and the error (environment/execute-notebook.py); then every
-# export is opened in headless Chromium, and a chart that did not draw or an error on the page fails it too.
+# Executes notebooks/NN_*.ipynb in order into runs/notebooks/ (the committed notebooks stay without outputs) on this
+# checkout's tslab kernel, marks the executed copies trusted so their charts show when opened, and exports each to
+# HTML. A failing cell fails the run, naming the notebook, the cell and the error (environment/execute-notebook.py);
+# so does a number quoted in a notebook's prose that none of its outputs shows (environment/check-notebook-prose.ts);
+# then every export is opened in headless Chromium, and a chart that did not draw or shows no data, an error on the
+# page, or NaN in an output fails it too.
 #   bash environment/run-notebooks.sh [NOTEBOOK ...]     default: every notebooks/NN_*.ipynb; output folder: $OPENR1_NOTEBOOK_OUT or runs/notebooks
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +13,7 @@ mkdir -p "$out"
 shopt -s nullglob
 notebooks=("$@")
 pages=()
+executed_copies=()
 [ ${#notebooks[@]} -gt 0 ] || notebooks=(notebooks/[0-9][0-9]_*.ipynb)
 for nb in "${notebooks[@]}"; do
   echo "== $nb"
@@ -23,7 +26,10 @@ for nb in "${notebooks[@]}"; do
     || { echo "FAILED: could not mark $executed trusted" >&2; exit 1; }
   /usr/bin/jupyter-nbconvert --to html --output-dir "$out" "$executed" > /dev/null 2>&1 || { echo "FAILED: HTML export of $executed" >&2; exit 1; }
   pages+=("$out/$(basename "$nb" .ipynb).html")
+  executed_copies+=("$executed")
 done
+# The prose quotes what the cells printed.
+node --import tsx environment/check-notebook-prose.ts "${executed_copies[@]}" || exit 1
 # Every chart drawn and no error shown, in a real browser (Debian's Chromium, headless).
 node --import tsx environment/check-notebook-html.ts "${pages[@]}" || exit 1
 echo "executed notebooks (trusted) and their HTML exports: $out/"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time machine set-up beyond `npm ci`, idempotent: safe to run again.
 #   bash environment/setup.sh            Jupyter and Chromium from Debian, Mesa's software Vulkan driver (for the webgpu
-#                                        backend's tests), `npm ci`, the tslab kernel and the build
+#                                        backend's tests), `npm ci`, the tslab kernel (per user, naming no checkout)
+#                                        and the build
 #   bash environment/setup.sh --gpu      also the CUDA TF.js backend (@tensorflow/tfjs-node-gpu; needs CUDA 11.2 + cuDNN 8.1)
 #   bash environment/setup.sh --native   also the native CPU TF.js backend (@tensorflow/tfjs-node)
 # The native backends download libtensorflow at install time, so they are opt-in: without them the
@@ -62,9 +63,8 @@ if [ -n "$extra" ]; then
   npm install --no-save --no-audit --no-fund "$extra"
 fi
 
-echo "== registering the tslab kernel"
-/usr/bin/python3 node_modules/tslab/python/install.py --tslab="$PWD/node_modules/.bin/tslab" >/dev/null 2>&1 \
-  || /usr/bin/python3 node_modules/tslab/python/install.py --user --tslab="$PWD/node_modules/.bin/tslab" >/dev/null
+echo "== registering the TypeScript (tslab) kernel for this user (it runs each notebook on its own checkout)"
+bash environment/register-kernel.sh >/dev/null
 
 echo "== building the library the notebooks import (src -> src/dist)"
 npm run build --silent

@@ -1,5 +1,14 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { applyEnvironment, readEnvironment } from "./environment.js";
+
+// The project's environment variables are read once, here (docs/configuration.md).
+try {
+  applyEnvironment(readEnvironment(process.env));
+} catch (e) {
+  console.error(`openr1: ${(e as Error).message}`);
+  process.exit(2);
+}
 
 const program = new Command()
   .name("openr1")

@@ -17,6 +17,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
+import { environment } from "./environment.js";
 
 export interface GpuAdapter {
   /** e.g. "NVIDIA H200" or "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
@@ -124,7 +125,8 @@ export async function activateWebGpu(): Promise<GpuAdapter> {
   }
   const found = await findWebGpuAdapter();
   if ("why" in found) throw new WebGpuError(found.why);
-  if (process.env.OPENR1_WEBGPU_MAX_BINDING_MB) setBindingLimitOverride(Number(process.env.OPENR1_WEBGPU_MAX_BINDING_MB));
+  const lowered = environment().webgpuMaxBindingMb;
+  if (lowered !== undefined) setBindingLimitOverride(lowered);
   const g = globalThis as { navigator?: { gpu?: GPU } };
   g.navigator ??= {} as { gpu?: GPU };
   if (!g.navigator.gpu) Object.defineProperty(g.navigator, "gpu", { value: gpu, configurable: true });

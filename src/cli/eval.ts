@@ -55,6 +55,7 @@ interface EvaluateOptions {
   endpoint?: string;
   apiKey?: string;
   concurrency: string;
+  fresh?: boolean;
 }
 
 /** `score FILE.jsonl` (no model needed) and `evaluate` (generate + score; needs a Generator factory). */
@@ -95,6 +96,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
     .option("--endpoint <url>", "generate through an OpenAI-compatible server (vLLM, llama.cpp, openr1 serve), e.g. http://127.0.0.1:8000/v1")
     .option("--api-key <key>", "bearer token for --endpoint (default: $OPENAI_API_KEY)")
     .option("--concurrency <n>", "requests in flight at once with --endpoint", "4")
+    .option("--fresh", "with --endpoint: an answer cache (<out>/<label>.completions.jsonl) made by another server, model or settings is moved aside and filled anew, instead of refused")
     .option("--adapter <dir>", "LoRA adapter (PEFT layout) applied to --model")
     .option("--base-model <dir>", "also evaluate this model (directory, Hub id, tiny-math or random-small) and print both side by side")
     .requiredOption("--data <file>", "validation jsonl written by `openr1 data`")
@@ -122,15 +124,16 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
       const concurrency = int("concurrency", o.concurrency, 1);
       if (o.endpoint) config.batchSize = Math.max(config.batchSize!, concurrency);
       // Loaded on use: the model stack (TensorFlow.js) or the OpenAI client, not both, and neither for `score`.
-      const load = async (label: string, model: string, adapter?: string): Promise<Generator> => {
+      const load = async (label: string, model: string, adapter?: string): Promise<{ generator: Generator; report?: () => string }> => {
         if (o.endpoint) {
-          const { endpointGenerator } = await import("../eval/endpoint-generator.js");
-          return endpointGenerator(label, { baseUrl: o.endpoint, model, apiKey: o.apiKey, concurrency, cacheFile: join(o.out, `${label}.completions.jsonl`) });
+          const { cacheReport, endpointGenerator } = await import("../eval/endpoint-generator.js");
+          const generator = endpointGenerator(label, { baseUrl: o.endpoint, model, apiKey: o.apiKey, concurrency, cacheFile: join(o.out, `${label}.completions.jsonl`), fresh: o.fresh });
+          return { generator, report: () => cacheReport(label, generator.stats) };
         }
-        return (deps.loadGenerator ?? (await import("../eval/model-generator.js")).loadModelGenerator)({ model, adapter, label });
+        return { generator: await (deps.loadGenerator ?? (await import("../eval/model-generator.js")).loadModelGenerator)({ model, adapter, label }) };
       };
       const run = async (label: string, model: string, adapter?: string): Promise<EvalResult> => {
-        const generator = await load(label, model, adapter);
+        const { generator, report } = await load(label, model, adapter);
         const total = config.limit === undefined ? examples.length : Math.min(config.limit, examples.length);
         const bar = new SingleBar({ format: `${label} |{bar}| {value}/{total} problems | {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
         bar.start(total, 0);
@@ -139,6 +142,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
           const paths = saveResults(o.out, label, result);
           const partly = result.interrupted ? ` on the first ${result.samples.length} of ${total} problems (interrupted)` : "";
           process.stderr.write(`\n${label}: accuracy ${(100 * result.summary.accuracy).toFixed(1)}%${partly} → ${paths.summary}\n`);
+          if (report) process.stderr.write(`${report()}\n`);
           return result;
         } finally {
           bar.stop();

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { selectBackend, type BackendPreference } from "../backend.js";
 import { backendOption, int, num } from "./options.js";
+import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 import {
   countParameters,
   createRandomQwen2,
@@ -14,7 +15,7 @@ import {
   SMALL_RANDOM_QWEN2,
 } from "../model/index.js";
 import { defaultTokenizerDir, loadTokenizer } from "../tokenizer/index.js";
-import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
+import { OPEN_R1_SYSTEM_PROMPT } from "../data/prompt.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -50,7 +51,7 @@ export function registerModelCommands(program: Command): void {
     .option("--adapter <dir>", "a peft LoRA adapter folder to apply")
     .option("--system <text>", "system turn (default: open-r1's, the one training and evaluation use)", OPEN_R1_SYSTEM_PROMPT)
     .option("--no-system", "no system turn (the chat template may insert its own)")
-    .option("--max-new-tokens <n>", "tokens to generate at most", int("--max-new-tokens"), 256)
+    .option("--max-new-tokens <n>", "tokens to generate at most", int("--max-new-tokens"), NEW_TOKEN_DEFAULTS.modelGenerate)
     .option("--sample", "sample instead of greedy decoding")
     .option("--temperature <x>", "sampling temperature", num("--temperature"), 0.7)
     .option("--top-k <n>", "keep the k most likely tokens (0: all)", int("--top-k"), 20)

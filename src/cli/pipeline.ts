@@ -11,6 +11,7 @@ interface RunCliOptions {
   fresh?: boolean;
   progress: boolean;
   printConfig?: boolean;
+  until?: string;
 }
 
 /** `openr1 run`: the whole pipeline, on the embedded offline default unless told otherwise. */
@@ -25,6 +26,7 @@ export function registerPipelineCommands(program: Command): void {
     .option("--fresh", "discard an earlier run of the same name instead of resuming it")
     .option("--no-progress", "no progress bars")
     .option("--print-config", "print the resolved configuration and exit")
+    .option("--until <stage>", "stop after this stage: data (the split only, e.g. for `openr1 export trl`)")
     .action(async (o: RunCliOptions) => {
       const overrides = [...o.set, ...(o.runName ? [`runName=${JSON.stringify(o.runName)}`] : [])];
       const config = resolveConfig({ profile: o.profile, file: o.config, overrides });
@@ -32,12 +34,13 @@ export function registerPipelineCommands(program: Command): void {
         console.log(JSON.stringify(config, null, 2));
         return;
       }
+      if (o.until !== undefined && o.until !== "data") throw new Error(`--until ${o.until}: the only stage to stop after is "data"`);
       const interrupt = interruptController({ what: "the current training step or evaluation batch" });
       try {
-        const result = await runPipeline(config, { signal: interrupt.signal, fresh: o.fresh, progress: o.progress });
+        const result = await runPipeline(config, { signal: interrupt.signal, fresh: o.fresh, progress: o.progress, until: o.until as "data" | undefined });
         if (result.summary) console.log(`\nWhat fine-tuning changed:\n${describeSummary(result.summary)}`);
         console.log(`\nPipeline ${result.status}. Outputs:\n${describeOutputs(result)}`);
-        if (result.status !== "completed") process.exitCode = 130;
+        if (result.status !== "completed" && result.status !== "stopped") process.exitCode = 130;
       } finally {
         interrupt.dispose();
       }

@@ -29,7 +29,7 @@ export function registerPretrainCommands(program: Command): void {
     .option(...backendOption, "auto")
     .option("--no-progress", "no progress bar")
     .action(async (o: PretrainCliOptions) => {
-      const interrupt = interruptController();
+      const interrupt = interruptController({ what: "the current step (corpus preparation stops at once)" });
       try {
         const backend = await selectBackend(o.backend);
         console.log(`backend: ${backend.name} (${backend.source})`);
@@ -43,7 +43,9 @@ export function registerPretrainCommands(program: Command): void {
           backend: `${backend.name} (${backend.source})`,
         });
         if (result.status === "aborted") {
-          console.log(`Interrupted at step ${result.globalStep}/${result.maxSteps}; checkpoint ${result.lastCheckpoint}. Resume with --resume.`);
+          const kept = result.lastCheckpoint ? `checkpoint ${result.lastCheckpoint}. Resume with --resume.` : "no checkpoint yet: run the same command again.";
+          console.log(`Interrupted during ${result.interruptedDuring} at step ${result.globalStep}/${result.maxSteps}; ${kept}`);
+          process.exitCode = 130;
           return;
         }
         const p = result.provenance!;

@@ -5,9 +5,34 @@ import { dataSourceFrom, formatFilterReport, prepareDataset } from "../data/inde
 import { LINEAR_NAMES, type LinearName } from "../model/weights.js";
 import { profiles } from "../pipeline/config.js";
 import { interruptController } from "../train/interrupt.js";
-import { describeFormatReport, ProgressBarCallback, runTrainJob, TrainingDivergedError } from "../train/index.js";
+import { describeFormatReport, ProgressBarCallback, runTrainJob, TrainingDivergedError, type ResumeChangeable } from "../train/index.js";
 
 const d = profiles.default;
+
+/** --allow-change: the options a resume may change, and the trainer settings they set. */
+const CHANGEABLE: Record<string, ResumeChangeable> = { lr: "learningRate", "max-grad-norm": "maxGradNorm" };
+const changeable = (v: string) => {
+  const names = v.split(",").map((s) => s.trim());
+  for (const n of names) if (!(n in CHANGEABLE)) throw new InvalidArgumentError(`"${n}" cannot change on a resume (use ${Object.keys(CHANGEABLE).join(",")})`);
+  return names.map((n) => CHANGEABLE[n]!);
+};
+
+/**
+ * The command line that follows a divergence's advice: these options, resuming from `checkpoint` with a tenth of the
+ * learning rate, the change accepted.
+ */
+export function recoveryCommand(args: string[], checkpoint: string, lr: number): string {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (/^--(lr|allow-change|resume)=/.test(a)) continue;
+    if (a === "--lr" || a === "--allow-change") i++;
+    else if (a === "--resume") i += args[i + 1] !== undefined && !args[i + 1]!.startsWith("-") ? 1 : 0;
+    else kept.push(a);
+  }
+  const quote = (x: string) => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replaceAll("'", "'\\''")}'`);
+  return ["openr1", ...kept, "--resume", checkpoint, "--lr", String(Number((lr / 10).toPrecision(6))), "--allow-change", "lr"].map(quote).join(" ");
+}
 
 const targets = (v: string) => {
   const names = v.split(",").map((s) => s.trim());
@@ -21,7 +46,7 @@ interface TrainCliOptions {
   batchSize: number; gradAccum: number; lr: number; weightDecay: number; warmupRatio: number; schedule: "cosine" | "linear" | "constant";
   minLrRatio: number; maxGradNorm: number; epochs: number; maxSteps: number; logEvery: number; evalEvery: number; saveEvery: number;
   keepCheckpoints: number; seed: number; loraR: number; loraAlpha: number; loraDropout: number; loraTargets: LinearName[];
-  mergedDtype: "bf16" | "f32"; resume?: string | boolean; backend: BackendPreference; progress: boolean;
+  mergedDtype: "bf16" | "f32"; resume?: string | boolean; allowChange?: ResumeChangeable[]; backend: BackendPreference; progress: boolean;
 }
 
 /** `openr1 train`: LoRA fine-tuning on OpenR1-Math examples (defaults: the embedded sample and the small random model). */
@@ -62,6 +87,7 @@ export function registerTrainCommands(program: Command): void {
     .option("--lora-targets <list>", "comma-separated target modules", targets, d.lora.targetModules as LinearName[])
     .option("--merged-dtype <dtype>", "merged model weights: bf16 or f32", oneOf("--merged-dtype", ["bf16", "f32"] as const), d.train.mergedDtype)
     .option("--resume [checkpoint]", 'resume from a checkpoint folder (alone: the latest in --output-dir)')
+    .option("--allow-change <options>", "resume with these options changed from the checkpoint's (lr, max-grad-norm; comma-separated): recorded in the later checkpoints", changeable)
     .option(...backendOption, d.backend)
     .option("--no-progress", "no progress bar")
     .action(async (o: TrainCliOptions) => {
@@ -87,6 +113,7 @@ export function registerTrainCommands(program: Command): void {
           },
           mergedDtype: o.mergedDtype,
           resumeFrom: o.resume === true ? "latest" : o.resume || undefined,
+          allowChanges: o.allowChange,
           callbacks: o.progress ? [new ProgressBarCallback()] : [],
           signal: interrupt.signal,
           onReady: (info) => {
@@ -105,8 +132,14 @@ export function registerTrainCommands(program: Command): void {
         if (result.adapterDir) console.log(`adapter (peft): ${result.adapterDir}`);
         if (result.mergedDir) console.log(`merged model (HF): ${result.mergedDir}`);
         if (result.savedModelDir) console.log(`trained model (HF): ${result.savedModelDir}`);
+        for (const c of result.changes) console.log(`changed on resuming from step ${c.step} (recorded in the checkpoints): ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
       } catch (e) {
-        console.error(e instanceof TrainingDivergedError ? e.message : `error: ${(e as Error).message}`);
+        if (e instanceof TrainingDivergedError) {
+          console.error(e.message);
+          if (e.usableCheckpoint) console.error(`To resume from it with a tenth of the learning rate:\n  ${recoveryCommand(process.argv.slice(2), e.usableCheckpoint, o.lr)}`);
+        } else {
+          console.error(`error: ${(e as Error).message}`);
+        }
         process.exitCode = 1;
       } finally {
         interrupt.dispose();

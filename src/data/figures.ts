@@ -4,16 +4,21 @@ import type { DatasetSplit, MathExample } from "./types.js";
 
 const LABELS: Record<CategoryKey, string> = { problemType: "problem type", questionType: "question type", source: "source" };
 
-/** Overlaid histograms of the character lengths of the chosen texts. */
+/** The character lengths of the chosen texts: one histogram per text, side by side, each on its own scale. */
 export function lengthHistogramFigure(examples: readonly MathExample[], fields: TextField[] = ["problem", "solution", "reasoning"], bins = 30): Figure {
+  const layout: Record<string, unknown> = {
+    title: { text: `Text lengths (${examples.length} examples)` },
+    showlegend: false,
+    grid: { rows: 1, columns: fields.length, pattern: "independent", xgap: 0.1 },
+  };
+  fields.forEach((field, i) => {
+    const n = i === 0 ? "" : String(i + 1);
+    layout[`xaxis${n}`] = { title: { text: `${field} length (characters)` } };
+    layout[`yaxis${n}`] = i === 0 ? { title: { text: "examples" } } : {};
+  });
   return {
-    data: fields.map((field) => ({ type: "histogram", name: field, x: textLengths(examples, field), nbinsx: bins, opacity: 0.6 })),
-    layout: {
-      title: { text: `Text lengths (${examples.length} examples)` },
-      barmode: "overlay",
-      xaxis: { title: { text: "characters" } },
-      yaxis: { title: { text: "examples" } },
-    },
+    data: fields.map((field, i) => ({ type: "histogram", name: field, x: textLengths(examples, field), nbinsx: bins, xaxis: `x${i === 0 ? "" : i + 1}`, yaxis: `y${i === 0 ? "" : i + 1}` })),
+    layout,
   };
 }
 

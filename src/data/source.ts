@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import { assetPath } from "../assets.js";
-import { cachedFilePath, hubDownload, hubListFiles, resolveHubSettings, type HubFileRequest, type HubSettingsOptions } from "../hub/index.js";
+import { cachedFilePath, hubDownload, hubListFiles, resolveHubSettings, withCacheHint, type HubFileRequest, type HubSettingsOptions } from "../hub/index.js";
 import { DatasetError } from "./errors.js";
-import { generatedRow, generateProblems } from "./generated/index.js";
+import { generatedRow, generateProblems } from "./synthetic/index.js";
 import { readJsonlRows } from "./jsonl.js";
 import { readParquetRows, type ReadOptions } from "./parquet.js";
 
@@ -148,9 +148,13 @@ export async function* readSourceRows(source: DataSource, options: ReadOptions =
     if (left <= 0) return;
     const file = await next();
     let rowNumber = 0;
-    for await (const row of READERS[extname(file)](file, { ...options, limit: left })) {
-      yield { row, file, rowNumber: ++rowNumber };
-      left--;
+    try {
+      for await (const row of READERS[extname(file)](file, { ...options, limit: left })) {
+        yield { row, file, rowNumber: ++rowNumber };
+        left--;
+      }
+    } catch (e) {
+      throw source.kind === "hub" ? withCacheHint(e, file, source) : e;
     }
   }
 }

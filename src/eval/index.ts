@@ -11,3 +11,5 @@ export * from "./score-file.js";
 export * from "./model-generator.js";
 export * from "./report.js";
 export * from "./endpoint-generator.js";
+export * from "./ask.js";
+export * from "./checkpoint-evaluation.js";

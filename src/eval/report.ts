@@ -1,6 +1,6 @@
 /** Tables and figures of an evaluation for notebooks and reports (plain data; viz renders them). */
 import type { Figure } from "../viz/figure.js";
-import type { SampleResult } from "./run.js";
+import type { SampleResult } from "./types.js";
 import type { ComparisonRow, EvalSummary } from "./summary.js";
 
 export interface EvalTable {
@@ -23,41 +23,66 @@ export function samplesTable(samples: SampleResult[]): EvalTable {
   };
 }
 
-const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "—");
-const num = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(3)) : "—");
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : "—");
+const num = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "—");
+const REWARD_WORDS: Record<string, string> = {
+  correctness: "correct (0 or 1)",
+  accuracy: "accuracy reward (open-r1)",
+  format: "format reward: <think>/<answer> tags",
+  tagCount: "tag-count reward",
+  reasoningSteps: "reasoning-steps reward",
+  equations: "written-out equations",
+  stepByStep: "step-by-step score",
+};
 
-/** The headline numbers of one run. */
+/** The headline numbers of one run, in words, rounded to what 1/n resolves. */
 export function summaryTable(s: EvalSummary): EvalTable {
+  const correct = Math.round(s.accuracy * s.scored);
   return {
-    columns: ["metric", "value"],
+    columns: ["", "value"],
     data: [
       ["model", s.model],
-      ["problems", s.n],
-      ["scored / unscorable", `${s.scored} / ${s.unscorable}`],
-      ["accuracy", pct(s.accuracy)],
-      ...Object.entries(s.meanRewards).map(([k, v]) => [`mean ${k}`, num(v)]),
-      ["response tokens (mean / median / p90 / max)", [s.responseTokens.mean, s.responseTokens.median, s.responseTokens.p90, s.responseTokens.max].map(num).join(" / ")],
-      ["with a \\boxed answer", pct(s.boxedShare)],
-      ["truncated (max_new_tokens)", pct(s.truncatedShare)],
-      ["checks timed out", s.timedOut],
+      ["problems (scored / unscorable)", `${s.n} (${s.scored} / ${s.unscorable})`],
+      ["accuracy", Number.isFinite(s.accuracy) ? `${pct(s.accuracy)} (${correct} of ${s.scored})` : "—"],
+      ...Object.entries(s.meanRewards).map(([k, v]) => [`mean ${REWARD_WORDS[k] ?? k}`, num(v)]),
+      ["answer length in tokens (mean / median / 90th percentile / longest)", [s.responseTokens.mean, s.responseTokens.median, s.responseTokens.p90, s.responseTokens.max].map((x) => num(x, 0)).join(" / ")],
+      ["answers with a \\boxed{}", pct(s.boxedShare)],
+      ["cut off at the token limit", pct(s.truncatedShare)],
+      ["answer checks that timed out", s.timedOut],
     ],
   };
 }
 
-/** Base vs fine-tuned rows as a table. */
-export function comparisonTable(rows: ComparisonRow[], labels: [string, string] = ["base", "fine-tuned"]): EvalTable {
-  return { columns: ["metric", labels[0], labels[1], "Δ"], data: rows.map((r) => [r.metric, num(r.base), num(r.tuned), num(r.delta)]) };
+/** A comparison row's metric in words (compareSummaries' keys: accuracy, reward.<name>, response_tokens.mean, …). */
+export function metricLabel(metric: string): string {
+  if (metric.startsWith("reward.")) return REWARD_WORDS[metric.slice(7)] ?? metric.slice(7);
+  return { accuracy: "accuracy", "response_tokens.mean": "answer length (tokens, mean)", boxed_share: "answers with a \\boxed{}", truncated_share: "cut off at the token limit" }[metric] ?? metric;
 }
 
-/** Grouped bars of the metrics that live in [0, 1] (accuracy, rewards, shares), base next to fine-tuned. */
+const isShare = (metric: string) => metric === "accuracy" || metric.endsWith("_share");
+const show = (metric: string, x: number) => (isShare(metric) ? pct(x) : metric.startsWith("response_tokens") ? num(x, 1) : num(x));
+
+/** Base vs fine-tuned rows as a table: metrics in words, shares in percent, rewards to 2 decimals. */
+export function comparisonTable(rows: ComparisonRow[], labels: [string, string] = ["base", "fine-tuned"]): EvalTable {
+  return {
+    columns: ["", labels[0], labels[1], "change"],
+    data: rows.map((r) => {
+      const delta = isShare(r.metric) ? (Number.isFinite(r.delta) ? `${r.delta >= 0 ? "+" : ""}${(100 * r.delta).toFixed(1)} points` : "—") : `${r.delta >= 0 ? "+" : ""}${show(r.metric, r.delta)}`;
+      return [metricLabel(r.metric), show(r.metric, r.base), show(r.metric, r.tuned), delta];
+    }),
+  };
+}
+
+/** Grouped bars of the metrics that live in [0, 1] (accuracy, rewards, shares), base next to fine-tuned, named in words. */
 export function comparisonFigure(rows: ComparisonRow[], labels: [string, string] = ["base", "fine-tuned"]): Figure {
   const unit = rows.filter((r) => !r.metric.startsWith("response_tokens"));
+  const x = unit.map((r) => metricLabel(r.metric));
   return {
     data: [
-      { type: "bar", name: labels[0], x: unit.map((r) => r.metric), y: unit.map((r) => r.base) },
-      { type: "bar", name: labels[1], x: unit.map((r) => r.metric), y: unit.map((r) => r.tuned) },
+      { type: "bar", name: labels[0], x, y: unit.map((r) => r.base) },
+      { type: "bar", name: labels[1], x, y: unit.map((r) => r.tuned) },
     ],
-    layout: { title: { text: `${labels[0]} vs ${labels[1]}` }, barmode: "group", yaxis: { title: { text: "value" }, range: [0, 1] } },
+    layout: { title: { text: `${labels[0]} vs ${labels[1]}` }, barmode: "group", yaxis: { title: { text: "mean over the answers (0–1)" }, range: [0, 1] }, xaxis: { automargin: true } },
   };
 }
 

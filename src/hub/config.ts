@@ -1,5 +1,5 @@
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve, sep } from "node:path";
 
 export type RepoType = "model" | "dataset";
 
@@ -13,6 +13,12 @@ export interface HubSettings {
   etagTimeoutMs: number;
   /** How long a download may wait for the server's next bytes before the attempt is retried: HF_HUB_DOWNLOAD_TIMEOUT, default 10 s. */
   downloadTimeoutMs: number;
+  /**
+   * Accept files whose content the server does not identify (an ETag that is neither a sha256 nor a git blob sha1,
+   * as from some mirrors): OPENR1_HUB_ALLOW_UNVERIFIED, default off (refused). Such a file must match the size the
+   * server announces and a second download of it.
+   */
+  allowUnverified: boolean;
 }
 
 export interface HubSettingsOptions {
@@ -22,6 +28,7 @@ export interface HubSettingsOptions {
   offline?: boolean;
   etagTimeoutMs?: number;
   downloadTimeoutMs?: number;
+  allowUnverified?: boolean;
 }
 
 const TRUE_VALUES = new Set(["1", "true", "yes", "on"]);
@@ -59,6 +66,7 @@ export function resolveHubSettings(options: HubSettingsOptions = {}, env: NodeJS
     offline: options.offline ?? envFlag(env.HF_HUB_OFFLINE),
     etagTimeoutMs: options.etagTimeoutMs ?? envSeconds("HF_HUB_ETAG_TIMEOUT", env.HF_HUB_ETAG_TIMEOUT, 10),
     downloadTimeoutMs: options.downloadTimeoutMs ?? envSeconds("HF_HUB_DOWNLOAD_TIMEOUT", env.HF_HUB_DOWNLOAD_TIMEOUT, 10),
+    allowUnverified: options.allowUnverified ?? envFlag(env.OPENR1_HUB_ALLOW_UNVERIFIED),
   };
 }
 
@@ -76,4 +84,17 @@ export function hubFileUrl(endpoint: string, repoType: RepoType, repoId: string,
 export function cachedFilePath(cacheDir: string, repoType: RepoType, repoId: string, revision: string, filename: string): string {
   const repoFolder = `${repoType}s--${repoId.split("/").join("--")}`;
   return join(cacheDir, repoFolder, "snapshots", revision.replace(/\//g, "--"), ...filename.split("/"));
+}
+
+/**
+ * `err` with how to clear the cache entry `path` added to its message, when `path` (a file, or a model's folder) lies
+ * in the Hub cache: a cached download that fails to load is cleared by deleting it, and the next run downloads it
+ * again. Other errors and paths are returned unchanged.
+ */
+export function withCacheHint<E>(err: E, path: string, options: HubSettingsOptions = {}): E {
+  const entry = resolve(path);
+  if (err instanceof Error && entry.startsWith(resolve(resolveHubSettings(options).cacheDir) + sep)) {
+    err.message += ` — ${entry} is a cached Hub download: delete it (rm -r '${entry}') and run again to download it afresh`;
+  }
+  return err;
 }

@@ -8,8 +8,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { cachedFilePath, hubFileUrl, resolveHubSettings, type HubSettingsOptions, type RepoType } from "./config.js";
 import { HubDownloadError, statusError } from "./errors.js";
-import { withFileLock } from "./lock.js";
-import { byteProgress } from "./progress.js";
+import { withFileLock } from "../files/lock.js";
+import { byteProgress } from "../progress.js";
 
 export interface HubFileRequest extends HubSettingsOptions {
   repoId: string;
@@ -32,6 +32,8 @@ export interface HubFileRequest extends HubSettingsOptions {
 interface RemoteFile {
   downloadUrl: string;
   size?: number;
+  /** The ETag as announced (X-Linked-Etag or ETag), for messages. */
+  etag: string;
   /** LFS files: the sha256 of the content (X-Linked-Etag). */
   sha256?: string;
   /** Files stored in git: the git blob sha1 of the content (ETag). */
@@ -108,6 +110,7 @@ async function resolveRemote(url: string, headers: Record<string, string>, what:
     const downloadUrl = res.status < 300 ? current : new URL(res.headers.get("location")!, current).toString();
     return {
       downloadUrl,
+      etag,
       size: sizeHeader !== null ? Number(sizeHeader) : undefined,
       sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : undefined,
       gitSha1: linkedEtag === undefined && /^[0-9a-f]{40}$/.test(etag) ? etag : undefined,
@@ -129,6 +132,26 @@ async function digestOfFile(path: string, kind: "sha256" | "git-sha1"): Promise<
   if (kind === "git-sha1") hash.update(`blob ${(await stat(path)).size}\0`);
   await pipeline(createReadStream(path), hash);
   return hash.digest("hex");
+}
+
+/** sha256 of the file as the server sends it now: a second, complete GET, hashed as it arrives and not stored. */
+async function remoteSha256(remote: RemoteFile, ctx: FetchContext): Promise<string> {
+  const watch = stallWatch(ctx.timeoutMs);
+  try {
+    const res = await fetch(remote.downloadUrl, { headers: ctx.headers, signal: watch.signal });
+    if (!res.ok || !res.body) throw statusError(res.status, res.headers.get("x-error-code"), ctx.what, remote.downloadUrl, ctx.hasToken);
+    const hash = createHash("sha256");
+    for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
+      watch.arm();
+      hash.update(chunk as Buffer);
+    }
+    return hash.digest("hex");
+  } catch (err) {
+    if (err instanceof HubDownloadError) throw err;
+    throw new HubDownloadError(`Cannot download ${ctx.what} a second time to check it: ${watch.stalled ? `the server sent nothing for ${seconds(ctx.timeoutMs)}` : describeError(err)}`);
+  } finally {
+    watch.stop();
+  }
 }
 
 /** An AbortController that fires when `arm` has not been called for `ms`: a server that stops sending. */
@@ -220,7 +243,10 @@ async function fetchInto(remote: RemoteFile, partial: string, ctx: FetchContext)
  * Downloads one file of a Hub repository into the cache and returns its local path. A cached file is returned
  * without any request. Cut connections and servers that stop sending (HF_HUB_DOWNLOAD_TIMEOUT) are retried with
  * Range requests onto `<file>.incomplete`, each retry said on `log`; the result is checked against the size and the
- * digest the Hub announces (sha256 for LFS files, the git blob sha1 otherwise) and only then renamed into place.
+ * digest the Hub announces (sha256 for LFS files, the git blob sha1 otherwise) and only then renamed into place. A
+ * file whose ETag is no such digest (some mirrors) cannot be checked that way: it is refused unless allowed
+ * (allowUnverified, OPENR1_HUB_ALLOW_UNVERIFIED=1), and then it must have the size the server announces and the
+ * same sha256 as a second download of it.
  */
 export async function hubDownload(req: HubFileRequest): Promise<string> {
   const settings = resolveHubSettings(req);
@@ -239,6 +265,17 @@ export async function hubDownload(req: HubFileRequest): Promise<string> {
   const authHeaders: Record<string, string> = settings.token ? { authorization: `Bearer ${settings.token}` } : {};
   const hasToken = settings.token !== undefined;
   const remote = await resolveRemote(url, authHeaders, what, req.filename, hasToken, settings.etagTimeoutMs);
+  const expected = remote.sha256 !== undefined ? { kind: "sha256" as const, digest: remote.sha256 } : remote.gitSha1 !== undefined ? { kind: "git-sha1" as const, digest: remote.gitSha1 } : undefined;
+  if (!expected && !settings.allowUnverified) {
+    throw new HubDownloadError(
+      `Cannot verify ${what}: ${url} announces the ETag "${remote.etag}", which is neither a sha256 nor a git blob sha1, so a wrong or corrupt ` +
+        `file could not be told from the right one; nothing was downloaded. If you trust this server, set OPENR1_HUB_ALLOW_UNVERIFIED=1 ` +
+        `(allowUnverified: true): the file must then have the size the server announces and match a second download of it.`,
+    );
+  }
+  if (!expected && remote.size === undefined) {
+    throw new HubDownloadError(`Cannot verify ${what}: ${url} announces neither a content hash (ETag "${remote.etag}") nor a size; nothing was downloaded.`);
+  }
   // Never send the token to a CDN on another host.
   const sameOrigin = new URL(remote.downloadUrl).origin === new URL(settings.endpoint).origin;
   const getHeaders = sameOrigin ? authHeaders : {};
@@ -281,13 +318,21 @@ export async function hubDownload(req: HubFileRequest): Promise<string> {
         await sleep(delayMs);
       }
     }
-    const expected = remote.sha256 !== undefined ? { kind: "sha256" as const, digest: remote.sha256 } : remote.gitSha1 !== undefined ? { kind: "git-sha1" as const, digest: remote.gitSha1 } : undefined;
     if (expected) {
       const actual = await digestOfFile(partial, expected.kind);
       if (actual !== expected.digest) {
         await rm(partial, { force: true });
         throw new HubDownloadError(
           `Checksum mismatch for ${what}: ${expected.kind} ${actual}, the Hub announced ${expected.digest}. The corrupt download was removed; run again.`,
+        );
+      }
+    } else {
+      const [first, second] = [await digestOfFile(partial, "sha256"), await remoteSha256(remote, ctx)];
+      if (first !== second) {
+        await rm(partial, { force: true });
+        throw new HubDownloadError(
+          `Two downloads of ${what} differ (sha256 ${first} and ${second}) and the server announces no content hash (ETag "${remote.etag}"): ` +
+            `the server does not serve one file; the download was removed and nothing was cached.`,
         );
       }
     }

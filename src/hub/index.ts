@@ -1,4 +1,4 @@
-export { defaultHubCacheDir, resolveHubSettings, hubFileUrl, cachedFilePath } from "./config.js";
+export { defaultHubCacheDir, resolveHubSettings, hubFileUrl, cachedFilePath, withCacheHint } from "./config.js";
 export type { RepoType, HubSettings, HubSettingsOptions } from "./config.js";
 export { HubDownloadError } from "./errors.js";
 export { hubDownload, hubDownloadFiles } from "./download.js";

@@ -3,16 +3,17 @@
  *   loss = Σ −log softmax(h·W)[target]   and   dL/dh = (softmax(h·W) − onehot(target))·Wᵀ
  * so the [rows, vocab] logits, probabilities and their gradient live only inside ORT, one chunk at a
  * time, and the backward pass needs no recomputation: the gradient is kept from the forward pass and
- * scaled by the upstream gradient. The frozen weight is an ORT initializer (native memory).
+ * scaled by the upstream gradient. The frozen weight is a graph input read in place (a tfjs tensor's view of the wasm
+ * heap): no second copy of the vocabulary-sized table (545 MB at the 0.5B shape).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WeightData, WeightLayout } from "./frozen-linear.js";
 import { encodeModel, type Graph } from "./onnx-proto.js";
 import { OrtSession, ortAvailable, ortThreads } from "./ort.js";
 import { cachedForWeight } from "./weight-cache.js";
-import { ortServesActiveBackend } from "./bridge.js";
+import { hostData, ortServesActiveBackend } from "./bridge.js";
 
-function ceGraph(w: { dims: number[]; data: Float32Array }, transposed: boolean): Graph {
+function ceGraph(dims: number[], transposed: boolean): Graph {
   return {
     name: "lm_head_cross_entropy",
     nodes: [
@@ -28,17 +29,15 @@ function ceGraph(w: { dims: number[]; data: Float32Array }, transposed: boolean)
       { opType: "Gemm", inputs: ["g", "W"], outputs: ["dh"], attributes: { transB: transposed ? 0 : 1 } },
     ],
     inputs: [
-      { name: "h", elemType: 1, dims: ["rows", transposed ? w.dims[1] : w.dims[0]] },
+      { name: "h", elemType: 1, dims: ["rows", transposed ? dims[1] : dims[0]] },
       { name: "t", elemType: 7, dims: ["rows", 1] },
+      { name: "W", elemType: 1, dims },
     ],
     outputs: [
       { name: "loss", elemType: 1, dims: [] },
-      { name: "dh", elemType: 1, dims: ["rows", transposed ? w.dims[1] : w.dims[0]] },
+      { name: "dh", elemType: 1, dims: ["rows", transposed ? dims[1] : dims[0]] },
     ],
-    initializers: [
-      { name: "W", dims: w.dims, data: w.data },
-      { name: "one", dims: [], data: Float32Array.of(1) },
-    ],
+    initializers: [{ name: "one", dims: [], data: Float32Array.of(1) }],
   };
 }
 
@@ -59,6 +58,9 @@ export class LmHeadCrossEntropy {
   readonly hidden: number;
   readonly vocab: number;
   private readonly session: OrtSession;
+  private readonly dims: number[];
+  /** The weight's values: a view of the tensor's memory taken at each call (a wasm heap view is valid until tfjs allocates). */
+  private readonly weight: () => Float32Array;
 
   /**
    * `weight` is the head as stored: [hidden, vocab] ("in,out", default) or [vocab, hidden] ("out,in",
@@ -66,11 +68,11 @@ export class LmHeadCrossEntropy {
    */
   constructor(weight: tf.Tensor2D | WeightData, options: { layout?: WeightLayout; threads?: number } = {}) {
     const transposed = options.layout === "out,in";
-    const dims = [...weight.shape];
+    const dims = (this.dims = [...weight.shape]);
     if (dims.length !== 2) throw new Error(`LmHeadCrossEntropy: weight must be 2-D, got [${dims}]`);
     [this.hidden, this.vocab] = transposed ? [dims[1], dims[0]] : [dims[0], dims[1]];
-    const data = weight instanceof tf.Tensor ? (weight.dataSync() as Float32Array) : weight.data;
-    this.session = new OrtSession(encodeModel({ graph: ceGraph({ dims, data }, transposed), opsets: { "": 17 } }), options.threads ?? ortThreads());
+    this.weight = weight instanceof tf.Tensor ? () => hostData(weight) : () => weight.data;
+    this.session = new OrtSession(encodeModel({ graph: ceGraph(dims, transposed), opsets: { "": 17 } }), { threads: options.threads ?? ortThreads(), label: "LM head + cross-entropy" });
   }
 
   /** Loss sum and dL/dh for one chunk: h [rows, hidden] row-major, one target per row. */
@@ -83,7 +85,7 @@ export class LmHeadCrossEntropy {
       t[i] = BigInt(v);
     }
     const s = this.session;
-    const out = s.runMany({ h: s.float(h, [rows, this.hidden]), t: s.int64(t, [rows, 1]) }, ["loss", "dh"]);
+    const out = s.runMany({ h: s.float(h, [rows, this.hidden]), t: s.int64(t, [rows, 1]), W: s.float(this.weight(), this.dims) }, ["loss", "dh"]);
     return { loss: out.loss.data[0], grad: out.dh.data };
   }
 

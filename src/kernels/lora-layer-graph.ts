@@ -3,9 +3,13 @@
  * Runtime: one call per layer and pass instead of ~150 tfjs kernels and ~40 ORT products, and the
  * element-wise chains (RMSNorm, RoPE, softmax, SwiGLU, the LoRA branches and all their gradients) run on
  * ORT's threads. Shapes (N = B·L rows, H hidden, D = head dim, Hq/Hkv heads, g = Hq/Hkv, I intermediate):
- *   x [N, H] -> h = rmsnorm(x)·n1 -> q0, k0, v0 = h·W + b (+ LoRA) -> heads, RoPE -> softmax(q·kᵀ/√D + bias)·v
+ *   x [N, H] -> h = rmsnorm(x)·n1 -> q0, k0, v0 = h·W + b (+ LoRA) -> heads, RoPE -> softmax(q·kᵀ/√D + mask)·v
  *   -> ctx [N, H] -> x1 = x + ctx·Wo (+ LoRA) -> h2 = rmsnorm(x1)·n2 -> g, u = h2·W (+ LoRA)
  *   -> y = x1 + (silu(g)·u)·Wd (+ LoRA)
+ * Attention never holds a [heads, L, T] tensor: the queries go through it in tiles of rows (an ONNX Loop), each
+ * tile against the keys up to its last row (the causal mask makes the later ones invisible), and the backward
+ * recomputes each tile's probabilities (see `attention`). The mask is built in the graph from the positions
+ * (causal) and a per-key additive bias (padding), so nothing of size L·T is fed either.
  * The frozen weights are graph inputs, read in place from the tfjs tensors (no second copy). The forward
  * also returns what the backward needs (SAVED: the norms' outputs and inverse RMS, the attention's rotated
  * query and key heads and value heads, ctx, x1, g, u, and each adapter's z = dropout(x)·Aᵀ); a backward
@@ -15,7 +19,10 @@
  * (0 or 1/(1 − p)), and the adapters' gradients are dB = s·dyᵀ·z, dA = (s·dy·B)ᵀ·dropout(x).
  */
 import type { Graph, Initializer, Node, ValueInfo } from "./onnx-proto.js";
-import type { LinearName } from "../model/weights.js";
+
+/** The linears of a Qwen2 decoder layer, by their checkpoint names (self_attn's, then mlp's). */
+export const LINEAR_NAMES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
+export type LinearName = (typeof LINEAR_NAMES)[number];
 
 export interface LayerShape {
   hidden: number;
@@ -33,6 +40,13 @@ export interface LoraSpec {
   /** Whether dropout masks are inputs (training with dropout > 0). */
   dropout: boolean;
 }
+
+/**
+ * What attention adds to a query's score for a padded key (the key bias) and for a key after the query's position
+ * (the causal mask). FUTURE is below PADDING, so a query whose visible keys are all padding (a left-padded prompt's
+ * first rows) spreads over those and not over the future: its output then does not depend on how rows are tiled.
+ */
+export const MASK = { PADDING: -1e9, FUTURE: -2e9 } as const;
 
 /** Inputs and outputs of a linear: [in, out] widths. */
 function widths(s: LayerShape): Record<LinearName, [number, number]> {
@@ -65,14 +79,21 @@ class Builder {
   readonly nodes: Node[] = [];
   readonly inits: Initializer[] = [];
   readonly inputs: ValueInfo[] = [];
-  private n = 0;
+
+  /** `names` numbers values across a graph and its subgraphs (a subgraph may not reuse an outer name). */
+  constructor(private readonly names = { n: 0 }, private readonly root?: Builder) {}
+
+  /** A builder for a subgraph (a Loop's body): its constants go to the outermost graph, which it can read. */
+  subgraph(): Builder {
+    return new Builder(this.names, this.root ?? this);
+  }
 
   input(name: string, dims: (number | string)[], elemType = 1): string {
     this.inputs.push({ name, elemType, dims });
     return name;
   }
 
-  op(opType: string, inputs: string[], attributes?: Node["attributes"], out = `t${this.n++}`): string {
+  op(opType: string, inputs: string[], attributes?: Node["attributes"], out = `t${this.names.n++}`): string {
     this.nodes.push({ opType, inputs, outputs: [out], attributes });
     return out;
   }
@@ -90,16 +111,31 @@ class Builder {
   }
 
   float(values: number[], dims: number[] = []): string {
-    const name = `c${this.n++}`;
-    this.inits.push({ name, dims, data: Float32Array.from(values) });
+    const name = `c${this.names.n++}`;
+    (this.root ?? this).inits.push({ name, dims, data: Float32Array.from(values) });
     return name;
   }
 
   ints(values: number[]): string {
-    const name = `i${this.n++}`;
-    this.inits.push({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    const name = `i${this.names.n++}`;
+    (this.root ?? this).inits.push({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
     return name;
   }
+
+  /** A fresh value name (for a node with several outputs). */
+  name(): string {
+    return `t${this.names.n++}`;
+  }
+
+  /** An int64 scalar constant. */
+  int(value: number): string {
+    const name = `i${this.names.n++}`;
+    (this.root ?? this).inits.push({ name, dims: [], data: BigInt64Array.of(BigInt(value)) });
+    return name;
+  }
+
+  /** A [1] int64 as the scalar Range and Loop take. */
+  scalar = (x: string) => this.reshape(x, this.ints([]));
 
   add = (a: string, b: string, out?: string) => this.op("Add", [a, b], undefined, out);
   sub = (a: string, b: string) => this.op("Sub", [a, b]);
@@ -114,7 +150,8 @@ class LayerGraph {
   readonly b = new Builder();
   readonly w: Record<LinearName, [number, number]>;
   readonly x: string;
-  readonly bias: string;
+  readonly keyBias: string;
+  readonly tile: string;
   readonly shapeQ: string;
   readonly shapeKv: string;
   /** RoPE's tables as RotaryEmbedding takes them: a row [D/2] per token (row b·L + t for token t of sequence b). */
@@ -123,8 +160,10 @@ class LayerGraph {
   readonly lora: Partial<Record<LinearName, { a: string; bm: string; mask?: string }>> = {};
   private readonly invSqrtD: number;
   private negSin?: string;
+  /** The key bias as [B, 1, 1, 1, T], to add to a tile's scores [B, Hkv, g, t, T]. */
+  private keyBias5?: string;
 
-  constructor(readonly s: LayerShape, readonly spec: LoraSpec) {
+  constructor(readonly s: LayerShape, readonly spec: LoraSpec, readonly tiled: boolean) {
     const b = this.b, H = s.hidden, KV = s.kvHeads * s.headDim, I = s.intermediate, half = s.headDim / 2;
     this.w = widths(s);
     this.invSqrtD = 1 / Math.sqrt(s.headDim);
@@ -136,8 +175,10 @@ class LayerGraph {
       sin: rows(b.input("sin", ["B", 1, "L", s.headDim])),
       pos: b.input("pos", ["B", "L"], 7), // b·L + t
     };
-    // The additive mask [B, 1, g·L, T], tiled over the g query heads that share a key/value head.
-    this.bias = b.input("bias", ["B", 1, "GL", "T"]);
+    // 0 for a real key, PADDING for a padded one: [B, T] (T = past + L).
+    this.keyBias = b.input("key_bias", ["B", "T"]);
+    // Rows of queries per attention tile (the tiled graphs).
+    this.tile = tiled ? b.input("tile", [1], 7) : "";
     this.shapeQ = b.input("shape_q", [4], 7); // [B, L, Hq, D]
     this.shapeKv = b.input("shape_kv", [4], 7); // [B, L, Hkv, D]
     const dims: Record<(typeof WEIGHT_INPUTS)[number], number[]> = {
@@ -199,10 +240,107 @@ class LayerGraph {
     return this.b.reshape(t, this.b.ints([0, this.s.heads, -1, this.s.headDim]));
   }
 
-  /** softmax(qg·kᵀ/√D + bias): the attention's probabilities [B, Hkv, g·L, T]. */
-  probabilities(qg: string, k: string): string {
+  /** The attention's lengths as [1] int64: L query rows, T keys, and the past keys before the first query. */
+  private lengths(k: string): { L: string; T: string; past: string } {
     const b = this.b;
-    return b.op("Softmax", [b.add(b.mm(qg, k, { tB: true, alpha: this.invSqrtD }), this.bias)], { axis: -1 });
+    const L = b.op("Slice", [this.shapeQ, b.ints([1]), b.ints([2])]);
+    const T = b.op("Shape", [k], { start: 2, end: 3 });
+    return { L, T, past: b.sub(T, L) };
+  }
+
+  /**
+   * One tile's probabilities, emitted into `b` (this graph or a Loop's body): queries q [B, Hkv, g·t, D] whose rows
+   * are query rows [start, start + t) of each of the g heads (t = `rows`), against keys [0, kend):
+   * softmax(q·kᵀ/√D + causal + key bias) [B, Hkv, g·t, kend] (MASK says why the two masks differ).
+   */
+  private tileProbabilities(b: Builder, q: string, k: string, start: string, rows: string, kend: string, past: string): string {
+    const g = this.s.heads / this.s.kvHeads;
+    const first = b.scalar(b.add(past, start));
+    const positions = b.op("Unsqueeze", [b.op("Range", [first, b.add(first, b.scalar(rows)), b.int(1)]), b.ints([1])]); // [t, 1]
+    const keys = b.op("Range", [b.int(0), b.scalar(kend), b.int(1)]); // [kend]
+    const causal = b.op("Where", [b.op("Greater", [keys, positions]), b.float([MASK.FUTURE]), b.float([0])]); // [t, kend]
+    const scores = b.reshape(b.mm(q, k, { tB: true, alpha: this.invSqrtD }), b.op("Concat", [b.ints([0, 0, g]), rows, b.ints([-1])], { axis: 0 }));
+    const keyBias = b.op("Slice", [this.keyBias5!, b.ints([0]), kend, b.ints([4])]); // [B, 1, 1, 1, kend]
+    // (the two masks summed first: [B, 1, 1, t, kend], one pass less over the tile's scores)
+    const p = b.op("Softmax", [b.add(scores, b.add(causal, keyBias))], { axis: -1 }); // [B, Hkv, g, t, kend]
+    return b.reshape(p, b.op("Concat", [b.ints([0, 0, -1]), kend], { axis: 0 }));
+  }
+
+  /**
+   * One tile of attention, emitted into `b`: queries q [B, Hkv, g·t, D] (rows [start, start + t) of each head) over
+   * the keys and values before `kend`. Forward (no `dOut`): the context rows [B, Hkv, g·t, D]. Backward, given dOut
+   * (the context's gradient, q's layout): dq for these rows, and this tile's parts of dk and dv [B, Hkv, kend, D]
+   * (the probabilities recomputed: p·(dp − Σ dp·p) is softmax's backward).
+   */
+  private attentionTile(b: Builder, q: string, dOut: string | undefined, kv: { k: string; v: string }, start: string, rows: string, kend: string, past: string) {
+    const k = b.op("Slice", [kv.k, b.ints([0]), kend, b.ints([2])]);
+    const v = b.op("Slice", [kv.v, b.ints([0]), kend, b.ints([2])]);
+    const p = this.tileProbabilities(b, q, k, start, rows, kend, past);
+    if (!dOut) return { ctx: b.op("MatMul", [p, v]) };
+    const dp = b.mm(dOut, v, { tB: true });
+    const ds = b.mul(p, b.sub(dp, b.op("ReduceSum", [b.mul(dp, p), b.ints([-1])], { keepdims: 1 })));
+    return {
+      dq: b.mm(ds, k, { alpha: this.invSqrtD }),
+      dk: b.mm(ds, q, { tA: true, alpha: this.invSqrtD }),
+      dv: b.mm(p, dOut, { tA: true }),
+    };
+  }
+
+  /**
+   * Attention of the grouped queries qg [B, Hkv, g·L, D] over k, v [B, Hkv, T, D], the keys of the past first.
+   * Forward: the context [B, Hq, L, D]. Backward, given dOut (the context's gradient as [B, Hkv, g·L, D]): dq
+   * [B, Hq, L, D], dk and dv [B, Hkv, T, D]. Untiled graphs take the L rows as one tile. Tiled graphs loop over tiles
+   * of `tile` rows (zero rows pad the last), each against the keys up to its last row's position; dk and dv are
+   * summed over the tiles in the loop's carried values, dq and the context come out of it tile by tile.
+   */
+  attention(qg: string, kv: { k: string; v: string }, dOut?: string): { ctx?: string; dq?: string; dk?: string; dv?: string } {
+    const b = this.b, s = this.s, D = s.headDim, g = s.heads / s.kvHeads;
+    this.keyBias5 ??= b.reshape(this.keyBias, b.ints([0, 1, 1, 1, -1]));
+    const { L, T, past } = this.lengths(kv.k);
+    if (!this.tiled) {
+      const first = b.nodes.length;
+      const r = this.attentionTile(b, qg, dOut, kv, b.ints([0]), L, T, past);
+      // (named as the tiled graphs' loop body is, so that a profile counts them as attention)
+      b.nodes.slice(first).forEach((n, i) => (n.name = `attention_tile/${n.opType}_${first + i}`));
+      return r.ctx ? { ctx: this.ungrouped(r.ctx) } : { dq: this.ungrouped(r.dq!), dk: r.dk, dv: r.dv };
+    }
+    const tile = this.tile;
+    const count = b.op("Div", [b.add(L, b.sub(tile, b.ints([1]))), tile]);
+    // [B, Hkv, g·L, D] -> [B, Hkv, g, L', D], zero rows up to a whole number of tiles
+    const pads = b.op("Concat", [b.ints([0, 0, 0, 0, 0, 0, 0, 0]), b.sub(b.mul(count, tile), L), b.ints([0])], { axis: 0 });
+    const padded = (t: string) => b.op("Pad", [b.reshape(t, b.ints([0, s.kvHeads, g, -1, D])), pads]);
+    const qPad = padded(qg);
+    const dPad = dOut && padded(dOut);
+    const body = b.subgraph();
+    const iter = body.input("i", [], 7);
+    const cond = body.input("cond", [], 9);
+    const carried = dOut ? [body.input("dk_in", ["B", s.kvHeads, "T", D]), body.input("dv_in", ["B", s.kvHeads, "T", D])] : [];
+    const start = body.mul(body.reshape(iter, body.ints([1])), tile);
+    const end = body.add(start, tile);
+    const rowsOf = (t: string) => body.reshape(body.op("Slice", [t, start, end, body.ints([3])]), body.ints([0, 0, -1, D]));
+    const kend = body.op("Min", [T, body.add(past, end)]);
+    const r = this.attentionTile(body, rowsOf(qPad), dPad && rowsOf(dPad), kv, start, tile, kend, past);
+    const outputs: ValueInfo[] = [{ name: body.op("Identity", [cond]), elemType: 9, dims: [] }];
+    if (dOut) {
+      // this tile's dk and dv cover keys [0, kend): zeros after them
+      const after = body.op("Concat", [body.ints([0, 0, 0, 0, 0, 0]), body.sub(T, kend), body.ints([0])], { axis: 0 });
+      for (const [i, part] of [r.dk!, r.dv!].entries()) {
+        outputs.push({ name: body.add(carried[i], body.op("Pad", [part, after])), elemType: 1, dims: ["B", s.kvHeads, "T", D] });
+      }
+    }
+    outputs.push({ name: (r.ctx ?? r.dq)!, elemType: 1, dims: ["B", s.kvHeads, "GT", D] });
+    const init = dOut ? [b.op("ConstantOfShape", [b.op("Shape", [kv.k])]), b.op("ConstantOfShape", [b.op("Shape", [kv.v])])] : [];
+    const loopOutputs = dOut ? [b.name(), b.name(), b.name()] : [b.name()];
+    b.nodes.push({
+      opType: "Loop", inputs: [b.scalar(count), "", ...init], outputs: loopOutputs,
+      attributes: { body: { name: "attention_tile", nodes: body.nodes, inputs: body.inputs, outputs } },
+    });
+    // scan output [count, B, Hkv, g·t, D] -> [B, Hq, L, D]
+    const tiles = loopOutputs.at(-1)!;
+    const split = b.reshape(tiles, b.op("Concat", [b.ints([0, 0, s.kvHeads, g]), tile, b.ints([D])], { axis: 0 }));
+    const rows = b.reshape(b.transpose(split, [1, 2, 3, 0, 4, 5]), b.ints([0, s.heads, -1, D]));
+    const out = b.op("Slice", [rows, b.ints([0]), L, b.ints([2])]);
+    return dOut ? { dq: out, dk: loopOutputs[0], dv: loopOutputs[1] } : { ctx: out };
   }
 
   /**
@@ -224,8 +362,7 @@ class LayerGraph {
       this.rope(this.heads(k0, this.shapeKv), false, "k");
       this.heads(v0, this.shapeKv, "v");
     }
-    const ctx = b.op("MatMul", [this.probabilities("qg", "k"), "v"]);
-    this.merge(this.ungrouped(ctx), s.heads, "ctx");
+    this.merge(this.attention("qg", { k: "k", v: "v" }).ctx!, s.heads, "ctx");
     const o = this.withLora("o_proj", "ctx", () => b.op("MatMul", ["ctx", W.wo]));
     // x1 = x + o and h2 = rmsnorm(x1)·n2 in one node
     b.nodes.push({ opType: "SkipSimplifiedLayerNormalization", domain: "com.microsoft", inputs: [this.x, o, W.n2], outputs: ["h2", "", "r2", "x1"], attributes: { epsilon: { float: s.eps } } });
@@ -276,16 +413,10 @@ class LayerGraph {
     const dx1 = b.add("dy", this.rmsBackward("x1", W.n2, "r2", dh2));
     // Attention: x1 = x + ctx·Wo, ctx = softmax(q·kᵀ/√D + bias)·v by heads
     const dctx = b.sum(b.mm(dx1, W.wo, { tB: true }), ...this.loraBackward("o_proj", dx1, "ctx"));
-    const dctxg = this.grouped(this.heads(dctx, this.shapeQ));
-    const p = this.probabilities("qg", "k");
-    const dp = b.mm(dctxg, "v", { tB: true });
-    const dv = b.mm(p, dctxg, { tA: true });
-    const dscores = b.mul(p, b.sub(dp, b.op("ReduceSum", [b.mul(dp, p), b.ints([-1])], { keepdims: 1 })));
-    const dqg = b.mm(dscores, "k", { alpha: this.invSqrtD });
-    const dk = b.mm(dscores, "qg", { tA: true, alpha: this.invSqrtD });
-    const dq0 = this.merge(this.rope(this.ungrouped(dqg), true), s.heads);
-    const dk0 = this.merge(this.rope(dk, true), s.kvHeads);
-    const dv0 = this.merge(dv, s.kvHeads);
+    const { dq, dk, dv } = this.attention("qg", { k: "k", v: "v" }, this.grouped(this.heads(dctx, this.shapeQ)));
+    const dq0 = this.merge(this.rope(dq!, true), s.heads);
+    const dk0 = this.merge(this.rope(dk!, true), s.kvHeads);
+    const dv0 = this.merge(dv!, s.kvHeads);
     const lora = [...this.loraBackward("q_proj", dq0, "h", inputGrad), ...this.loraBackward("k_proj", dk0, "h", inputGrad), ...this.loraBackward("v_proj", dv0, "h", inputGrad)];
     if (!inputGrad) return;
     const dh = b.sum(b.mm(dq0, W.wq, { tB: true }), b.mm(dk0, W.wk, { tB: true }), b.mm(dv0, W.wv, { tB: true }), ...lora);
@@ -303,9 +434,12 @@ function savedInfo(g: LayerGraph): ValueInfo[] {
   return [...SAVED, ...g.spec.linears.map((l) => `${l}.z`)].map((name) => ({ name, elemType: 1, dims: dims[name] }));
 }
 
-/** The forward graph: inputs x, cos, sin, pos, bias, shapes, weights, adapters (and masks); outputs y and the saved tensors. */
-export function forwardGraph(shape: LayerShape, spec: LoraSpec): Graph {
-  const g = new LayerGraph(shape, spec);
+/**
+ * The forward graph: inputs x, cos, sin, pos, key_bias, shapes (and, `tiled`, tile), weights, adapters (and masks);
+ * outputs y and the saved tensors.
+ */
+export function forwardGraph(shape: LayerShape, spec: LoraSpec, tiled: boolean): Graph {
+  const g = new LayerGraph(shape, spec, tiled);
   g.forward();
   return g.graph("lora_layer_forward", [{ name: "y", elemType: 1, dims: ["N", shape.hidden] }, ...savedInfo(g)]);
 }
@@ -314,8 +448,8 @@ export function forwardGraph(shape: LayerShape, spec: LoraSpec): Graph {
  * The inference graph: the forward with a KV cache — inputs past_k, past_v [B, Hkv, P, D] (P may be 0) besides
  * the forward's (adapters without dropout); outputs y and the cache's new keys and values "k", "v" [B, Hkv, P + L, D].
  */
-export function inferenceGraph(shape: LayerShape, spec: LoraSpec): Graph {
-  const g = new LayerGraph(shape, { ...spec, dropout: false });
+export function inferenceGraph(shape: LayerShape, spec: LoraSpec, tiled: boolean): Graph {
+  const g = new LayerGraph(shape, { ...spec, dropout: false }, tiled);
   const dims = ["B", shape.kvHeads, "P", shape.headDim];
   g.forward({ k: g.b.input("past_k", dims), v: g.b.input("past_v", dims) });
   const kv = ["B", shape.kvHeads, "T", shape.headDim];
@@ -330,14 +464,14 @@ export function inferenceGraph(shape: LayerShape, spec: LoraSpec): Graph {
  * The backward graph: the forward's inputs plus "dy" and, when `saved`, the saved tensors; outputs each adapter's
  * dA, dB and, with `inputGrad`, dx. Without `saved` it recomputes the forward first.
  */
-export function backwardGraph(shape: LayerShape, spec: LoraSpec, saved: boolean, inputGrad: boolean): Graph {
-  const g = new LayerGraph(shape, spec);
+export function backwardGraph(shape: LayerShape, spec: LoraSpec, saved: boolean, inputGrad: boolean, tiled: boolean): Graph {
+  const g = new LayerGraph(shape, spec, tiled);
   g.b.input("dy", ["N", shape.hidden]);
   if (saved) for (const v of savedInfo(g)) g.b.input(v.name, v.dims);
   else g.forward();
   g.backward(inputGrad);
   const w = widths(shape);
-  return g.graph(`lora_layer_backward${saved ? "" : "_recompute"}${inputGrad ? "" : "_no_dx"}`, [
+  return g.graph(`lora_layer_backward${saved ? "" : "_recompute"}${inputGrad ? "" : "_no_dx"}${tiled ? "_tiled" : ""}`, [
     ...(inputGrad ? [{ name: "dx", elemType: 1, dims: ["N", shape.hidden] }] : []),
     ...spec.linears.flatMap((l) => [
       { name: `${l}.dA`, elemType: 1, dims: ["r", w[l][0]] },

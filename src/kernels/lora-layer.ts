@@ -8,9 +8,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { hostData, ortServesActiveBackend } from "./bridge.js";
 import { encodeModel } from "./onnx-proto.js";
-import { OrtSession, ortAvailable, ortThreads, type OrtTensor } from "./ort.js";
+import { OrtSession, ortAvailable, type OrtTensor } from "./ort.js";
 import { SAVED, WEIGHT_INPUTS, backwardGraph, forwardGraph, inferenceGraph, savedDims, type LayerShape, type LoraSpec } from "./lora-layer-graph.js";
-import type { LinearName } from "../model/weights.js";
+import type { LinearName } from "./lora-layer-graph.js";
 
 export type { LayerShape, LoraSpec } from "./lora-layer-graph.js";
 
@@ -29,8 +29,10 @@ export interface LoraLayerInputs {
   /** [B, 1, L, headDim] */
   cos: tf.Tensor4D;
   sin: tf.Tensor4D;
-  /** The additive attention mask tiled over the query heads of a key/value head: [B, 1, g·L, T], T = past + L. */
-  bias: tf.Tensor4D;
+  /** Per key, 0 or PADDING (ops.keyBias): [B, T], T = past + L. */
+  keyBias: tf.Tensor2D;
+  /** Query rows per attention tile (at least 1): fewer than L runs the tiled graphs; absent, L (one tile). */
+  tile?: number;
   /** The frozen tensors in WEIGHT_INPUTS order (wq, wk, wv, bq, bk, bv, wo, wg, wu, wd, n1, n2). */
   weights: tf.Tensor[];
   /** One per LoraSpec.linears entry, in that order. */
@@ -53,7 +55,7 @@ interface Tensors {
   x: tf.Tensor;
   cos: tf.Tensor;
   sin: tf.Tensor;
-  bias: tf.Tensor;
+  keyBias: tf.Tensor;
   /** A, B of each adapter in turn. */
   adapters: tf.Tensor[];
 }
@@ -69,26 +71,27 @@ const LINEAR_WEIGHT: Record<LinearName, (typeof WEIGHT_INPUTS)[number]> = {
 };
 
 export class LoraLayerKernel {
-  private readonly forwardSession: OrtSession;
-  private readonly backwardSessions = new Map<string, OrtSession>();
-  private inferenceSession?: OrtSession;
+  /** Sessions by graph (forward, inference, backward variants; tiled or not), built on first use. */
+  private readonly sessions = new Map<string, OrtSession>();
   /** The masks' buffers, reused from call to call (ORT reads them synchronously; a fresh array costs more to fault in than to fill). */
   private readonly maskBuffers: Float32Array[] = [];
   private tokenIndex = new BigInt64Array(0);
 
-  constructor(readonly shape: LayerShape, readonly spec: LoraSpec) {
-    this.forwardSession = this.session(forwardGraph(shape, spec));
-  }
+  constructor(readonly shape: LayerShape, readonly spec: LoraSpec) {}
 
-  private session(graph: ReturnType<typeof forwardGraph>): OrtSession {
-    return new OrtSession(encodeModel({ graph, opsets: { "": 17, "com.microsoft": 1 } }), ortThreads());
-  }
-
-  private backwardSession(saved: boolean, inputGrad: boolean): OrtSession {
-    const key = `${saved} ${inputGrad}`;
-    let s = this.backwardSessions.get(key);
-    if (!s) this.backwardSessions.set(key, (s = this.session(backwardGraph(this.shape, this.spec, saved, inputGrad))));
+  private session(key: string, graph: () => ReturnType<typeof forwardGraph>): OrtSession {
+    let s = this.sessions.get(key);
+    // No arena: a layer's intermediates grow with the sequence, and every session's arena would keep its longest run's.
+    if (!s) this.sessions.set(key, (s = new OrtSession(encodeModel({ graph: graph(), opsets: { "": 17, "com.microsoft": 1 } }), { arena: false, label: "decoder layers" })));
     return s;
+  }
+
+  private forwardSession(tiled: boolean): OrtSession {
+    return this.session(`forward ${tiled}`, () => forwardGraph(this.shape, this.spec, tiled));
+  }
+
+  private backwardSession(saved: boolean, inputGrad: boolean, tiled: boolean): OrtSession {
+    return this.session(`backward ${saved} ${inputGrad} ${tiled}`, () => backwardGraph(this.shape, this.spec, saved, inputGrad, tiled));
   }
 
   /** 0, 1, …, n − 1: each token's row in the RoPE tables. */
@@ -98,14 +101,15 @@ export class LoraLayerKernel {
   }
 
   /** The feeds both passes share. Views of the wasm heap: call after the last tfjs allocation before the run. */
-  private feeds(s: OrtSession, inp: Pick<LoraLayerInputs, "B" | "L" | "weights">, t: Tensors, masks: Float32Array[]): Record<string, OrtTensor> {
+  private feeds(s: OrtSession, inp: Pick<LoraLayerInputs, "B" | "L" | "weights" | "tile">, t: Tensors, masks: Float32Array[]): Record<string, OrtTensor> {
     const { headDim: D, heads, kvHeads } = this.shape;
     const f = (t: tf.Tensor) => s.float(hostData(t), t.shape);
     const feeds: Record<string, OrtTensor> = {
-      x: f(t.x), cos: f(t.cos), sin: f(t.sin), bias: f(t.bias), pos: s.int64(this.tokenRows(inp.B * inp.L), [inp.B, inp.L]),
+      x: f(t.x), cos: f(t.cos), sin: f(t.sin), key_bias: f(t.keyBias), pos: s.int64(this.tokenRows(inp.B * inp.L), [inp.B, inp.L]),
       shape_q: s.int64(BigInt64Array.of(BigInt(inp.B), BigInt(inp.L), BigInt(heads), BigInt(D)), [4]),
       shape_kv: s.int64(BigInt64Array.of(BigInt(inp.B), BigInt(inp.L), BigInt(kvHeads), BigInt(D)), [4]),
     };
+    if (tiled(inp)) feeds.tile = s.int64(BigInt64Array.of(BigInt(inp.tile!)), [1]);
     WEIGHT_INPUTS.forEach((name, i) => (feeds[name] = f(inp.weights[i])));
     this.spec.linears.forEach((l, i) => {
       feeds[`${l}.A`] = f(t.adapters[2 * i]);
@@ -122,11 +126,11 @@ export class LoraLayerKernel {
    */
   infer(inp: LayerInferenceInputs): { y: tf.Tensor2D; k: tf.Tensor4D; v: tf.Tensor4D } {
     if (this.spec.dropout) throw new Error("LoraLayerKernel.infer: this kernel was built for dropout (training)");
-    const s = (this.inferenceSession ??= this.session(inferenceGraph(this.shape, this.spec)));
+    const s = this.session(`inference ${tiled(inp)}`, () => inferenceGraph(this.shape, this.spec, tiled(inp)));
     const { kvHeads, headDim } = this.shape;
     const adapters = inp.adapters.flatMap((a) => [a.A, a.B]);
     const none = (): OrtTensor => s.float(new Float32Array(0), [inp.B, kvHeads, 0, headDim]);
-    const feeds = this.feeds(s, inp, { x: inp.x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, []);
+    const feeds = this.feeds(s, inp, { x: inp.x, cos: inp.cos, sin: inp.sin, keyBias: inp.keyBias, adapters }, []);
     feeds.past_k = inp.past ? s.float(hostData(inp.past.k), inp.past.k.shape) : none();
     feeds.past_v = inp.past ? s.float(hostData(inp.past.v), inp.past.v.shape) : none();
     const out = s.runMany(feeds, ["y", "k", "v"]);
@@ -160,25 +164,25 @@ export class LoraLayerKernel {
       const save = args[args.length - 1] as tf.GradSaveFunc;
       const x = args[0] as tf.Tensor2D;
       const adapters = args.slice(1, -1) as tf.Tensor[];
-      // (cos, sin and bias belong to the forward pass's scope: the tape keeps them for the backward)
-      save([x, inp.cos, inp.sin, inp.bias, ...adapters]);
-      const s = this.forwardSession;
+      // (cos, sin and the key bias belong to the forward pass's scope: the tape keeps them for the backward)
+      save([x, inp.cos, inp.sin, inp.keyBias, ...adapters]);
+      const s = this.forwardSession(tiled(inp));
       const fetch = inp.save ? ["y", ...SAVED, ...this.spec.linears.map((l) => `${l}.z`)] : ["y"];
       const into = Object.fromEntries(fetch.map((name) => [name, s.float(pool.take(dims[name].reduce((a, b) => a * b)), dims[name])]));
       const masks = masksOf(inp.keepMasks ?? false);
       if (inp.keepMasks) keptMasks = masks;
-      const out = s.runMany(this.feeds(s, inp, { x, cos: inp.cos, sin: inp.sin, bias: inp.bias, adapters }, masks), fetch, into);
+      const out = s.runMany(this.feeds(s, inp, { x, cos: inp.cos, sin: inp.sin, keyBias: inp.keyBias, adapters }, masks), fetch, into);
       const kept = inp.save ? fetch.slice(1).map((name) => [name, out[name]] as const) : [];
       const y = tf.tensor2d(out.y.data as Float32Array, x.shape);
       pool.give(out.y.data as Float32Array);
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, cos, sin, bias, ...as] = saved;
+          const [xs, cos, sin, keyBias, ...as] = saved;
           const inputGrad = inp.inputGrad ?? true;
-          const b = this.backwardSession(inp.save, inputGrad);
+          const b = this.backwardSession(inp.save, inputGrad, tiled(inp));
           const masks = keptMasks ?? masksOf(false);
-          const feeds = { ...this.feeds(b, inp, { x: xs, cos, sin, bias, adapters: as }, masks), ...Object.fromEntries(kept) };
+          const feeds = { ...this.feeds(b, inp, { x: xs, cos, sin, keyBias, adapters: as }, masks), ...Object.fromEntries(kept) };
           feeds.dy = b.float(hostData(dy), dy.shape);
           const dx = inputGrad ? b.float(pool.take(rows * this.shape.hidden), [rows, this.shape.hidden]) : undefined;
           const grads = b.runMany(feeds, [...(dx ? ["dx"] : []), ...this.spec.linears.flatMap((l) => [`${l}.dA`, `${l}.dB`])], dx ? { dx } : {});
@@ -233,6 +237,11 @@ const pool = {
     else this.free.set(b.length, [b]);
   },
 };
+
+/** Whether a pass runs the tiled graphs: its tile has fewer rows than the queries. */
+function tiled(inp: Pick<LoraLayerInputs, "L" | "tile">): boolean {
+  return inp.tile !== undefined && inp.tile < inp.L;
+}
 
 const kernels = new Map<string, LoraLayerKernel>();
 

@@ -1,6 +1,6 @@
 /**
  * A minimal protobuf writer for the subset of onnx.proto (ModelProto) that the kernels need: graphs of a
- * few nodes with float initializers, symbolic input shapes and graph-valued attributes (If branches).
+ * few nodes with float initializers, symbolic input shapes and graph-valued attributes (If branches, Loop bodies).
  * Field numbers follow https://github.com/onnx/onnx/blob/main/onnx/onnx.proto.
  *
  * A message is a list of byte chunks plus their total length, so a weight of hundreds of MB is copied
@@ -100,6 +100,8 @@ export type AttrValue = number | string | number[] | { float: number } | Graph;
 
 export interface Node {
   opType: string;
+  /** Its name in the graph (default `${graph name}/${opType}_${index}`); profiles report nodes by it. */
+  name?: string;
   inputs: string[];
   outputs: string[];
   domain?: string;
@@ -154,11 +156,11 @@ function attribute(name: string, v: AttrValue): Msg {
   return intField(floatField(m, 2, v.float), 20, 1);
 }
 
-function node(n: Node, index: number): Msg {
+function node(n: Node, name: string): Msg {
   const m = msg();
   for (const i of n.inputs) stringField(m, 1, i);
   for (const o of n.outputs) stringField(m, 2, o);
-  stringField(m, 3, `${n.opType}_${index}`);
+  stringField(m, 3, name);
   stringField(m, 4, n.opType);
   for (const [k, v] of Object.entries(n.attributes ?? {})) msgField(m, 5, attribute(k, v));
   if (n.domain) stringField(m, 7, n.domain);
@@ -167,7 +169,8 @@ function node(n: Node, index: number): Msg {
 
 function graph(g: Graph): Msg {
   const m = msg();
-  g.nodes.forEach((n, i) => msgField(m, 1, node(n, i)));
+  // (a subgraph's node names are prefixed with its graph's: names stay unique across a Loop and its body)
+  g.nodes.forEach((n, i) => msgField(m, 1, node(n, n.name ?? `${g.name}/${n.opType}_${i}`)));
   stringField(m, 2, g.name);
   for (const t of g.initializers ?? []) msgField(m, 5, tensor(t));
   for (const v of g.inputs) msgField(m, 11, valueInfo(v));

@@ -8,6 +8,7 @@
  * synchronous, so the kernels talk to the binding directly.
  */
 import { createRequire } from "node:module";
+import { environment } from "../environment.js";
 
 export interface OrtTensor {
   readonly type: string;
@@ -24,6 +25,7 @@ interface TensorCtor {
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
   run(feeds: Record<string, OrtTensor>, fetches: Record<string, OrtTensor | null>, options: object): Record<string, OrtTensor>;
+  endProfiling(): void;
   dispose(): void;
 }
 
@@ -37,7 +39,7 @@ let unavailableReason = "";
 
 function load(): Ort | null {
   if (ort !== undefined) return ort;
-  if (process.env.OPENR1_ORT === "0") {
+  if (environment().ort.disabled) {
     unavailableReason = "disabled by OPENR1_ORT=0";
     return (ort = null);
   }
@@ -65,16 +67,62 @@ export function ortUnavailableReason(): string {
   return unavailableReason;
 }
 
-let defaultThreads = Number(process.env.OPENR1_ORT_THREADS ?? 2);
+let threadsOverride: number | undefined;
 
-/** Intra-op threads for sessions created from now on (default 2, or OPENR1_ORT_THREADS). */
+/** Intra-op threads for sessions created from now on (default: the environment's, 2 or OPENR1_ORT_THREADS). */
 export function setOrtThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`ORT threads must be a positive integer, got ${threads}`);
-  defaultThreads = threads;
+  threadsOverride = threads;
 }
 
 export function ortThreads(): number {
-  return defaultThreads;
+  return threadsOverride ?? environment().ort.threads;
+}
+
+/** Where sessions created while profiling is on write ORT's trace (a prefix), and the sessions to end it for. */
+const profiling: { prefix: string | null; sessions: OrtSession[] } = { prefix: null, sessions: [] };
+
+/**
+ * Records ORT's per-node timings for the sessions created from now on (their JSON traces are written under `prefix`
+ * when `endOrtProfiling` is called): where a step's time goes, for the bench.
+ */
+export function startOrtProfiling(prefix: string): void {
+  profiling.prefix = prefix;
+}
+
+/** Ends the recording of every profiled session (each writes its trace file). */
+export function endOrtProfiling(): void {
+  for (const s of profiling.sessions.splice(0)) s.endProfiling();
+  profiling.prefix = null;
+}
+
+/** Milliseconds spent in ORT runs since the last reset, by the sessions' labels (what a step's time goes to, for the bench). */
+const runTimes = new Map<string, number>();
+
+export function ortRunTimes(): Record<string, number> {
+  return Object.fromEntries(runTimes);
+}
+
+export function resetOrtRunTimes(): void {
+  runTimes.clear();
+}
+
+export interface OrtSessionOptions {
+  /** Intra-op threads (default: ortThreads()). */
+  threads?: number;
+  /**
+   * Let MLAS pack the model's constant weights once at load (default: the environment's, OPENR1_ORT_PREPACK=1): a
+   * product with few rows then reads the packed weight instead of packing it on every call.
+   */
+  prepack?: boolean;
+  /**
+   * Keep the memory of a run's intermediates for the next run (default on): off, it goes back to the allocator (and
+   * large blocks to the system) when the run ends — for graphs whose intermediates grow with the sequence, where each
+   * session's arena would otherwise hold its own largest run for good.
+   */
+  arena?: boolean;
+  /** What the session computes, for ortRunTimes (default "other products"). */
+  label?: string;
 }
 
 /** A loaded ONNX model, run synchronously on the CPU execution provider. */
@@ -82,20 +130,25 @@ export class OrtSession {
   private readonly native: NativeSession;
   private readonly ort: Ort;
 
-  /**
-   * `prepack` lets MLAS pack the model's constant weights once at load (default: OPENR1_ORT_PREPACK=1):
-   * a product with few rows then reads the packed weight instead of packing it on every call.
-   */
-  constructor(model: Uint8Array, readonly threads = defaultThreads, prepack = process.env.OPENR1_ORT_PREPACK === "1") {
+  readonly threads: number;
+  private readonly label: string;
+
+  constructor(model: Uint8Array, options: OrtSessionOptions = {}) {
+    const { threads = ortThreads(), prepack = environment().ort.prepack, arena = true, label = "other products" } = options;
+    this.threads = threads;
+    this.label = label;
     const o = load();
     if (!o) throw new Error(`OrtSession: ${unavailableReason}`);
     this.ort = o;
     this.native = new o.binding.InferenceSession();
+    if (profiling.prefix) profiling.sessions.push(this);
     this.native.loadModel(model.buffer, model.byteOffset, model.byteLength, {
       executionProviders: ["cpu"],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
+      enableCpuMemArena: arena,
+      ...(profiling.prefix ? { enableProfiling: true, profileFilePrefix: profiling.prefix } : {}),
       extra: {
         session: {
           // Hundreds of sessions share two cores with tfjs: idle workers must sleep, not spin.
@@ -105,6 +158,10 @@ export class OrtSession {
         },
       },
     });
+  }
+
+  endProfiling(): void {
+    this.native.endProfiling();
   }
 
   float(data: Float32Array, dims: readonly number[]): OrtTensor {
@@ -121,18 +178,27 @@ export class OrtSession {
 
   /** Runs the model and returns the named output. */
   run(feeds: Record<string, OrtTensor>, output: string): OrtTensor {
-    return this.native.run(feeds, { [output]: null }, {})[output];
+    return this.timed(() => this.native.run(feeds, { [output]: null }, {})[output]);
+  }
+
+  private timed<T>(f: () => T): T {
+    const t0 = performance.now();
+    try {
+      return f();
+    } finally {
+      runTimes.set(this.label, (runTimes.get(this.label) ?? 0) + performance.now() - t0);
+    }
   }
 
   /** Runs the model and returns the named outputs; those in `into` are written there (preallocated, exact shapes). */
   runMany(feeds: Record<string, OrtTensor>, outputs: string[], into: Record<string, OrtTensor> = {}): Record<string, OrtTensor> {
-    const out = this.native.run(feeds, Object.fromEntries(outputs.map((o) => [o, into[o] ?? null])), {});
+    const out = this.timed(() => this.native.run(feeds, Object.fromEntries(outputs.map((o) => [o, into[o] ?? null])), {}));
     return { ...out, ...into };
   }
 
   /** Runs the model with the output written into `target` (preallocated, of the output's exact shape). */
   runInto(feeds: Record<string, OrtTensor>, output: string, target: OrtTensor): void {
-    this.native.run(feeds, { [output]: target }, {});
+    this.timed(() => this.native.run(feeds, { [output]: target }, {}));
   }
 
   dispose(): void {

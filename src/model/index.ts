@@ -1,22 +1,23 @@
 // Qwen2 in TensorFlow.js: loading Hugging Face checkpoints, forward, generation, LoRA.
-export { parseQwen2Config, readQwen2Config, expectedWeightShapes } from "./config.js";
+export { parseQwen2Config, readQwen2Config, expectedWeightShapes, configForSaving, KNOWN_ROPE_TYPES } from "./config.js";
 export type { Qwen2Config } from "./config.js";
 export { SafetensorsFile, SafetensorsCheckpoint, writeSafetensors } from "./safetensors.js";
 export type { SafetensorsDtype, TensorInfo, TensorToWrite } from "./safetensors.js";
 export { Qwen2Model, KVCache } from "./qwen2.js";
 export type { ForwardInput, ForwardOptions, LinearAdapter } from "./qwen2.js";
 export { positionIdsFromMask } from "./ops.js";
-export { generate, generateAsync, leftPad } from "./generate.js";
-export type { GenerateOptions, GenerateResult, FinishReason } from "./generate.js";
-export { sampleToken, seededRandom, argmax } from "./sampling.js";
-export type { SamplingOptions } from "./sampling.js";
+export { generate, generateAsync, leftPad, DecodeBatch, Sequence, DEFAULT_PREFILL_CHUNK } from "./generate.js";
+export type { GenerateOptions, GenerateResult, FinishReason, RowSampling, SequenceSettings } from "./generate.js";
+export { sampleToken, argmax, applyPenalties } from "./sampling.js";
+export { seededRandom } from "../rng.js";
+export type { SamplingOptions, PenaltyOptions } from "./sampling.js";
 export { LoraModel, DEFAULT_LORA_CONFIG, resolveLoraConfig, loraScaling, peftTensorName, peftAdapterConfig, loraConfigFromPeft } from "./lora.js";
 export type { LoraConfig, TrainableParameterReport } from "./lora.js";
 export { countParameters, parameterTableHtml } from "./params.js";
 export type { ModuleParameters } from "./params.js";
 export { saveQwen2Model } from "./save.js";
 export type { SaveModelOptions } from "./save.js";
-export { loadQwen2Model, resolveModelDir, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION, TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "./load.js";
+export { loadQwen2Model, resolveModelDir, baseModelReference, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION, TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "./load.js";
 export type { ModelSourceOptions } from "./load.js";
 export {
   createRandomQwen2,

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { assetPath } from "../assets.js";
-import { hubDownload, HubDownloadError, type HubSettingsOptions } from "../hub/index.js";
+import { hubDownload, HubDownloadError, withCacheHint, type HubSettingsOptions } from "../hub/index.js";
 import { Qwen2Model } from "./qwen2.js";
 
 /** The model the pipeline fine-tunes, pinned to a commit of its Hub repository. */
@@ -22,7 +22,23 @@ export interface ModelSourceOptions extends HubSettingsOptions {
   progress?: boolean;
 }
 
-const OPTIONAL_FILES = ["generation_config.json", "tokenizer.json", "tokenizer_config.json"];
+const OPTIONAL_FILES = ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"];
+const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
+
+/** The Hub revision used for `source`: the one asked for, else the pinned commit for the default repo, else "main". */
+function hubRevision(source: string, revision?: string): string {
+  return revision ?? (source === DEFAULT_MODEL_REPO ? DEFAULT_MODEL_REVISION : "main");
+}
+
+/**
+ * How an adapter names the model it was trained on, so that peft's `AutoPeftModelForCausalLM` and vLLM load it:
+ * a Hub repository with the revision used, or the absolute path of the local folder `modelDir` (the shipped
+ * tiny-math, a generated model, a user's folder) with no revision.
+ */
+export function baseModelReference(source: string, modelDir: string, revision?: string): { nameOrPath: string; revision: string | null } {
+  const hub = source !== TINY_MATH_MODEL && !existsSync(source) && HUB_ID.test(source) && resolve(modelDir) !== resolve(source);
+  return hub ? { nameOrPath: source, revision: hubRevision(source, revision) } : { nameOrPath: resolve(modelDir), revision: null };
+}
 
 /**
  * A local directory in Hugging Face layout for `source`: the shipped model for "tiny-math", the directory
@@ -32,8 +48,8 @@ const OPTIONAL_FILES = ["generation_config.json", "tokenizer.json", "tokenizer_c
 export async function resolveModelDir(source: string = DEFAULT_MODEL_REPO, opts: ModelSourceOptions = {}): Promise<string> {
   if (source === TINY_MATH_MODEL) return TINY_MATH_MODEL_DIR;
   if (existsSync(source)) return source;
-  if (!/^[\w.-]+\/[\w.-]+$/.test(source)) throw new Error(`Model "${source}" is neither a local directory nor a Hub repository id (owner/name)`);
-  const revision = opts.revision ?? (source === DEFAULT_MODEL_REPO ? DEFAULT_MODEL_REVISION : "main");
+  if (!HUB_ID.test(source)) throw new Error(`Model "${source}" is neither a local directory nor a Hub repository id (owner/name)`);
+  const revision = hubRevision(source, opts.revision);
   const get = (filename: string) => hubDownload({ ...opts, repoId: source, revision, filename });
   const configPath = await get("config.json");
   for (const f of OPTIONAL_FILES) {
@@ -61,5 +77,6 @@ export async function resolveModelDir(source: string = DEFAULT_MODEL_REPO, opts:
 
 /** Loads a Qwen2 model from a local directory or a Hub repository (default: Qwen2.5-0.5B-Instruct, pinned). */
 export async function loadQwen2Model(source: string = DEFAULT_MODEL_REPO, opts: ModelSourceOptions = {}): Promise<Qwen2Model> {
-  return Qwen2Model.fromDirectory(await resolveModelDir(source, opts), { progress: opts.progress });
+  const dir = await resolveModelDir(source, opts);
+  return Qwen2Model.fromDirectory(dir, { progress: opts.progress }).catch((e: unknown) => Promise.reject(withCacheHint(e, dir, opts)));
 }

@@ -1,12 +1,14 @@
-import { readFile, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { readJsonFile } from "../files/read.js";
 import * as tf from "@tensorflow/tfjs";
-import type { Batch, TrainableModel } from "../train/trainable.js";
+import type { Batch, TrainableModel } from "./trainable.js";
 import { dropout } from "./dropout.js";
 import { matMulT } from "./ops.js";
 import type { LinearAdapter, Qwen2Model } from "./qwen2.js";
-import { SafetensorsFile, writeJsonAtomic, writeSafetensors, type TensorToWrite } from "./safetensors.js";
-import { seededRandom } from "./sampling.js";
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "./safetensors.js";
+import { writeJsonAtomic } from "../files/atomic.js";
+import { seededRandom } from "../rng.js";
 import { LINEAR_NAMES, linearModule, type LinearName } from "./weights.js";
 import { countParameters } from "./params.js";
 
@@ -120,8 +122,11 @@ export class LoraModel implements TrainableModel {
       for (const name of m.config.targetModules) {
         const { inF, outF } = m.dims(name);
         const bound = 1 / Math.sqrt(inF);
-        const a = Float32Array.from({ length: m.config.r * inF }, () => (2 * random() - 1) * bound);
-        m.attach(l, name, tf.tensor2d(a, [m.config.r, inF]), tf.zeros([outF, m.config.r]));
+        const values = Float32Array.from({ length: m.config.r * inF }, () => (2 * random() - 1) * bound);
+        const [a, b] = [tf.tensor2d(values, [m.config.r, inF]), tf.zeros([outF, m.config.r]) as tf.Tensor2D];
+        m.attach(l, name, a, b);
+        // The variables share their data until the first update replaces it: kept, these would hold it on.
+        tf.dispose([a, b]);
       }
     }
     return m;
@@ -131,12 +136,7 @@ export class LoraModel implements TrainableModel {
   static async load(base: Qwen2Model, dir: string): Promise<LoraModel> {
     if (base.adapters.size) throw new Error("LoraModel.load: the base model already has adapters attached");
     const cfgPath = join(dir, "adapter_config.json");
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(await readFile(cfgPath, "utf8"));
-    } catch (e) {
-      throw new Error(`${cfgPath}: cannot read the adapter config (${(e as Error).message})`);
-    }
+    const raw = readJsonFile<Record<string, unknown>>(cfgPath, "a peft adapter folder's config");
     const config = loraConfigFromPeft(raw, cfgPath);
     const m = new LoraModel(base, config);
     const file = await SafetensorsFile.open(join(dir, "adapter_model.safetensors"));
@@ -196,12 +196,13 @@ export class LoraModel implements TrainableModel {
   }
 
   /** Writes the adapter in peft's format: adapter_config.json and adapter_model.safetensors (F32). */
-  async save(dir: string, opts: { baseModelNameOrPath?: string } = {}): Promise<void> {
+  /** `baseModelNameOrPath` and `revision` are what peft loads the base model from (see baseModelReference). */
+  async save(dir: string, opts: { baseModelNameOrPath?: string; revision?: string | null } = {}): Promise<void> {
     await mkdir(dir, { recursive: true });
     const tensors = new Map<string, TensorToWrite>();
     for (const [name, v] of this.trainableVariables()) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
     await writeSafetensors(join(dir, "adapter_model.safetensors"), tensors, { dtype: "F32", metadata: { format: "pt" } });
-    await writeJsonAtomic(join(dir, "adapter_config.json"), peftAdapterConfig(this.config, opts.baseModelNameOrPath ?? null));
+    writeJsonAtomic(join(dir, "adapter_config.json"), peftAdapterConfig(this.config, opts.baseModelNameOrPath ?? null, opts.revision ?? null));
   }
 
   /** scaling · B·A for one adapted linear, as [in, out] (the transposed layout the base weights use). */
@@ -265,7 +266,7 @@ export function loraConfigFromPeft(raw: Record<string, unknown>, source: string)
 }
 
 /** adapter_config.json with exactly the keys peft 0.12 writes for a causal-LM LoRA adapter. */
-export function peftAdapterConfig(c: LoraConfig, baseModelNameOrPath: string | null): Record<string, unknown> {
+export function peftAdapterConfig(c: LoraConfig, baseModelNameOrPath: string | null, revision: string | null = null): Record<string, unknown> {
   return {
     alpha_pattern: {},
     auto_mapping: null,
@@ -286,7 +287,7 @@ export function peftAdapterConfig(c: LoraConfig, baseModelNameOrPath: string | n
     peft_type: "LORA",
     r: c.r,
     rank_pattern: {},
-    revision: null,
+    revision,
     target_modules: [...c.targetModules],
     task_type: "CAUSAL_LM",
     use_dora: false,

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { frozenLinearFor, hostData, lmHeadCrossEntropyFor, ortMatMulActive, tensorsOnHost } from "../kernels/index.js";
+import { frozenLinearFor, hostData, lmHeadCrossEntropyFor, MASK, ortMatMulActive, tensorsOnHost } from "../kernels/index.js";
 
 /** Whether tf.matMul's transpose flags and batched products run at full speed here (on ORT, or on a GPU). */
-function flaggedMatMulFast(): boolean {
+export function flaggedMatMulFast(): boolean {
   return ortMatMulActive() || tf.getBackend() === "webgpu";
 }
 
@@ -217,24 +217,12 @@ export function positionIdsFromMask(mask: number[][]): number[][] {
   });
 }
 
-const MASKED = -1e9;
-
-/**
- * The additive attention mask [B, 1, 1, Lq, T] for queries at the last Lq of T positions: a key is visible
- * if it is not padding and not in the future. With `groups` > 1, [B, 1, groups·Lq, T] instead: the mask
- * repeated for each query head that shares a key/value head (the fused layer's grouped-query layout).
- */
-export function attentionBias(mask: number[][], queryLen: number, groups = 1): tf.Tensor {
-  const B = mask.length, T = mask[0].length, past = T - queryLen;
-  const out = new Float32Array(B * groups * queryLen * T);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < queryLen; i++) {
-      const row = (b * groups * queryLen + i) * T;
-      for (let j = 0; j < T; j++) if (j > past + i || mask[b][j] === 0) out[row + j] = MASKED;
-    }
-    for (let k = 1; k < groups; k++) out.copyWithin((b * groups + k) * queryLen * T, b * groups * queryLen * T, (b * groups + 1) * queryLen * T);
-  }
-  return tf.tensor(out, groups === 1 ? [B, 1, 1, queryLen, T] : [B, 1, groups * queryLen, T]);
+/** The additive key bias [B, T] of an attention mask [B, T]: 0 for a real token, MASK.PADDING for padding. */
+export function keyBias(mask: number[][]): tf.Tensor2D {
+  const B = mask.length, T = mask[0].length;
+  const out = new Float32Array(B * T);
+  mask.forEach((row, b) => row.forEach((m, j) => (out[b * T + j] = m === 0 ? MASK.PADDING : 0)));
+  return tf.tensor2d(out, [B, T]);
 }
 
 /**

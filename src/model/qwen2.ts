@@ -1,95 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { byteProgress } from "../hub/progress.js";
+import { byteProgress } from "../progress.js";
+import { causalAttention } from "./attention.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
-import { FEW_ROWS, frozenConcatFor, frozenLinearFor, loraLayerKernelFor, type FrozenLinear, type LoraLayerKernel } from "../kernels/index.js";
-import { fillDropoutMultiplier } from "./dropout.js";
-import { bindingLimitBytes } from "../webgpu.js";
-import {
-  applyRope, attentionBias, bmm, bmmT, chunkedCrossEntropySum, columnShards, embedLookup, frozenMatMul, gatherColumns, linearMatMul, lookupColumns,
-  matMulShards, positionIdsFromMask, rmsNorm, ropeTables, type ColumnShards,
-} from "./ops.js";
+import { LayerRunner, type LayerContext, type LinearAdapter } from "./execution.js";
+import { executionDefaults, type ExecutionOptions } from "./execution-options.js";
+import type { KVCache } from "./kv-cache.js";
+import { applyRope, chunkedCrossEntropySum, positionIdsFromMask, rmsNorm } from "./ops.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
-import { layerTensors, LINEAR_NAMES, loadQwen2Weights, weightTensors, type LinearName, type Qwen2Weights } from "./weights.js";
+import { loadQwen2Weights, weightTensors, type Qwen2Weights } from "./weights.js";
 
-/** Something added to a frozen linear's output (a LoRA adapter): x [n, in] -> [n, out]. */
-export interface LinearAdapter {
-  /** `seed` seeds the dropout mask when training. */
-  apply(x: tf.Tensor2D, training: boolean, seed?: number): tf.Tensor2D;
-  /** The trainable variables the output depends on. */
-  variables(): tf.Variable[];
-  /** A low-rank adapter's factors (LoRA: y += scaling · dropout(x)·Aᵀ·Bᵀ), for the fused layer kernel. */
-  lowRank?(): { A: tf.Tensor2D; B: tf.Tensor2D; scaling: number; dropout: number };
-}
-
-interface LayerStep {
-  B: number;
-  L: number;
-  past: number;
-  training: boolean;
-  dropoutSeed?: number;
-  /** Recomputing in the backward pass was asked for (ForwardOptions.recompute): the fused layer keeps nothing. */
-  forceRecompute?: boolean;
-  /** Frozen products of a checkpointed layer: recorded going forward, reused when it is recomputed. */
-  frozen?: FrozenProducts;
-}
-
-interface FrozenProducts {
-  outputs: tf.Tensor2D[];
-  replay: boolean;
-  next: number;
-}
-
-/**
- * Bytes of frozen-product outputs a training step may keep for the backward pass (layers beyond it are
- * recomputed in full), read at each pass (OPENR1_SAVE_FROZEN_MB, default 1024). They are kept in host memory,
- * outside the 4 GiB wasm heap, which already holds the weights' tfjs copies (1.9 GB at 0.5B): every layer at the
- * 0.5B shape and seq 512 needs 678 MiB, and all its dropout masks 480 MiB more (the fused layer keeps those that fit in
- * what the activations leave).
- */
-function frozenSaveBudget(): number {
-  return Number(process.env.OPENR1_SAVE_FROZEN_MB ?? 1024) * 2 ** 20;
-}
-
-/**
- * Activations a training forward pass may keep for its backward before layers are recomputed instead
- * (gradient checkpointing): without it the 0.5B shape at seq 512 would keep ~8.5 GB; small models run
- * faster without recomputation.
- */
-const RECOMPUTE_ABOVE_BYTES = 2 ** 30;
-
-/** A layer's weight bytes up to which decode steps run the fused kernel too (see runLayers). */
-const PACK_ON_CALL_MAX_BYTES = Number(process.env.OPENR1_PACK_ON_CALL_MB ?? 8) * 2 ** 20;
-
-/**
- * Bytes the autodiff tape keeps for one layer's backward per token, measured on the wasm backend with
- * LoRA on all seven linears (0.5B shape at seq 512: 355 MB per layer; h256/i1024 at 2 × 128: 38 MB).
- */
-function keptBytesPerToken(c: Qwen2Config, keys: number): number {
-  return 4 * (50 * c.hiddenSize + 20 * c.intermediateSize + 6 * c.numAttentionHeads * keys);
-}
-
-/** A frozen product whose value was computed before: returns it, and dy·Wᵀ as the gradient for x. */
-function replayedProduct(x: tf.Tensor2D, value: tf.Tensor2D, unit: FrozenLinear): tf.Tensor2D {
-  const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    void inputs;
-    return { value: value.clone(), gradFunc: (dy: tf.Tensor) => unit.backward(dy as tf.Tensor2D) };
-  });
-  return f(x) as tf.Tensor2D;
-}
-
-/** Keys and values of past positions, per layer, [B, kvHeads, T, headDim] (after rotary embeddings). */
-export class KVCache {
-  readonly layers: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
-  get length(): number {
-    return this.layers.length ? this.layers[0].k.shape[2] : 0;
-  }
-  dispose(): void {
-    for (const { k, v } of this.layers) tf.dispose([k, v]);
-    this.layers.length = 0;
-  }
-}
+export { KVCache } from "./kv-cache.js";
+export type { LinearAdapter } from "./execution.js";
 
 export interface ForwardInput {
   /** Token ids [B, L] (already padded; pad on the left for generation). */
@@ -108,16 +31,20 @@ export interface ForwardOptions {
   /** Seeds the adapters' dropout masks (with training). */
   dropoutSeed?: number;
   /**
-   * Recompute each layer in the backward pass instead of keeping its activations (default: when training
-   * would otherwise keep more than 1 GiB, e.g. the 0.5B shape beyond ~70 tokens; the fused LoRA layer on
-   * ORT keeps its activations in host memory up to OPENR1_SAVE_FROZEN_MB and recomputes beyond).
+   * Recompute each layer in the backward pass instead of keeping its activations (default: the layers past what
+   * `execution.activationBytes` holds; see ExecutionOptions).
    */
   recompute?: boolean;
   /** Rows per chunk of the loss's [rows, vocab] logits (default: ~64 MB of logits per chunk). */
   lossChunkRows?: number;
 }
 
-/** Qwen2ForCausalLM in TensorFlow.js: frozen float32 weights plus optional adapters on the linears. */
+/**
+ * Qwen2ForCausalLM in TensorFlow.js (transformers' modeling_qwen2): token embeddings, decoder layers of grouped-query
+ * self-attention with rotary embeddings and a SwiGLU MLP, each behind an RMSNorm with a residual, a final norm and
+ * the LM head. Frozen float32 weights plus optional adapters on the linears; how the layers run (kernels, memory,
+ * recomputation) is the LayerRunner's (src/model/execution.ts), set by `execution`.
+ */
 export class Qwen2Model {
   /** Adapters keyed by `${layer}.${linear}`, e.g. "0.q_proj". */
   readonly adapters = new Map<string, LinearAdapter>();
@@ -126,8 +53,9 @@ export class Qwen2Model {
    * to them, and the frozen-weight kernels (which copy weights into onnxruntime once) are not used.
    */
   trainableWeights = false;
-  /** Vocabulary-sized tables too large for one GPU kernel, by columns (built on first use). */
-  private readonly shardCache = new Map<tf.Tensor2D, ColumnShards>();
+  /** How the layers run (kernels, what training keeps, attention tiles): not what they compute. */
+  execution: ExecutionOptions = executionDefaults();
+  private readonly runner = new LayerRunner(this);
 
   constructor(
     readonly config: Qwen2Config,
@@ -163,87 +91,6 @@ export class Qwen2Model {
   }
 
   /**
-   * Linears that share their input x (q/k/v, gate/up), each with its frozen product, optional bias and
-   * adapter. On onnxruntime the frozen products run as one product over the concatenated weights.
-   */
-  private linears(layer: number, names: LinearName[], x: tf.Tensor2D, s: LayerStep, biases?: tf.Tensor1D[]): tf.Tensor2D[] {
-    const ws = names.map((n) => this.weights.layers[layer].linears[n]);
-    const unit = this.trainableWeights ? null : ws.length > 1 ? frozenConcatFor(ws, biases) : frozenLinearFor(ws[0]);
-    let product: tf.Tensor2D[];
-    if (unit) {
-      // A recomputed layer reuses the frozen products of its forward pass (a third of its FLOPs).
-      const rec = s.frozen;
-      const y = rec?.replay ? replayedProduct(x, rec.outputs[rec.next++], unit) : unit.apply(x);
-      if (rec && !rec.replay) rec.outputs.push(y);
-      product = ws.length > 1 ? (tf.split(y, ws.map((w) => w.shape[1]), 1) as tf.Tensor2D[]) : [y];
-    } else {
-      const matMul = this.trainableWeights ? linearMatMul : frozenMatMul;
-      product = ws.map((w, i) => (biases ? tf.add(matMul(x, w), biases[i]) : matMul(x, w)) as tf.Tensor2D);
-    }
-    return product.map((y, i) => {
-      const adapter = this.adapters.get(`${layer}.${names[i]}`);
-      if (!adapter) return y;
-      return tf.add(y, adapter.apply(x, s.training, this.dropoutSeed(s, layer, names[i]))) as tf.Tensor2D;
-    });
-  }
-
-  /** A seed per (call, layer, linear): a recomputed layer draws the same dropout masks. */
-  private dropoutSeed(s: LayerStep, layer: number, linear: LinearName): number | undefined {
-    return s.dropoutSeed === undefined ? undefined : (s.dropoutSeed * this.config.numHiddenLayers + layer) * 7 + LINEAR_NAMES.indexOf(linear);
-  }
-
-  /**
-   * The layer's adapters (none or LoRA) as the fused ONNX Runtime kernel takes them (src/kernels/lora-layer.ts),
-   * or null where that kernel does not serve: no ORT or not a CPU backend, full-parameter training, adapters that
-   * are not LoRA, or OPENR1_FUSED_LAYER=0.
-   */
-  private fusedLayer(layer: number, training: boolean): { kernel: LoraLayerKernel; adapters: { linear: LinearName; A: tf.Tensor2D; B: tf.Tensor2D; dropout: number }[] } | null {
-    if (this.trainableWeights || process.env.OPENR1_FUSED_LAYER === "0") return null;
-    const adapters: { linear: LinearName; A: tf.Tensor2D; B: tf.Tensor2D; scaling: number; dropout: number }[] = [];
-    for (const linear of LINEAR_NAMES) {
-      const a = this.adapters.get(`${layer}.${linear}`);
-      if (!a) continue;
-      const f = a.lowRank?.();
-      if (!f) return null;
-      adapters.push({ linear, ...f });
-    }
-    if (adapters.some((a) => a.scaling !== adapters[0].scaling)) return null;
-    const c = this.config;
-    const kernel = loraLayerKernelFor(
-      { hidden: c.hiddenSize, intermediate: c.intermediateSize, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim, eps: c.rmsNormEps },
-      { linears: adapters.map((a) => a.linear), scaling: adapters[0]?.scaling ?? 1, dropout: training && adapters.some((a) => a.dropout > 0) },
-    );
-    return kernel && { kernel, adapters };
-  }
-
-  /**
-   * The table [hidden, vocab] by columns when it is over the GPU's binding limit (null when it fits: always off
-   * WebGPU). Its values are still on the host then (no kernel could have read it), where the shards are cut from.
-   */
-  private vocabShards(table: tf.Tensor2D): ColumnShards | null {
-    const limit = bindingLimitBytes();
-    if (table.size * 4 <= limit) return null;
-    if (this.trainableWeights) {
-      throw new Error(`The ${table.shape[1]}-token vocabulary table (${(table.size * 4 / 2 ** 20).toFixed(0)} MiB) is over this GPU's binding limit: full-parameter training cannot split it; train LoRA adapters instead`);
-    }
-    let shards = this.shardCache.get(table);
-    if (!shards) {
-      shards = columnShards(table.dataSync() as Float32Array, table.shape[0], table.shape[1], limit);
-      shards.shards.forEach((t) => tf.keep(t)); // first built inside a forward pass's tidy
-      this.shardCache.set(table, shards);
-    }
-    return shards;
-  }
-
-  /** Embedding lookup from the transposed table: [N] ids -> [N, hidden]. */
-  private embed(ids: number[]): tf.Tensor2D {
-    if (this.trainableWeights) return embedLookup(this.weights.embedT, ids);
-    const shards = this.vocabShards(this.weights.embedT);
-    if (shards) return gatherColumns(shards, ids).transpose();
-    return lookupColumns(this.weights.embedT, ids);
-  }
-
-  /**
    * The final hidden states (after the last RMSNorm), [B·L, hidden]. With a cache, the mask covers the
    * past and the new positions, and the cache is extended with this call's keys and values.
    */
@@ -256,220 +103,60 @@ export class Qwen2Model {
     for (const r of ids) for (const t of r) {
       if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new Error(`Qwen2Model: token id ${t} outside the vocabulary [0, ${c.vocabSize})`);
     }
-    const cache = opts.cache;
-    const past = cache?.length ?? 0;
+    const past = opts.cache?.length ?? 0;
     const mask = input.attentionMask ?? ids.map(() => new Array<number>(past + L).fill(1));
     if (mask.length !== B || mask.some((r) => r.length !== past + L)) {
       throw new Error(`Qwen2Model: attention_mask must be [${B}, ${past + L}] (past ${past} + new ${L})`);
     }
     const positionIds = input.positionIds ?? positionIdsFromMask(mask).map((r) => r.slice(past));
     if (positionIds.length !== B || positionIds.some((r) => r.length !== L)) throw new Error(`Qwen2Model: position_ids must be [${B}, ${L}]`);
-    const training = opts.training ?? false;
-    const kept = B * L * c.numHiddenLayers * keptBytesPerToken(c, past + L);
-    const recompute = (opts.recompute ?? (training && kept > RECOMPUTE_ABOVE_BYTES)) && !cache;
-    const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
-    let out: tf.Tensor2D;
-    try {
-      out = this.runLayers(ids, mask, positionIds, { B, L, past, training, dropoutSeed: opts.dropoutSeed, forceRecompute: opts.recompute === true }, recompute, cache, newCache);
-    } catch (e) {
-      tf.dispose(newCache.flatMap(({ k, v }) => [k, v]));
-      throw e;
-    }
-    if (cache) {
-      cache.dispose();
-      cache.layers.push(...newCache);
-    }
-    return out;
-  }
-
-  /** Embeddings, the decoder layers and the final norm; new keys/values are pushed to newCache. */
-  private runLayers(
-    ids: number[][],
-    mask: number[][],
-    positionIds: number[][],
-    step: LayerStep,
-    recompute: boolean,
-    cache: KVCache | undefined,
-    newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[],
-  ): tf.Tensor2D {
-    const c = this.config;
-    return tf.tidy(() => {
-      const { cos, sin } = ropeTables(positionIds, c.headDim, c.ropeTheta);
-      let x = this.embed(ids.flat());
-      const linears = Object.values(this.weights.layers[0].linears);
-      // What a layer keeps for its backward: every linear's output, and (the fused layer) both norms' outputs.
-      const savedPerLayer = step.B * step.L * (linears.reduce((n, w) => n + w.shape[1], 0) + 2 * c.hiddenSize) * 4;
-      // The additive attention masks, built when first needed: [B, 1, 1, L, T] for the tfjs layer, and for the fused
-      // kernel [B, 1, g·L, T], repeated for the g query heads of each key/value head.
-      let bias: tf.Tensor | undefined, groupedBias: tf.Tensor4D | undefined;
-      // Packing a layer's weights on every call (the fused kernel reads them as inputs) costs a decode step more
-      // than the products themselves past a few MB (measured: 2.5× at the 0.5B shape's 60 MB, 8 rows).
-      const largeLayer = linears.reduce((n, w) => n + w.size, 0) * 4 > PACK_ON_CALL_MAX_BYTES;
-      const budget = frozenSaveBudget();
-      // What all layers' kept activations take of it (dropout masks may use the rest).
-      const activations = Math.min(c.numHiddenLayers, Math.floor(budget / savedPerLayer)) * savedPerLayer;
-      for (let l = 0; l < c.numHiddenLayers; l++) {
-        // One tidy per layer frees its intermediates before the next (the tape keeps what backward needs).
-        const xin = x;
-        // Decode steps (few rows) of large layers keep the layer below: its products read weights MLAS packed once.
-        const fused = cache && step.B * step.L <= FEW_ROWS && largeLayer ? null : this.fusedLayer(l, step.training && !cache);
-        if (fused) {
-          groupedBias ??= attentionBias(mask, step.L, c.numAttentionHeads / c.numKeyValueHeads) as tf.Tensor4D;
-          if (cache) {
-            x = tf.tidy(() => {
-              const { y, k, v } = fused.kernel.infer({ ...this.fusedInputs(l, xin, cos, sin, groupedBias!, step, fused), past: cache.layers[l] });
-              newCache.push({ k: tf.keep(k), v: tf.keep(v) });
-              return y;
-            });
-          } else {
-            // Activations are kept only where gradients can be asked for (adapters).
-            const save = fused.adapters.length > 0 && !step.forceRecompute && (l + 1) * savedPerLayer <= budget;
-            // Its dropout masks too, in what the layers' activations leave of the budget: else the backward draws them again.
-            const masks = step.B * step.L * fused.adapters.reduce((n, a) => n + a.A.shape[1], 0) * 4;
-            const keepMasks = save && activations + (l + 1) * masks <= budget;
-            x = tf.tidy(() => this.fusedDecoderLayer(l, xin, cos, sin, groupedBias!, step, fused, save, keepMasks));
-          }
-          continue;
-        }
-        const b = (bias ??= attentionBias(mask, step.L));
-        x = tf.tidy(() => {
-          if (recompute) return this.checkpointedLayer(l, xin, cos, sin, b, step, (l + 1) * savedPerLayer <= budget);
-          const kv = cache ? { past: cache.layers[l], keep: (k: tf.Tensor4D, v: tf.Tensor4D) => newCache.push({ k: tf.keep(k), v: tf.keep(v) }) } : undefined;
-          return this.decoderLayer(l, xin, cos, sin, b, step, kv);
-        });
-      }
+    const pass = { B, L, mask, positionIds, training: opts.training ?? false, dropoutSeed: opts.dropoutSeed, recompute: opts.recompute, cache: opts.cache };
+    return this.runner.run(pass, (layers) => {
+      let x = layers.embed(ids.flat()); // embed_tokens: [B·L, hidden]
+      for (let l = 0; l < c.numHiddenLayers; l++) x = layers.layer(l, x);
       return rmsNorm(x, this.weights.norm, c.rmsNormEps);
     });
   }
 
-  /**
-   * A decoder layer with LoRA adapters (or none) as one ONNX Runtime op, forward and backward
-   * (src/kernels/lora-layer.ts): the same function as decoderLayer, its activations (with `save`) and dropout masks
-   * (with `keepMasks`) kept in host memory for the backward (else the backward recomputes the layer, or draws the
-   * masks again).
-   */
-  private fusedDecoderLayer(
-    l: number,
-    x: tf.Tensor2D,
-    cos: tf.Tensor4D,
-    sin: tf.Tensor4D,
-    bias: tf.Tensor4D,
-    s: LayerStep,
-    fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>,
-    save: boolean,
-    keepMasks: boolean,
-  ): tf.Tensor2D {
-    const rates = new Map(fused.adapters.map((a) => [a.linear, a.dropout]));
-    // Masks drawn again for the backward pass use the same seed.
-    const seeds = new Map(fused.adapters.map((a) => [a.linear, this.dropoutSeed(s, l, a.linear) ?? Math.floor(Math.random() * 2 ** 32)]));
-    return fused.kernel.apply({
-      ...this.fusedInputs(l, x, cos, sin, bias, s, fused),
-      save,
-      keepMasks,
-      // The first layer's input is the frozen embeddings' output: nothing upstream wants its gradient.
-      inputGrad: l > 0,
-      mask: (linear, out) => fillDropoutMultiplier(out, rates.get(linear)!, seeds.get(linear)!),
-    });
-  }
-
-  /** What the fused kernel reads for layer l, in its order. */
-  private fusedInputs(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor4D, s: LayerStep, fused: NonNullable<ReturnType<Qwen2Model["fusedLayer"]>>) {
-    const w = this.weights.layers[l], lin = w.linears;
-    return {
-      x, B: s.B, L: s.L, cos, sin, bias, adapters: fused.adapters,
-      weights: [lin.q_proj, lin.k_proj, lin.v_proj, w.qBias, w.kBias, w.vBias, lin.o_proj, lin.gate_proj, lin.up_proj, lin.down_proj, w.inputNorm, w.postAttentionNorm],
-    };
-  }
-
-  /** One decoder layer: x + attn(norm(x)), then + mlp(norm(·)). x is [B·L, hidden]. */
-  private decoderLayer(
-    l: number,
-    x: tf.Tensor2D,
-    cos: tf.Tensor4D,
-    sin: tf.Tensor4D,
-    bias: tf.Tensor,
-    s: LayerStep,
-    kv?: { past?: { k: tf.Tensor4D; v: tf.Tensor4D }; keep: (k: tf.Tensor4D, v: tf.Tensor4D) => void },
-  ): tf.Tensor2D {
+  /** One decoder layer (Qwen2DecoderLayer): x + self_attn(input_layernorm(x)), then + mlp(post_attention_layernorm(·)). x is [B·L, hidden]. */
+  decoderLayer(l: number, x: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
     const c = this.config, w = this.weights.layers[l];
-    const H = c.numAttentionHeads, kvH = c.numKeyValueHeads, d = c.headDim, g = H / kvH;
-    const { B, L } = s;
-    const T = s.past + L;
-    const lin = (names: LinearName[], t: tf.Tensor2D, b?: tf.Tensor1D[]) => this.linears(l, names, t, s, b);
-    const h = rmsNorm(x, w.inputNorm, c.rmsNormEps);
-    const heads = (t: tf.Tensor2D, n: number) => t.reshape([B, L, n, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-    const [qh, kh, vh] = lin(["q_proj", "k_proj", "v_proj"], h, [w.qBias, w.kBias, w.vBias]);
-    const q = applyRope(heads(qh, H), cos, sin);
-    let k = applyRope(heads(kh, kvH), cos, sin);
-    let v = heads(vh, kvH);
-    if (kv) {
-      if (kv.past) {
-        k = tf.concat([kv.past.k, k], 2);
-        v = tf.concat([kv.past.v, v], 2);
-      }
-      kv.keep(k, v);
-    }
-    // Grouped-query attention without repeating K/V: query head h uses KV head floor(h / g).
-    const qg = q.reshape([B * kvH, g * L, d]) as tf.Tensor3D;
-    const scores = tf.add(bmmT(qg, k.reshape([B * kvH, T, d]) as tf.Tensor3D).mul(1 / Math.sqrt(d)).reshape([B, kvH, g, L, T]), bias);
-    const probs = tf.softmax(scores, -1).reshape([B * kvH, g * L, T]) as tf.Tensor3D;
-    const ctx = bmm(probs, v.reshape([B * kvH, T, d]) as tf.Tensor3D)
-      .reshape([B, H, L, d]).transpose([0, 2, 1, 3]).reshape([B * L, H * d]) as tf.Tensor2D;
-    const x1 = tf.add(x, lin(["o_proj"], ctx)[0]) as tf.Tensor2D;
-    const h2 = rmsNorm(x1, w.postAttentionNorm, c.rmsNormEps);
-    const [gate, up] = lin(["gate_proj", "up_proj"], h2);
-    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D;
-    return tf.add(x1, lin(["down_proj"], act)[0]) as tf.Tensor2D;
+    const x1 = tf.add(x, this.selfAttention(l, rmsNorm(x, w.inputNorm, c.rmsNormEps), ctx)) as tf.Tensor2D;
+    return tf.add(x1, this.mlp(rmsNorm(x1, w.postAttentionNorm, c.rmsNormEps), ctx)) as tf.Tensor2D;
   }
 
   /**
-   * A decoder layer whose activations are not kept for the backward pass: only its input and its frozen
-   * products' outputs are saved, and the backward recomputes the rest of the layer (selective gradient
-   * checkpointing: the frozen products are a third of a step's FLOPs and a small part of a layer's
-   * activations). Gradients flow to x and to the layer's adapter variables. Memory for training then
-   * grows with one layer's activations plus every layer's frozen outputs ([tokens, 12672] at the 0.5B shape).
+   * Qwen2Attention: q, k, v projections (with biases), rotary embeddings, causal grouped-query attention (query head
+   * h reads key/value head ⌊h·kvHeads/heads⌋; the cache's past keys first), o_proj. h [B·L, hidden] -> [B·L, hidden].
    */
-  private checkpointedLayer(l: number, x: tf.Tensor2D, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, s: LayerStep, saveFrozen: boolean): tf.Tensor2D {
-    const vars: tf.Variable[] = [];
-    for (const [key, a] of this.adapters) if (key.startsWith(`${l}.`)) vars.push(...a.variables());
-    if (this.trainableWeights) vars.push(...(layerTensors(this.weights.layers[l]) as tf.Variable[]));
-    const f = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const save = inputs[inputs.length - 1] as tf.GradSaveFunc;
-      const xin = inputs[0] as tf.Tensor2D;
-      const frozen: FrozenProducts | undefined = saveFrozen ? { outputs: [], replay: false, next: 0 } : undefined;
-      const value = this.decoderLayer(l, xin, cos, sin, bias, { ...s, frozen });
-      // Kept for the backward pass (and freed with the tape when no gradient is taken); the frozen
-      // products in host memory (dataSync copies), restored into the heap for this layer's backward only.
-      save([xin, cos, sin, bias]);
-      const host = frozen?.outputs.map((t) => ({ data: t.dataSync() as Float32Array, shape: t.shape }));
-      return {
-        value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, cs, sn, bs] = saved;
-          const outputs = host?.map(({ data, shape }) => tf.tensor2d(data, shape));
-          if (host) host.length = 0;
-          // tf.grads inside a backward pass replaces and then clears the engine's tape: keep the outer one.
-          const state = tf.engine().state;
-          const outerTape = state.activeTape;
-          try {
-            return tf.grads((...args: tf.Tensor[]) => this.decoderLayer(l, args[0] as tf.Tensor2D, cs as tf.Tensor4D, sn as tf.Tensor4D, bs, { ...s, frozen: outputs && { outputs, replay: true, next: 0 } }))([xs, ...vars], dy);
-          } finally {
-            state.activeTape = outerTape;
-            tf.dispose(outputs ?? []);
-          }
-        },
-      };
-    });
-    return f(x, ...vars) as tf.Tensor2D;
+  private selfAttention(l: number, h: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
+    const c = this.config, w = this.weights.layers[l];
+    const { B, L } = ctx, d = c.headDim;
+    const heads = (t: tf.Tensor2D, n: number) => t.reshape([B, L, n, d]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // [B, n, L, d]
+    const [qp, kp, vp] = ctx.linears(["q_proj", "k_proj", "v_proj"], h, [w.qBias, w.kBias, w.vBias]);
+    const q = applyRope(heads(qp, c.numAttentionHeads), ctx.cos, ctx.sin);
+    let k = applyRope(heads(kp, c.numKeyValueHeads), ctx.cos, ctx.sin);
+    let v = heads(vp, c.numKeyValueHeads);
+    if (ctx.cache) {
+      if (ctx.cache.past) {
+        k = tf.concat([ctx.cache.past.k, k], 2); // [B, kvHeads, past + L, d]
+        v = tf.concat([ctx.cache.past.v, v], 2);
+      }
+      ctx.cache.keep(k, v);
+    }
+    const out = causalAttention(q, k, v, ctx.keyBias, ctx.tile); // [B, heads, L, d]
+    return ctx.linears(["o_proj"], out.transpose([0, 2, 1, 3]).reshape([B * L, c.numAttentionHeads * d]) as tf.Tensor2D)[0];
   }
 
-  /** Logits [N, vocab] for hidden states [N, hidden]. */
+  /** Qwen2MLP: down_proj(silu(gate_proj(h)) · up_proj(h)). h [B·L, hidden] -> [B·L, hidden]. */
+  private mlp(h: tf.Tensor2D, ctx: LayerContext): tf.Tensor2D {
+    const [gate, up] = ctx.linears(["gate_proj", "up_proj"], h); // [B·L, intermediate]
+    return ctx.linears(["down_proj"], tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D)[0];
+  }
+
+  /** Logits [N, vocab] for hidden states [N, hidden] (lm_head). */
   logitsFromHidden(h: tf.Tensor2D): tf.Tensor2D {
-    // A decode step's few rows read the head prepacked on onnxruntime (built on first use).
-    const fast = h.shape[0] <= FEW_ROWS && !this.trainableWeights ? frozenLinearFor(this.weights.lmHeadT) : null;
-    if (fast) return fast.apply(h);
-    const shards = this.vocabShards(this.weights.lmHeadT);
-    return shards ? matMulShards(h, shards) : tf.matMul(h, this.weights.lmHeadT);
+    return this.runner.logits(h);
   }
 
   /** Full logits [B, L, vocab] (use for small inputs; the loss path never materialises them). */
@@ -496,9 +183,7 @@ export class Qwen2Model {
     });
     const sum = tf.tidy(() => {
       if (rows.length === 0) return tf.scalar(0);
-      const head = this.trainableWeights ? null : this.vocabShards(this.weights.lmHeadT);
-      const shards = head ? { head, maxBytes: bindingLimitBytes() } : undefined;
-      return chunkedCrossEntropySum(this.hiddenStates(input, opts), this.weights.lmHeadT, rows, targets, opts.lossChunkRows, this.trainableWeights, shards);
+      return chunkedCrossEntropySum(this.hiddenStates(input, opts), this.weights.lmHeadT, rows, targets, opts.lossChunkRows, this.trainableWeights, this.runner.lossHead());
     });
     return { sum, count: rows.length };
   }
@@ -512,8 +197,7 @@ export class Qwen2Model {
   }
 
   dispose(): void {
-    for (const { shards } of this.shardCache.values()) tf.dispose(shards);
-    this.shardCache.clear();
+    this.runner.dispose();
     tf.dispose(weightTensors(this.weights));
   }
 }

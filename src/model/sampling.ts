@@ -1,16 +1,7 @@
-/** Seeded token selection: greedy, or sampling with temperature, top-k and top-p (transformers' order). */
-
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * Token selection: greedy, or sampling with temperature, min-p, top-k and top-p; the penalties vLLM applies before
+ * either (repetition as transformers' RepetitionPenaltyLogitsProcessor, frequency and presence as OpenAI's).
+ */
 
 /** Index of the largest value (the first one on ties, like torch.argmax). */
 export function argmax(values: ArrayLike<number>): number {
@@ -23,12 +14,40 @@ export interface SamplingOptions {
   temperature?: number;
   topK?: number;
   topP?: number;
+  /** Keep tokens whose probability is at least min_p times the most likely one's (after temperature; 0: off). */
+  minP?: number;
+}
+
+export interface PenaltyOptions {
+  /** > 1 discourages tokens already in the prompt or the output (transformers' and vLLM's formula); 1: off. */
+  repetitionPenalty?: number;
+  /** Subtracted once from the logit of every token the output already has (OpenAI's presence_penalty). */
+  presencePenalty?: number;
+  /** Subtracted from a token's logit once per time the output already has it (OpenAI's frequency_penalty). */
+  frequencyPenalty?: number;
 }
 
 /**
- * Samples one token from logits after transformers' TemperatureLogitsWarper, TopKLogitsWarper and
- * TopPLogitsWarper (in that order; top-p keeps the smallest set whose probability reaches top_p, at least one).
- * Neither path sorts the whole 151,936-token vocabulary: top-k sorts its k candidates, top-p alone bisects.
+ * Applies the penalties to `logits` in place, as vLLM does before greedy or random sampling: the repetition penalty
+ * over the tokens of the prompt and the output (a positive logit divided by it, a negative one multiplied), then
+ * frequency and presence over the output's token counts.
+ */
+export function applyPenalties(logits: Float32Array, promptTokens: Iterable<number>, outputCounts: ReadonlyMap<number, number>, o: PenaltyOptions): void {
+  const rep = o.repetitionPenalty ?? 1;
+  if (rep !== 1) {
+    const seen = new Set(promptTokens);
+    for (const t of outputCounts.keys()) seen.add(t);
+    for (const t of seen) logits[t] = logits[t]! > 0 ? logits[t]! / rep : logits[t]! * rep;
+  }
+  const freq = o.frequencyPenalty ?? 0, pres = o.presencePenalty ?? 0;
+  if (freq !== 0 || pres !== 0) for (const [t, n] of outputCounts) logits[t] -= freq * n + pres;
+}
+
+/**
+ * Samples one token from logits after temperature, min-p (vLLM's order: tokens below min_p times the top probability
+ * dropped), then transformers' TopKLogitsWarper and TopPLogitsWarper (top-p keeps the smallest set whose probability,
+ * renormalised over what is left, reaches top_p, at least one). No path sorts the whole 151,936-token vocabulary:
+ * top-k and min-p sort their candidates, top-p alone bisects.
  */
 export function sampleToken(logits: ArrayLike<number>, opts: SamplingOptions, random: () => number): number {
   const temperature = opts.temperature ?? 1;
@@ -45,8 +64,19 @@ export function sampleToken(logits: ArrayLike<number>, opts: SamplingOptions, ra
   };
   const topK = opts.topK !== undefined && opts.topK > 0 && opts.topK < V ? opts.topK : undefined;
   const topP = opts.topP !== undefined && opts.topP < 1 ? opts.topP : undefined;
+  const minP = opts.minP !== undefined && opts.minP > 0 ? opts.minP : undefined;
   let idx: number[] | undefined = topK !== undefined ? topCandidates(topK) : undefined;
   const max = idx ? scaled[idx[0]] : scaled.reduce((m, v) => Math.max(m, v), -Infinity);
+  if (minP !== undefined) {
+    // p_i >= min_p · p_max  ⇔  scaled_i >= max + ln(min_p); the top token always stays.
+    const floor = max + Math.log(minP);
+    if (idx) idx = idx.filter((i) => scaled[i] >= floor);
+    else {
+      idx = [];
+      for (let i = 0; i < V; i++) if (scaled[i] >= floor) idx.push(i);
+      idx.sort(byScore);
+    }
+  }
   // Normaliser over the tokens still allowed: the top-k set, or the whole vocabulary.
   let z = 0;
   if (idx) for (const i of idx) z += Math.exp(scaled[i] - max);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { BACKEND_PREFERENCES } from "../backend-names.js";
 import { LOSS_TYPES } from "../rl/loss.js";
 import { REWARD_FUNCS } from "../rl/rewards.js";
+import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 
 const filters = z.strictObject({
   verifiedCorrect: z.boolean().describe("keep rows with at least one Math-Verify-correct generation"),
@@ -71,6 +72,7 @@ export const pipelineConfigSchema = z.strictObject({
     temperature: z.number().min(0).describe("0: greedy"),
     topP: z.number().gt(0).max(1),
     compareBase: z.boolean().describe("also evaluate the base model, side by side"),
+    atCheckpoints: z.boolean().describe("also the accuracy at each checkpoint but the last (LoRA: one evaluation per checkpoint)"),
   }),
   rl: z.strictObject({
     enabled: z.boolean().describe("after SFT and its evaluation, train with GRPO on the same problems and evaluate again (the RL stage)"),
@@ -137,7 +139,7 @@ const embeddedDefault: PipelineConfig = {
     learningRate: 2e-3, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
     epochs: 1, maxSteps: 120, logEvery: 5, evalEvery: 20, evalOnStart: true, saveEvery: 40, keepCheckpoints: 2, mergedDtype: "bf16",
   },
-  eval: { numProblems: 120, batchSize: 40, maxNewTokens: 96, temperature: 0, topP: 1, compareBase: true },
+  eval: { numProblems: 120, batchSize: 40, maxNewTokens: NEW_TOKEN_DEFAULTS.pipeline, temperature: 0, topP: 1, compareBase: true, atCheckpoints: true },
   rl: {
     enabled: true, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 64, temperature: 1, topP: 1, microBatchSize: 32,
     numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "none", maskTruncatedCompletions: false,
@@ -174,7 +176,7 @@ const full: PipelineConfig = {
     learningRate: 2e-4, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
     epochs: 1, maxSteps: null, logEvery: 10, evalEvery: 200, evalOnStart: false, saveEvery: 200, keepCheckpoints: 3, mergedDtype: "bf16",
   },
-  eval: { numProblems: 200, batchSize: 8, maxNewTokens: 2048, temperature: 0, topP: 1, compareBase: true },
+  eval: { numProblems: 200, batchSize: 8, maxNewTokens: NEW_TOKEN_DEFAULTS.pipelineFull, temperature: 0, topP: 1, compareBase: true, atCheckpoints: false },
   rl: {
     enabled: false, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 2048, temperature: 0.7, topP: 1, microBatchSize: 4,
     numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "group", maskTruncatedCompletions: false,

@@ -1,19 +1,22 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
+import { readJsonFile } from "../files/read.js";
+import { environment } from "../environment.js";
 import { selectBackend, type BackendInfo } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "../data/index.js";
 import type { DatasetSplit } from "../data/types.js";
-import { compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
+import { CheckpointEvaluation, compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
 import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
-import { writeFileAtomic, writeJsonAtomic } from "../atomic-write.js";
-import { withExclusiveLock } from "../hub/lock.js";
+import { writeFileAtomic, writeJsonAtomic } from "../files/atomic.js";
+import { withExclusiveLock } from "../files/lock.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
 import type { PipelineConfig } from "./config.js";
 import type { GrpoCallback } from "../rl/trainer.js";
 import { rlCheckpointsDir, rlSummary, runRlStage, type RlSummary } from "./rl-stage.js";
 
-export type PipelineStatus = "running" | "interrupted" | "completed" | "failed";
+/** "stopped": ended where `until` asked (running again without it goes on from there). */
+export type PipelineStatus = "running" | "interrupted" | "stopped" | "completed" | "failed";
 
 /** Where a pipeline run put what it made; also written to `<runDir>/pipeline.json`. */
 export interface PipelineResult {
@@ -99,10 +102,14 @@ export interface PipelineOptions {
   rlCallbacks?: GrpoCallback[];
   /** After each evaluation batch: which model ("base", "tuned" or "rl") and how many problems are done. */
   onEvalProgress?: (label: string, done: number, total: number) => void;
+  /** Stop after this stage: "data" writes the split (for `openr1 export trl`) and trains nothing. */
+  until?: "data";
 }
 
 interface RunState {
   status: PipelineStatus;
+  /** Why the run failed (status "failed"). */
+  error?: string;
   config: PipelineConfig;
   trackingId: string;
   startedAt: string;
@@ -111,6 +118,8 @@ interface RunState {
 }
 
 const stateFile = (runDir: string) => join(runDir, "pipeline.json");
+/** The temporary name pipeline.json is written under (writeJsonAtomic). */
+const HALF_CREATED = "pipeline.json.tmp";
 
 /** Written whole or not at all: a crash or a full disk never leaves a truncated pipeline.json. */
 function writeState(runDir: string, state: RunState): void {
@@ -120,9 +129,10 @@ function writeState(runDir: string, state: RunState): void {
 function readState(runDir: string): RunState {
   const file = stateFile(runDir);
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as RunState;
+    return readJsonFile<RunState>(file, "the run's state");
   } catch (e) {
-    throw new Error(`${file}: cannot read the run's state (${(e as Error).message}); move the folder away or use another --run-name`);
+    const why = (e as Error).message.replace(`${file}: `, "");
+    throw new Error(`${file}: cannot read the run's state (${why}); move the folder away or use another --run-name`);
   }
 }
 
@@ -130,10 +140,16 @@ function readState(runDir: string): RunState {
  * Opens the run directory: a new run, or the unfinished run of the same name (resumed), refusing to resume
  * a run made with another configuration, since its checkpoints would not match.
  */
-function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { state: RunState; resuming: boolean; completed?: PipelineResult } {
+function openRun(runDir: string, config: PipelineConfig, fresh: boolean, log: (line: string) => void): { state: RunState; resuming: boolean; completed?: PipelineResult } {
   if (existsSync(runDir) && !existsSync(stateFile(runDir)) && readdirSync(runDir).length > 0) {
-    // Only folders the pipeline made (they hold pipeline.json) are resumed or discarded: never a user's folder.
-    throw new Error(`${runDir} exists and is not a pipeline run (no pipeline.json): choose another --run-name or outputDir`);
+    // A run that could not write its first pipeline.json (a full disk) left only that file's temporary: it is ours.
+    if (readdirSync(runDir).every((name) => name === HALF_CREATED)) {
+      rmSync(join(runDir, HALF_CREATED), { force: true });
+      log(`${runDir}: removed ${HALF_CREATED}, left by a run that could not start`);
+    } else {
+      // Only folders the pipeline made (they hold pipeline.json) are resumed or discarded: never a user's folder.
+      throw new Error(`${runDir} exists and is not a pipeline run (no pipeline.json): choose another --run-name or outputDir`);
+    }
   }
   if (fresh) rmSync(runDir, { recursive: true, force: true });
   if (existsSync(stateFile(runDir))) {
@@ -146,7 +162,7 @@ function openRun(runDir: string, config: PipelineConfig, fresh: boolean): { stat
       );
     }
     if (previous.status === "completed" && previous.result) return { state: previous, resuming: true, completed: previous.result };
-    return { state: { ...previous, status: "running" }, resuming: true };
+    return { state: { ...previous, status: "running", error: undefined }, resuming: true };
   }
   mkdirSync(runDir, { recursive: true });
   const trackingId = Math.random().toString(36).slice(2, 10).padEnd(8, "0");
@@ -172,13 +188,13 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   const runDir = resolve(config.outputDir, config.runName ?? config.profile);
   mkdirSync(dirname(runDir), { recursive: true });
   // Beside the run folder, not in it: --fresh removes the folder, and must not while another process runs there.
-  return withExclusiveLock(`${runDir}.lock`, `The run ${runDir}`, () => runLocked(runDir, config, options));
+  return withExclusiveLock(`${runDir}.lock`, `The run ${runDir}`, () => runLocked(runDir, config, options), options.log);
 }
 
 async function runLocked(runDir: string, config: PipelineConfig, options: PipelineOptions): Promise<PipelineResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const progress = options.progress ?? Boolean(process.stderr.isTTY || process.env.CI);
-  const { state, resuming, completed } = openRun(runDir, config, options.fresh ?? false);
+  const progress = options.progress ?? Boolean(process.stderr.isTTY || environment().ci);
+  const { state, resuming, completed } = openRun(runDir, config, options.fresh ?? false, log);
   if (completed) {
     // Nothing to redo: training, evaluation and the records are complete. Saying so beats a second run record.
     log(`Run ${runDir} is already complete; its outputs are listed below. Use --fresh (or another --run-name) to run it again.`);
@@ -189,8 +205,20 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
   const result: PipelineResult = { status: "running", runDir, dataDir, checkpointsDir, trackingMode: "disabled" };
   writeState(runDir, state);
   log(`${resuming ? "Resuming" : "Starting"} run ${runDir} (profile ${config.profile})`);
+  /** A stage that fails before training is recorded as such in pipeline.json, with its error. */
+  const fail = (e: unknown): never => {
+    writeState(runDir, { ...state, status: "failed", error: (e as Error).message, result: { ...result, status: "failed" } });
+    throw e;
+  };
+  const attempt = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      return fail(e);
+    }
+  };
 
-  const backend: BackendInfo = await selectBackend(config.backend);
+  const backend: BackendInfo = await selectBackend(config.backend).catch(fail);
   log(`backend: ${backend.name} via ${backend.source}`);
 
   // 1. Data: the split is a pure function of the data and the seed, so a resumed run rebuilds the same one.
@@ -203,16 +231,22 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
       maxSolutionChars: config.data.filters.maxSolutionChars ?? undefined,
     },
     split: { validation: config.data.validation, seed: config.seed, stratify: config.data.stratify },
-  });
+  }).catch(fail);
   const split: DatasetSplit = prepared.split;
-  await writeSplit(dataDir, split, prepared.report);
+  await writeSplit(dataDir, split, prepared.report).catch(fail);
   log(formatFilterReport(prepared.report));
   log(`split: ${split.train.length} train / ${split.validation.length} validation → ${dataDir}`);
+  if (options.until === "data") {
+    result.status = "stopped";
+    writeState(runDir, { ...state, status: "stopped", result });
+    log(`Stopped after the data stage, as asked: \`openr1 export trl ${runDir}\` hands it to TRL; the same command without --until trains.`);
+    return result;
+  }
 
   // 2. Tracking: local run record always, W&B when a key is set (or as configured). A resumed run continues its
   // record and its W&B run from the checkpoint's step.
   const checkpoint = latestCheckpoint(checkpointsDir);
-  const tracker: Tracker = createTracker({
+  const tracker: Tracker = attempt(() => createTracker({
     mode: config.tracking.mode === "auto" ? undefined : config.tracking.mode,
     project: config.tracking.project,
     entity: config.tracking.entity ?? undefined,
@@ -224,7 +258,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     runsDir: config.outputDir,
     config: { pipeline: config, backend: backend.name, dataset: { source: config.data.source, ...prepared.report } },
     warn: (m) => log(`warning: ${m}`),
-  });
+  }));
   result.trackingMode = tracker.mode;
   result.trackingDir = tracker.runDir;
   const description: ConstructorParameters<typeof WandbCallback>[1] = {
@@ -238,7 +272,13 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     writeState(runDir, { ...state, status: "interrupted", result: { ...result, status: "interrupted" } });
   };
   process.once("exit", closeOnExit);
+  let error: string | undefined;
   const callbacks: TrainerCallback[] = [wandb, ...(progress ? [new ProgressBarCallback()] : []), ...(options.callbacks ?? [])];
+  if (config.eval.atCheckpoints && config.train.method === "lora") {
+    const { numProblems, batchSize, maxNewTokens, temperature, topP } = config.eval;
+    const at = { baseModel: config.model.source, problems: split.validation, signal: options.signal };
+    callbacks.push(new CheckpointEvaluation(tracker, { ...at, config: { limit: numProblems, batchSize, maxNewTokens, temperature, topP, seed: config.seed } }));
+  }
 
   try {
     // 3. Model + LoRA + training, resuming from the last checkpoint of an unfinished run.
@@ -334,7 +374,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     const tuned = await runEval("tuned", trained.tunedDir!);
     if (!tuned) return stopped("fine-tuned model's");
     wandb.logEvalResult(tuned, trained.globalStep);
-    if (base) tracker.setSummary({ "eval_base/accuracy": base.summary.accuracy });
+    if (base) wandb.summarizeEvalResult(base, "eval_base");
     result.summary = pipelineSummary(trained.logHistory, tuned.summary, base?.summary);
 
     // 5. RL: GRPO on the fine-tuned model, then its evaluation on the same problems.
@@ -371,11 +411,12 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     return result;
   } catch (e) {
     result.status = "failed";
+    error = (e as Error).message;
     throw e;
   } finally {
     process.off("exit", closeOnExit);
-    await tracker.finish({ exitCode: result.status === "completed" ? 0 : 1 });
-    writeState(runDir, { ...state, status: result.status, result });
+    await tracker.finish({ exitCode: result.status === "completed" ? 0 : result.status === "interrupted" ? 130 : 1 });
+    writeState(runDir, { ...state, status: result.status, error, result });
   }
 }
 

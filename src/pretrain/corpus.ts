@@ -1,7 +1,7 @@
-import { generateProblems, solutionText, type GeneratedProblem } from "../data/generated/index.js";
-import { seededRandom } from "../model/sampling.js";
+import { generateProblems, solutionText, type GeneratedProblem } from "../data/synthetic/index.js";
+import { seededRandom } from "../rng.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { promptMessages } from "../train/format.js";
+import { promptMessages } from "../data/prompt.js";
 
 /**
  * The pretraining corpus, made from the "pretrain" pool of generated problems (never a problem of the
@@ -35,12 +35,10 @@ export function chatDocument(tokenizer: ChatRenderer, p: GeneratedProblem): stri
   return tokenizer.applyChatTemplate([...promptMessages(p.problem), { role: "assistant", content: directAnswer(p) }]);
 }
 
-/** The corpus's documents in order: a pure function of the options. */
-export function corpusDocuments(tokenizer: ChatRenderer, opts: CorpusOptions): string[] {
+/** The corpus's documents in order, one at a time: a pure function of the options. */
+export function* corpusDocuments(tokenizer: ChatRenderer, opts: CorpusOptions): Generator<string> {
   const choose = seededRandom(opts.seed ^ 0x5eed);
-  const docs: string[] = [];
   for (const p of generateProblems({ seed: opts.seed, pool: "pretrain", count: opts.documents })) {
-    docs.push(choose() < opts.chatFraction ? chatDocument(tokenizer, p) : workedDocument(p));
+    yield choose() < opts.chatFraction ? chatDocument(tokenizer, p) : workedDocument(p);
   }
-  return docs;
 }

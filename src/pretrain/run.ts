@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generatedRow, generateProblems } from "../data/generated/index.js";
+import { generatedRow, generateProblems } from "../data/synthetic/index.js";
 import { toMathExample } from "../data/preprocess.js";
 import { evaluate, loadModelGenerator } from "../eval/index.js";
 import { FullModel } from "../model/full.js";
@@ -9,8 +9,8 @@ import { parseQwen2Config } from "../model/config.js";
 import { Qwen2Model } from "../model/qwen2.js";
 import { randomQwen2Model } from "../model/random.js";
 import { saveQwen2Model } from "../model/save.js";
-import { writeJsonAtomic } from "../model/safetensors.js";
-import { buildVocabMap, loadTokenizer, Tokenizer, VOCAB_MAP_FILE, type VocabMap } from "../tokenizer/index.js";
+import { writeJsonAtomic } from "../files/atomic.js";
+import { buildVocabMap, loadTokenizer, Tokenizer, VocabMap, writeTrimmedTokenizer } from "../tokenizer/index.js";
 import type { TrainerCallback } from "../train/callbacks.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
 import type { TokenizedExample } from "../train/format.js";
@@ -42,6 +42,8 @@ export interface Provenance {
   check: { problems: number; seed: number; correct: number; accuracy: number };
   /** sha256 of each file of the model folder (but this one). */
   files: Record<string, string>;
+  /** Files changed after the model was made, and why (the weights and the numbers above stay what was measured). */
+  amendments?: { date: string; files: string[]; reason: string }[];
 }
 
 export interface PreparedCorpus {
@@ -50,6 +52,8 @@ export interface PreparedCorpus {
   validation: TokenizedExample[];
   documents: number;
   sha256: string;
+  /** The texts the vocabulary was made from: the documents, then the fine-tuning texts. */
+  texts: string[];
 }
 
 /** sha256 of the packed token ids (int32 little-endian, row after row). */
@@ -73,18 +77,65 @@ function fineTuneTexts(seed: number): string[] {
   return texts;
 }
 
-/** Corpus → trimmed vocabulary → token ids → packed rows: a pure function of the recipe. */
-export function prepareCorpus(recipe: PretrainRecipe): PreparedCorpus {
+/**
+ * Lets the event loop run (a Ctrl-C handler) after about every 100 ms of synchronous work, and throws the signal's
+ * reason once it is aborted: a long loop that awaits it stops within a fraction of a second.
+ */
+function yielder(signal?: AbortSignal): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < 100) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
+    last = performance.now();
+  };
+}
+
+export interface PrepareCorpusOptions {
+  /** Stops the preparation within a fraction of a second: it rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** After every tenth of the documents is encoded. */
+  onProgress?(encoded: number, total: number): void;
+}
+
+/**
+ * Corpus → trimmed vocabulary → token ids → packed rows: a pure function of the recipe. Each document is encoded
+ * once (full ids, from which both the vocabulary and the model ids come).
+ */
+export async function prepareCorpus(recipe: PretrainRecipe, options: PrepareCorpusOptions = {}): Promise<PreparedCorpus> {
+  const tick = yielder(options.signal);
   const base = loadTokenizer();
   const { documents, validationDocuments, chatFraction } = recipe.corpus;
-  const docs = corpusDocuments(base, { seed: recipe.seed, documents: documents + validationDocuments, chatFraction });
-  const map: VocabMap = buildVocabMap(base, [...docs, ...fineTuneTexts(recipe.seed)]);
+  // The ids every vocabulary map holds (byte-level tokens, special tokens), then those the texts use.
+  const used = new Set(buildVocabMap(base, []).toJSON().ids);
+  const fullIds: number[][] = [];
+  // The texts the vocabulary is made from: the documents, then the fine-tuning texts.
+  const texts: string[] = [];
+  const total = documents + validationDocuments;
+  for (const doc of corpusDocuments(base, { seed: recipe.seed, documents: total, chatFraction })) {
+    const ids = base.encode(doc, { addSpecialTokens: false });
+    for (const id of ids) used.add(id);
+    fullIds.push(ids);
+    texts.push(doc);
+    if (fullIds.length % Math.ceil(total / 10) === 0) options.onProgress?.(fullIds.length, total);
+    await tick();
+  }
+  for (const text of fineTuneTexts(recipe.seed)) {
+    for (const id of base.encode(text, { addSpecialTokens: false })) used.add(id);
+    texts.push(text);
+    await tick();
+  }
+  const map = new VocabMap([...used].sort((a, b) => a - b), base.baseVocab);
   const tokenizer = Tokenizer.withVocabMap(base, map);
   const separator = tokenizer.tokenToId("<|endoftext|>")!;
-  const ids = docs.map((d) => tokenizer.encode(d, { addSpecialTokens: false }));
+  const ids: number[][] = [];
+  for (const f of fullIds) {
+    ids.push(map.toModel(f));
+    await tick();
+  }
   const validation = packDocuments(ids.slice(0, validationDocuments), recipe.seqLength, separator, "validation");
   const trainRows = packDocuments(ids.slice(validationDocuments), recipe.seqLength, separator, "train");
-  return { tokenizer, train: trainRows, validation, documents: docs.length, sha256: rowsHash(trainRows) };
+  return { tokenizer, train: trainRows, validation, documents: fullIds.length, sha256: rowsHash(trainRows), texts };
 }
 
 /** The recipe's initial weights (N(0, 0.02), seeded), with the trimmed vocabulary's special token ids. */
@@ -114,7 +165,10 @@ export interface PretrainOptions {
 }
 
 export interface PretrainResult extends TrainResult {
-  corpus: PreparedCorpus;
+  /** Absent when it was interrupted while preparing the corpus. */
+  corpus?: PreparedCorpus;
+  /** What an interruption (status "aborted") stopped. */
+  interruptedDuring?: "corpus preparation" | "training" | "the check";
   provenance?: Provenance;
 }
 
@@ -124,14 +178,28 @@ function fileHashes(dir: string, names: string[]): Record<string, string> {
 
 /**
  * `openr1 pretrain`: a Qwen2 model trained from scratch, every weight trainable, on the recipe's corpus;
- * checkpoints and exact resume as in fine-tuning. The finished model (HF layout, BF16, the Qwen2.5
- * tokenizer files and vocab_map.json) gets a provenance.json with the recipe, the corpus hash, the losses
- * and its measured accuracy.
+ * checkpoints and exact resume as in fine-tuning. The finished model (HF layout, BF16, tokenizer files in the
+ * trimmed vocabulary's ids) gets a provenance.json with the recipe, the corpus hash, the losses and its measured
+ * accuracy.
  */
 export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const recipe = opts.recipe ?? TINY_MATH_RECIPE;
   const log = opts.log ?? (() => {});
-  const corpus = opts.corpus ?? prepareCorpus(recipe);
+  let corpus = opts.corpus;
+  if (!corpus) {
+    const count = (n: number) => n.toLocaleString("en-US");
+    log(`preparing the corpus (${count(recipe.corpus.documents + recipe.corpus.validationDocuments)} documents)…`);
+    try {
+      corpus = await prepareCorpus(recipe, { signal: opts.signal, onProgress: (n, total) => log(`corpus: ${count(n)} of ${count(total)} documents encoded`) });
+    } catch (e) {
+      if (!opts.signal?.aborted) throw e;
+      const checkpoint = opts.resume ? latestCheckpoint(opts.outputDir) : undefined;
+      return {
+        globalStep: checkpoint?.step ?? 0, maxSteps: recipe.trainer.maxSteps ?? 0, steps: [], evals: [], logHistory: [], changes: [],
+        lastCheckpoint: checkpoint?.dir, status: "aborted", interruptedDuring: "corpus preparation",
+      };
+    }
+  }
   const { tokenizer } = corpus;
   log(`corpus: ${corpus.documents} documents → ${corpus.train.length} train rows + ${corpus.validation.length} validation rows of ${recipe.seqLength} tokens; vocabulary ${tokenizer.vocabSize} tokens`);
   const model = initialModel(recipe, tokenizer);
@@ -147,9 +215,14 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
       writeFileSync(firstLossesPath, JSON.stringify(firstLosses) + "\n");
     },
   };
+  // The model's tokenizer files, checked before training against every 25th text of the corpus (the shipped
+  // model's against all of them): they must give the ids the corpus was encoded with.
+  const tokenizerDir = join(opts.outputDir, "tokenizer");
+  mkdirSync(tokenizerDir, { recursive: true });
+  const modelTokenizer = writeTrimmedTokenizer(tokenizer, tokenizerDir, corpus.texts.filter((_, i) => i % 25 === 0));
   const saveModel = async (dir: string) => {
     await saveQwen2Model(model, dir, { dtype: "BF16" });
-    tokenizer.saveTo(dir); // tokenizer.json, tokenizer_config.json and vocab_map.json
+    modelTokenizer.saveTo(dir); // tokenizer.json and tokenizer_config.json
   };
   try {
     const result = await train({
@@ -163,13 +236,14 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
       resumeFrom,
       signal: opts.signal,
     });
-    if (result.status !== "completed") return { ...result, corpus };
+    if (result.status !== "completed") return { ...result, corpus, interruptedDuring: "training" };
     const modelDir = result.savedModelDir!;
     log(`checking the model on ${recipe.check.problems} generated problems…`);
     const examples = [...generateProblems({ seed: recipe.check.seed, pool: "finetune", count: recipe.check.problems })].map((p) => toMathExample(generatedRow(p)));
     const checked = await evaluate(await loadModelGenerator({ model: modelDir, label: "base" }), examples, {
-      batchSize: 50, maxNewTokens: recipe.check.maxNewTokens, temperature: 0, topP: 1, seed: recipe.seed,
+      batchSize: 50, maxNewTokens: recipe.check.maxNewTokens, temperature: 0, topP: 1, seed: recipe.seed, signal: opts.signal,
     });
+    if (checked.interrupted) return { ...result, status: "aborted", corpus, interruptedDuring: "the check" };
     const lastTrain = result.logHistory.filter((h) => "loss" in h).at(-1)?.loss ?? NaN;
     const provenance: Provenance = {
       format: "openr1-ts/pretrain-provenance@1",
@@ -185,9 +259,9 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
         finalValidationLoss: result.evals.at(-1)?.evalLoss ?? null, backend: opts.backend ?? "unknown",
       },
       check: { problems: examples.length, seed: recipe.check.seed, correct: checked.samples.filter((s) => s.correct === true).length, accuracy: checked.summary.accuracy },
-      files: fileHashes(modelDir, ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", VOCAB_MAP_FILE]),
+      files: fileHashes(modelDir, ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]),
     };
-    await writeJsonAtomic(join(modelDir, PROVENANCE_FILE), provenance);
+    writeJsonAtomic(join(modelDir, PROVENANCE_FILE), provenance);
     return { ...result, corpus, provenance };
   } finally {
     model.dispose();

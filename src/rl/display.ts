@@ -2,8 +2,8 @@ import cliProgress from "cli-progress";
 import type { MathExample } from "../data/types.js";
 import type { TrainerState } from "../train/callbacks.js";
 import { lineChartSvg } from "../train/live-display.js";
-import { escapeHtml } from "../viz/tableHtml.js";
-import type { HtmlSink } from "../viz/notebookHtml.js";
+import { escapeHtml } from "../viz/table-html.js";
+import type { HtmlSink } from "../viz/notebook-html.js";
 import type { GenerationBatch, GrpoCallback } from "./trainer.js";
 
 const fmt = (x: number | undefined, digits = 3) => (x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(digits));

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { MathExample } from "../data/types.js";
 import { FullModel } from "../model/full.js";
 import { LoraModel, type LoraConfig, type TrainableParameterReport } from "../model/lora.js";
-import { resolveModelDir, type ModelSourceOptions } from "../model/load.js";
+import { baseModelReference, resolveModelDir, type ModelSourceOptions } from "../model/load.js";
 import { Qwen2Model } from "../model/qwen2.js";
 import { saveQwen2Model } from "../model/save.js";
 import { defaultTokenizerDir, loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
@@ -75,7 +75,7 @@ export async function runGrpoJob(opts: GrpoJobOptions): Promise<GrpoJobResult> {
       callbacks: opts.callbacks,
       outputs:
         trainable instanceof LoraModel
-          ? loraOutputs(trainable, { tokenizer, mergedDtype, baseModelNameOrPath: opts.model })
+          ? loraOutputs(trainable, { tokenizer, mergedDtype, baseModel: baseModelReference(opts.model, modelDir, opts.modelOptions?.revision) })
           : { saveModel: (dir) => saveQwen2Model(model, dir, { dtype: mergedDtype === "f32" ? "F32" : "BF16" }), tokenizer },
       resumeFrom: opts.resumeFrom,
       signal: opts.signal,

@@ -1,6 +1,6 @@
 import type { MathExample } from "../data/types.js";
 import type { TrainerState } from "../train/callbacks.js";
-import { trainingArgsConfig } from "../tracking/wandbCallback.js";
+import { trainingArgsConfig } from "../tracking/wandb-callback.js";
 import type { Table, Tracker } from "../tracking/types.js";
 import type { GenerationBatch, GrpoCallback } from "./trainer.js";
 

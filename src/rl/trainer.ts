@@ -14,7 +14,7 @@ import type { MathExample } from "../data/types.js";
 import { generate, leftPad, type FinishReason } from "../model/generate.js";
 import type { Qwen2Model } from "../model/qwen2.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { withExclusiveLock } from "../hub/lock.js";
+import { withExclusiveLock } from "../files/index.js";
 import type { TrainerCallback, TrainerState } from "../train/callbacks.js";
 import {
   cleanPartialCheckpoints,
@@ -25,11 +25,11 @@ import {
   TRAINER_STATE_FILE,
   writeCheckpointAtomic,
 } from "../train/checkpoint.js";
-import { OPEN_R1_SYSTEM_PROMPT, promptMessages } from "../train/format.js";
+import { OPEN_R1_SYSTEM_PROMPT, promptMessages } from "../data/prompt.js";
 import { clipFactor, globalNorm, readScalar } from "../train/gradients.js";
 import { AdamW } from "../train/optimizer.js";
-import { hashInts, shuffleInPlace } from "../train/rng.js";
-import { seededRandom } from "../model/sampling.js";
+import { hashInts, seededRandom, shuffleInPlace } from "../rng.js";
+
 import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "../train/schedule.js";
 import type { TrainerOutputs } from "../train/trainer.js";
 import { groupAdvantages, nanMean, nanStd, weightedRewards, type ScaleRewards } from "./advantages.js";

@@ -17,7 +17,12 @@ export class ApiError extends Error {
   }
 }
 
-const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
+const stop = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
+/**
+ * The request fields this server honours: OpenAI's sampling parameters, and vLLM's common extensions with vLLM's
+ * meaning and ranges (top_k, min_p, repetition_penalty, min_tokens, ignore_eos). Every other field is refused by
+ * name unless it is null or false (off), see parseRequest.
+ */
 const sampling = {
   model: z.string().min(1),
   max_tokens: z.number().int().min(1).nullish(),
@@ -28,9 +33,17 @@ const sampling = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   seed: z.number().int().nullish(),
-  frequency_penalty: z.literal(0).nullish(),
-  presence_penalty: z.literal(0).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  top_k: z.number().int().min(-1).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  repetition_penalty: z.number().gt(0).max(100).nullish(),
+  min_tokens: z.number().int().min(0).nullish(),
+  ignore_eos: z.boolean().nullish(),
+  // Identifiers for the caller's own bookkeeping: nothing to honour.
   user: z.string().nullish(),
+  safety_identifier: z.string().nullish(),
+  prompt_cache_key: z.string().nullish(),
 };
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
@@ -46,26 +59,26 @@ export const chatRequest = z.object({
   max_completion_tokens: z.number().int().min(1).nullish(),
 });
 
+const tokenIds = z.array(z.number().int().min(0)).min(1);
 export const completionRequest = z.object({
   ...sampling,
-  prompt: z.union([z.string(), z.array(z.string()).min(1)]),
+  /** Text, texts, token ids (of the model folder's tokenizer) or lists of token ids. */
+  prompt: z.union([z.string(), z.array(z.string()).min(1), tokenIds, z.array(tokenIds).min(1)]),
 });
 
 export type ChatRequest = z.infer<typeof chatRequest>;
 export type CompletionRequest = z.infer<typeof completionRequest>;
 
-// Parameters the server understands but cannot honour: refused by name rather than silently ignored.
-const UNSUPPORTED = ["logprobs", "top_logprobs", "tools", "tool_choice", "functions", "function_call", "response_format", "logit_bias", "best_of", "echo", "suffix"];
-
-/** Validates a request body, or throws the 400 that names the first bad field. */
-export function parseRequest<T>(schema: z.ZodType<T>, body: unknown): T {
+/** Validates a request body, or throws the 400 that names the first bad or unsupported field. */
+export function parseRequest<T>(schema: z.ZodObject, body: unknown): T {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError(400, "The request body must be a JSON object");
-  for (const key of UNSUPPORTED) {
-    const v = (body as Record<string, unknown>)[key];
-    if (v !== undefined && v !== null && v !== false) throw new ApiError(400, `'${key}' is not supported by this server`, "invalid_request_error", key, "unsupported_parameter");
+  for (const [key, v] of Object.entries(body)) {
+    // A field set to null or false asks for nothing (logprobs: false, echo: false, store: false, …).
+    if (key in schema.shape || v === null || v === false) continue;
+    throw new ApiError(400, `'${key}' is not supported by this server`, "invalid_request_error", key, "unsupported_parameter");
   }
   const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return parsed.data as T;
   const issue = parsed.error.issues[0]!;
   const param = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("");
   const message = issue.code === "invalid_value" || issue.code === "invalid_type" || issue.code === "invalid_union" ? `Invalid value for '${param}': ${issue.message}` : `'${param}': ${issue.message}`;

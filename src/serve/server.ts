@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 import type { ChatTurn } from "../tokenizer/index.js";
-import { EngineClosedError, GenerationEngine, QueueFullError, type GenerationJob, type JobResult } from "./engine.js";
+import { EngineClosedError, GenerationEngine, JobCancelledError, QueueFullError, type GenerationJob, type JobResult } from "./engine.js";
 import { ApiError, chatRequest, completionRequest, messageText, parseRequest, stopList, type ChatRequest, type CompletionRequest } from "./protocol.js";
 
 export interface ServeOptions {
@@ -12,18 +13,31 @@ export interface ServeOptions {
   host?: string;
   /** Default 8000; 0 picks a free port. */
   port?: number;
-  /** When set, requests need `Authorization: Bearer <apiKey>`. */
+  /** When set, requests need `Authorization: Bearer <apiKey>` (not /health). */
   apiKey?: string;
-  /** `max_tokens` when a request gives none (default 512; completions default to OpenAI's 16). */
+  /** `max_tokens` of a chat request that gives none (default NEW_TOKEN_DEFAULTS.serveChat; completions: OpenAI's 16). */
   defaultMaxTokens?: number;
   /** Largest request body accepted, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Prompt plus new tokens a request may reach (default, and at most, the model's max_position_embeddings). */
+  maxContext?: number;
+  /** What the model is, for clients to tell models apart: e.g. a hash of its weights and adapter (see modelFingerprint). */
+  fingerprint?: string;
+  /** Where the weights came from (a folder), and the base model's when they are an adapter: `root` and `parent`, as vLLM reports them. */
+  root?: string;
+  parent?: string;
+  /** The compute backend, reported by /health and /v1/models. */
+  backend?: string;
 }
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8000/v1 — what an OpenAI client takes as its base URL. */
   url: string;
   server: Server;
+  /**
+   * Stops: waiting requests (and any arriving meanwhile) get 503, the running ones finish and are answered, then the
+   * listener and every connection close.
+   */
   close(): Promise<void>;
 }
 
@@ -52,7 +66,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
+  if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
 }
 
@@ -63,123 +77,195 @@ function sseStart(res: ServerResponse): (data: unknown) => void {
   };
 }
 
+/** The fields of a request that become a job's sampling (all but the budget and the seed). */
+function samplingOf(body: ChatRequest | CompletionRequest): Omit<GenerationJob["sampling"], "maxNewTokens" | "seed"> {
+  return {
+    temperature: body.temperature ?? 1,
+    topP: body.top_p ?? undefined,
+    topK: body.top_k && body.top_k > 0 ? body.top_k : undefined,
+    minP: body.min_p ?? undefined,
+    repetitionPenalty: body.repetition_penalty ?? undefined,
+    frequencyPenalty: body.frequency_penalty ?? undefined,
+    presencePenalty: body.presence_penalty ?? undefined,
+    minTokens: body.min_tokens ?? undefined,
+    ignoreEos: body.ignore_eos ?? undefined,
+    stopStrings: stopList(body.stop),
+  };
+}
+
 /**
- * An OpenAI-compatible HTTP API over a GenerationEngine: `GET /v1/models`, `POST /v1/chat/completions` (the
- * model's chat template applied), `POST /v1/completions` (raw text), greedy or sampled, `max_tokens`, `stop`,
- * `n`, `seed`, streaming as server-sent events. Errors come in the API's error shape, naming the field.
+ * An OpenAI-compatible HTTP API over a GenerationEngine: `GET /v1/models` (and `/v1/models/{id}`), `POST
+ * /v1/chat/completions` (the model's chat template applied), `POST /v1/completions` (text or token ids), greedy or
+ * sampled (each request its own generator: seeded ones reproducible, the others fresh), `max_tokens`, `stop`, `n`,
+ * `seed`, vLLM's `top_k`, `min_p`, `repetition_penalty`, `min_tokens`, `ignore_eos`, streaming as server-sent events.
+ * Errors come in the API's error shape, naming the field; a client that goes away cancels its generation.
  */
 export async function startServer(engine: GenerationEngine, options: ServeOptions): Promise<RunningServer> {
   const created = Math.floor(Date.now() / 1000);
   const maxBody = options.maxBodyBytes ?? 2 ** 20;
-  const contextLength = engine.model.config.maxPositionEmbeddings;
+  const modelLimit = engine.model.config.maxPositionEmbeddings;
+  const contextLength = Math.min(options.maxContext ?? modelLimit, modelLimit);
   const tok = engine.tokenizer;
+  const fullVocab = tok.vocabMap ? tok.unmapped.vocabSize : tok.vocabSize;
+  const inflight = new Set<Promise<void>>();
+  let stopping = false;
 
+  const modelCard = () => ({
+    id: options.modelName, object: "model", created, owned_by: "openr1", root: options.root ?? null, parent: options.parent ?? null,
+    max_model_len: contextLength, fingerprint: options.fingerprint ?? null, backend: options.backend ?? null,
+  });
   const checkModel = (model: string) => {
     if (model !== options.modelName) {
       throw new ApiError(404, `The model '${model}' does not exist; this server serves '${options.modelName}'`, "invalid_request_error", "model", "model_not_found");
     }
   };
-  const budget = (promptTokens: number, requested: number | null | undefined, fallback: number, param: string) => {
-    const maxTokens = requested ?? Math.max(1, Math.min(fallback, contextLength - promptTokens));
+  /** The new-token budget, or the 400 that says which side of the context limit was crossed. */
+  const budget = (promptTokens: number, requested: number | null | undefined, fallback: number, promptParam: string, param: string) => {
+    if (promptTokens >= contextLength) {
+      throw new ApiError(400, `This server's maximum context length is ${contextLength} tokens; the prompt has ${promptTokens}, leaving no room for a completion`,
+        "invalid_request_error", promptParam, "context_length_exceeded");
+    }
+    const maxTokens = requested ?? Math.min(fallback, contextLength - promptTokens);
     if (promptTokens + maxTokens > contextLength) {
-      throw new ApiError(
-        400,
-        `This model's maximum context length is ${contextLength} tokens; the request has ${promptTokens} prompt tokens and asks for ${maxTokens} more`,
-        "invalid_request_error",
-        requested ? param : "messages",
-        "context_length_exceeded",
-      );
+      throw new ApiError(400, `This server's maximum context length is ${contextLength} tokens; the request has ${promptTokens} prompt tokens and asks for ${maxTokens} more`,
+        "invalid_request_error", param, "context_length_exceeded");
     }
     return maxTokens;
   };
+  const checkMinTokens = (body: ChatRequest | CompletionRequest, maxTokens: number) => {
+    if ((body.min_tokens ?? 0) > maxTokens) {
+      throw new ApiError(400, `'min_tokens' (${body.min_tokens}) must not exceed the completion's budget of ${maxTokens} tokens`, "invalid_request_error", "min_tokens", "invalid_value");
+    }
+  };
 
-  /** Runs `n` jobs for one prompt; streaming sends each piece of text as a chunk built by `chunk`. */
+  /**
+   * Submits `n` jobs per prompt (choice k seeded seed + k, as vLLM does), all or none: a full queue or a stopping
+   * server throws before anything is sent, so a streaming client gets the 429 / 503 status. The jobs are cancelled
+   * when the client goes away.
+   */
   async function run(
     res: ServerResponse,
-    stream: boolean,
-    promptIds: number[][],
-    n: number,
-    base: Omit<GenerationJob, "promptIds" | "onText">,
+    body: ChatRequest | CompletionRequest,
+    prompts: number[][],
+    maxTokens: number,
     chunk: (index: number, delta: string | null, finish: string | null) => unknown,
-  ): Promise<{ results: JobResult[]; send?: (data: unknown) => void }> {
-    const send = stream ? sseStart(res) : undefined;
-    const jobs: Promise<JobResult>[] = [];
-    promptIds.forEach((ids, p) => {
-      for (let k = 0; k < n; k++) {
-        const index = p * n + k;
-        jobs.push(engine.submit({ ...base, promptIds: ids, onText: send ? (delta) => send(chunk(index, delta, null)) : undefined }));
-      }
-    });
-    const results = await Promise.all(jobs);
-    results.forEach((r, index) => send?.(chunk(index, null, r.finishReason)));
-    return { results, send };
+  ): Promise<{ results: JobResult[]; send?: (data: unknown) => void } | undefined> {
+    const n = body.n ?? 1;
+    const abort = new AbortController();
+    const stream = body.stream === true;
+    let send: ((data: unknown) => void) | undefined;
+    const jobs: GenerationJob[] = prompts.flatMap((promptIds, p) => Array.from({ length: n }, (_, k) => {
+      const index = p * n + k;
+      return {
+        promptIds,
+        sampling: { ...samplingOf(body), maxNewTokens: maxTokens, seed: body.seed == null ? undefined : body.seed + k },
+        onText: stream ? (delta: string) => send?.(chunk(index, delta, null)) : undefined,
+        signal: abort.signal,
+      };
+    }));
+    const pending = engine.submit(jobs);
+    res.on("close", () => !res.writableFinished && abort.abort());
+    if (stream) send = sseStart(res);
+    try {
+      const results = await Promise.all(pending.map((p, index) => p.then((r) => (send?.(chunk(index, null, r.finishReason)), r))));
+      return { results, send };
+    } catch (e) {
+      abort.abort();
+      if (e instanceof JobCancelledError) return undefined;
+      throw e;
+    }
   }
 
   const usage = (promptTokens: number, results: JobResult[]) => {
     const completion = results.reduce((s, r) => s + r.completionTokens, 0);
     return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
   };
+  const fingerprint = options.fingerprint ?? null;
 
   async function chat(body: ChatRequest, res: ServerResponse): Promise<void> {
     checkModel(body.model);
     const turns: ChatTurn[] = body.messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: messageText(m.content) }));
     const ids = tok.encodeChat(turns, { addGenerationPrompt: true });
-    const maxTokens = budget(ids.length, body.max_completion_tokens ?? body.max_tokens, options.defaultMaxTokens ?? 512, body.max_completion_tokens ? "max_completion_tokens" : "max_tokens");
-    const n = body.n ?? 1;
+    const maxTokens = budget(ids.length, body.max_completion_tokens ?? body.max_tokens, options.defaultMaxTokens ?? NEW_TOKEN_DEFAULTS.serveChat, "messages",
+      body.max_completion_tokens ? "max_completion_tokens" : "max_tokens");
+    checkMinTokens(body, maxTokens);
     const completionId = id("chatcmpl");
-    const head = { id: completionId, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: options.modelName };
+    const head = { id: completionId, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: options.modelName, system_fingerprint: fingerprint };
     const started = new Set<number>();
-    const { results, send } = await run(res, body.stream === true, [ids], n, {
-      maxTokens, temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined, stop: stopList(body.stop),
-    }, (index, delta, finish) => {
+    const out = await run(res, body, [ids], maxTokens, (index, delta, finish) => {
       const first = !started.has(index);
       started.add(index);
       return { ...head, choices: [{ index, delta: { ...(first ? { role: "assistant" } : {}), ...(delta !== null ? { content: delta } : {}) }, logprobs: null, finish_reason: finish }] };
     });
-    const u = usage(ids.length, results);
-    if (send) {
-      if (body.stream_options?.include_usage) send({ ...head, choices: [], usage: u });
-      send("[DONE]");
+    if (!out) return;
+    const u = usage(ids.length, out.results);
+    if (out.send) {
+      if (body.stream_options?.include_usage) out.send({ ...head, choices: [], usage: u });
+      out.send("[DONE]");
       res.end();
       return;
     }
     sendJson(res, 200, {
-      id: completionId, object: "chat.completion", created: head.created, model: options.modelName,
-      choices: results.map((r, index) => ({ index, message: { role: "assistant", content: r.text }, logprobs: null, finish_reason: r.finishReason })),
+      id: completionId, object: "chat.completion", created: head.created, model: options.modelName, system_fingerprint: fingerprint,
+      choices: out.results.map((r, index) => ({ index, message: { role: "assistant", content: r.text }, logprobs: null, finish_reason: r.finishReason })),
       usage: u,
     });
   }
 
+  /** Token ids as the model folder's tokenizer gives them (a vocabulary-mapped model's full ids), in model ids. */
+  function promptIds(prompt: CompletionRequest["prompt"]): number[][] {
+    if (typeof prompt === "string") return [tok.encode(prompt, { addSpecialTokens: false })];
+    const items: unknown[] = prompt;
+    if (typeof items[0] === "string") return (prompt as string[]).map((p) => tok.encode(p, { addSpecialTokens: false }));
+    const lists = typeof items[0] === "number" ? [prompt as number[]] : (prompt as number[][]);
+    lists.forEach((ids, i) => {
+      const bad = ids.find((t) => t >= fullVocab);
+      if (bad !== undefined) {
+        throw new ApiError(400, `Invalid value for 'prompt': token id ${bad} is outside the tokenizer's vocabulary [0, ${fullVocab})`, "invalid_request_error",
+          Array.isArray(items[0]) ? `prompt[${i}]` : "prompt", "invalid_value");
+      }
+    });
+    return tok.vocabMap ? lists.map((ids) => tok.vocabMap!.toModel(ids)) : lists;
+  }
+
   async function complete(body: CompletionRequest, res: ServerResponse): Promise<void> {
     checkModel(body.model);
-    const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
-    const ids = prompts.map((p) => tok.encode(p, { addSpecialTokens: false }));
+    const ids = promptIds(body.prompt);
     if (ids.some((x) => x.length === 0)) throw new ApiError(400, "'prompt' must not be empty", "invalid_request_error", "prompt");
     const longest = Math.max(...ids.map((x) => x.length));
-    const maxTokens = budget(longest, body.max_tokens, 16, "max_tokens");
-    const n = body.n ?? 1;
-    const head = { id: id("cmpl"), object: "text_completion", created: Math.floor(Date.now() / 1000), model: options.modelName };
-    const { results, send } = await run(res, body.stream === true, ids, n, {
-      maxTokens, temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined, stop: stopList(body.stop),
-    }, (index, delta, finish) => ({ ...head, choices: [{ index, text: delta ?? "", logprobs: null, finish_reason: finish }] }));
-    const u = usage(ids.reduce((s, x) => s + x.length * n, 0), results);
-    if (send) {
-      if (body.stream_options?.include_usage) send({ ...head, choices: [], usage: u });
-      send("[DONE]");
+    const maxTokens = budget(longest, body.max_tokens, NEW_TOKEN_DEFAULTS.serveCompletions, "prompt", "max_tokens");
+    checkMinTokens(body, maxTokens);
+    const head = { id: id("cmpl"), object: "text_completion", created: Math.floor(Date.now() / 1000), model: options.modelName, system_fingerprint: fingerprint };
+    const out = await run(res, body, ids, maxTokens, (index, delta, finish) => ({ ...head, choices: [{ index, text: delta ?? "", logprobs: null, finish_reason: finish }] }));
+    if (!out) return;
+    // Each prompt counts once, whatever n is (as OpenAI and vLLM count).
+    const u = usage(ids.reduce((s, x) => s + x.length, 0), out.results);
+    if (out.send) {
+      if (body.stream_options?.include_usage) out.send({ ...head, choices: [], usage: u });
+      out.send("[DONE]");
       res.end();
       return;
     }
-    sendJson(res, 200, { ...head, choices: results.map((r, index) => ({ index, text: r.text, logprobs: null, finish_reason: r.finishReason })), usage: u });
+    sendJson(res, 200, { ...head, choices: out.results.map((r, index) => ({ index, text: r.text, logprobs: null, finish_reason: r.finishReason })), usage: u });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "");
+    if (stopping) res.setHeader("connection", "close");
+    // Open without the key, as vLLM's: a load balancer or supervisor polls it.
+    if (req.method === "GET" && path === "/health") {
+      return sendJson(res, stopping ? 503 : 200, {
+        status: stopping ? "stopping" : "ok", model: options.modelName, backend: options.backend ?? null,
+        waiting: engine.waiting, active: engine.active, mean_batch: Number(engine.meanBatch.toFixed(2)), ...engine.stats,
+      });
+    }
     if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       throw new ApiError(401, "Incorrect or missing API key: send Authorization: Bearer <key>", "invalid_request_error", null, "invalid_api_key");
     }
-    if (req.method === "GET" && path === "/health") return sendJson(res, 200, { status: "ok", waiting: engine.waiting, ...engine.stats });
-    if (req.method === "GET" && path === "/v1/models") {
-      return sendJson(res, 200, { object: "list", data: [{ id: options.modelName, object: "model", created, owned_by: "openr1" }] });
+    if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, { object: "list", data: [modelCard()] });
+    if (req.method === "GET" && path.startsWith("/v1/models/")) {
+      checkModel(decodeURIComponent(path.slice("/v1/models/".length)));
+      return sendJson(res, 200, modelCard());
     }
     const routes: Record<string, (body: unknown) => Promise<void>> = {
       "/v1/chat/completions": (body) => chat(parseRequest(chatRequest, body), res),
@@ -192,7 +278,7 @@ export async function startServer(engine: GenerationEngine, options: ServeOption
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((e: Error) => {
+    const done: Promise<void> = handle(req, res).catch((e: Error) => {
       const err =
         e instanceof ApiError ? e
         : e instanceof QueueFullError ? new ApiError(429, e.message, "rate_limit_error", null, "queue_full")
@@ -204,7 +290,8 @@ export async function startServer(engine: GenerationEngine, options: ServeOption
         return;
       }
       sendJson(res, err.status, err.body(), err.status === 429 ? { "retry-after": "1" } : {});
-    });
+    }).finally(() => inflight.delete(done));
+    inflight.add(done);
   });
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
@@ -215,11 +302,15 @@ export async function startServer(engine: GenerationEngine, options: ServeOption
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        engine.close();
+    close: async () => {
+      stopping = true;
+      engine.close();
+      // Still listening: a request that arrives now gets its 503 instead of a refused connection.
+      while (inflight.size) await Promise.allSettled([...inflight]);
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+        server.closeAllConnections();
+      });
+    },
   };
 }

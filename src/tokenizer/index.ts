@@ -1,2 +1,3 @@
 export * from "./tokenizer.js";
 export * from "./vocab-map.js";
+export * from "./trimmed.js";

@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as transformers from "@huggingface/transformers";
+import { readJsonFile } from "../files/read.js";
 import { assetPath } from "../assets.js";
 import { byteLevelBaseVocab, VOCAB_MAP_FILE, VocabMap, type BaseVocab } from "./vocab-map.js";
 
@@ -14,10 +15,14 @@ export function defaultTokenizerDir(): string {
   return assetPath("tokenizer", "qwen2.5");
 }
 
+/** Where transformers ≥ 4.5x saves the chat template (it takes precedence over tokenizer_config.json's). */
+export const CHAT_TEMPLATE_FILE = "chat_template.jinja";
+
 /** Tokenizer files of an HF folder that belong with a saved model (those present are copied). */
 export const TOKENIZER_FILES = [
   "tokenizer.json",
   "tokenizer_config.json",
+  CHAT_TEMPLATE_FILE,
   "special_tokens_map.json",
   "added_tokens.json",
   "vocab.json",
@@ -29,12 +34,7 @@ type HfTokenizer = transformers.PreTrainedTokenizer;
 type HfTokenizerClass = new (tokenizerJson: unknown, tokenizerConfig: unknown) => HfTokenizer;
 
 function readJson(file: string): unknown {
-  if (!existsSync(file)) throw new Error(`${file}: not found (a tokenizer folder needs tokenizer.json and tokenizer_config.json)`);
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  return readJsonFile(file, "a tokenizer folder needs tokenizer.json and tokenizer_config.json");
 }
 
 /**
@@ -55,15 +55,23 @@ export class Tokenizer {
     readonly vocabMap?: VocabMap,
   ) {}
 
+  /**
+   * The tokenizer of an HF folder. In a model folder (one with config.json), a tokenizer whose ids do not fit the
+   * model's embedding is refused here, at load time, rather than failing on the first forward.
+   */
   static load(dir: string = defaultTokenizerDir()): Tokenizer {
-    const tokenizer = Tokenizer.loadUnmapped(dir);
+    const unmapped = Tokenizer.loadUnmapped(dir);
     const mapFile = join(dir, VOCAB_MAP_FILE);
-    return existsSync(mapFile) ? Tokenizer.withVocabMap(tokenizer, VocabMap.read(mapFile, tokenizer.baseVocab)) : tokenizer;
+    const tokenizer = existsSync(mapFile) ? Tokenizer.withVocabMap(unmapped, VocabMap.read(mapFile, unmapped.baseVocab)) : unmapped;
+    tokenizer.checkFitsModel();
+    return tokenizer;
   }
 
   private static loadUnmapped(dir: string): Tokenizer {
     const json = readJson(join(dir, "tokenizer.json"));
-    const config = readJson(join(dir, "tokenizer_config.json")) as { tokenizer_class?: string };
+    const config = readJson(join(dir, "tokenizer_config.json")) as { tokenizer_class?: string; chat_template?: unknown };
+    const templateFile = join(dir, CHAT_TEMPLATE_FILE);
+    if (existsSync(templateFile)) config.chat_template = readFileSync(templateFile, "utf8");
     // transformers.js exports a class per tokenizer_class (Qwen2Tokenizer, …); the base class handles the rest.
     const exported = (transformers as unknown as Record<string, unknown>)[config.tokenizer_class ?? ""];
     const Cls = (typeof exported === "function" ? exported : transformers.PreTrainedTokenizer) as HfTokenizerClass;
@@ -83,6 +91,25 @@ export class Tokenizer {
     const mapped = new Tokenizer(tokenizer.dir, tokenizer.hf, map);
     mapped.#baseVocab = tokenizer.#baseVocab;
     return mapped;
+  }
+
+  /** One past the largest id this tokenizer gives (model ids with a vocab map). */
+  get idLimit(): number {
+    if (this.vocabMap) return this.vocabMap.size;
+    let max = -1;
+    for (const id of this.fullVocab().values()) max = Math.max(max, id);
+    return max + 1;
+  }
+
+  private checkFitsModel(): void {
+    const configFile = join(this.dir, "config.json");
+    if (!existsSync(configFile)) return;
+    const rows = (readJson(configFile) as { vocab_size?: unknown }).vocab_size;
+    if (typeof rows !== "number" || this.idLimit <= rows) return;
+    const hint = existsSync(join(this.dir, VOCAB_MAP_FILE))
+      ? ""
+      : `: a model with a trimmed vocabulary needs the ${VOCAB_MAP_FILE} that maps the tokenizer's ids to its own, and it is missing from this folder (restore it)`;
+    throw new Error(`${this.dir}: the tokenizer's ids go up to ${this.idLimit - 1}, but the model has ${rows} embedding rows (config.json vocab_size)${hint}`);
   }
 
   /** This tokenizer in full ids (itself when it has no vocab map). */
@@ -143,6 +170,12 @@ export class Tokenizer {
   private fullVocab(): Map<string, number> {
     this.#vocab ??= this.hf.get_vocab() as Map<string, number>;
     return this.#vocab;
+  }
+
+  /** The token string of an id (a model id with a vocab map), or undefined. */
+  idToToken(id: number): string | undefined {
+    const fullId = this.vocabMap ? this.vocabMap.toFull([id])[0] : id;
+    return this.hf._tokenizer.id_to_token(fullId) ?? undefined;
   }
 
   tokenToId(token: string): number | undefined {

@@ -1,6 +1,8 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
+import { readJsonFile } from "../files/read.js";
+import type { ResumeChange } from "./divergence.js";
 import type { AdamW } from "./optimizer.js";
 import type { ScheduleConfig } from "./schedule.js";
 import { readF32Safetensors, writeF32Safetensors, type F32Tensor } from "./tensor-file.js";
@@ -30,6 +32,8 @@ export interface TrainerStateFile {
   lossSum?: number;
   /** Steps since the last log (their mean loss is logged next), so a resumed run logs the same values. */
   pendingLogSteps: { loss: number; numInputTokens: number; seconds: number }[];
+  /** Settings changed on resumes, accepted explicitly (allowChanges), oldest first. */
+  changes?: ResumeChange[];
 }
 
 export interface CheckpointInfo {
@@ -129,12 +133,7 @@ export interface LoadedCheckpoint {
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const stateFile = join(dir, TRAINER_STATE_FILE);
   if (!existsSync(stateFile)) throw new Error(`${dir}: not a complete checkpoint (no ${TRAINER_STATE_FILE})`);
-  let state: TrainerStateFile;
-  try {
-    state = JSON.parse(readFileSync(stateFile, "utf8"));
-  } catch (e) {
-    throw new Error(`${stateFile}: not valid JSON (${(e as Error).message})`);
-  }
+  const state = readJsonFile<TrainerStateFile>(stateFile, "the trainer's state");
   const tensors = readF32Safetensors(join(dir, OPTIMIZER_FILE));
   const pick = (prefix: string) =>
     new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data]));

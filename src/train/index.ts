@@ -1,4 +1,4 @@
-export * from "./trainable.js";
+export * from "../model/trainable.js";
 export * from "./callbacks.js";
 export * from "./format.js";
 export * from "./batching.js";
@@ -7,6 +7,7 @@ export * from "./optimizer.js";
 export * from "./gradients.js";
 export * from "./checkpoint.js";
 export * from "./trainer.js";
+export * from "./divergence.js";
 export * from "./progress.js";
 export * from "./live-display.js";
 export * from "./lora-outputs.js";

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { DatasetSplit } from "../data/types.js";
+import { withCacheHint } from "../hub/index.js";
 import { FullModel } from "../model/full.js";
 import { LoraModel, type LoraConfig, type TrainableParameterReport } from "../model/lora.js";
-import { resolveModelDir, type ModelSourceOptions } from "../model/load.js";
+import { baseModelReference, resolveModelDir, type ModelSourceOptions } from "../model/load.js";
 import { Qwen2Model } from "../model/qwen2.js";
 import { ensureRandomQwen2, type RandomQwen2Options } from "../model/random.js";
 import { saveQwen2Model } from "../model/save.js";
@@ -33,6 +34,8 @@ export interface TrainJobOptions {
   trainer: Partial<TrainerConfig> & { outputDir: string };
   mergedDtype?: "bf16" | "f32";
   resumeFrom?: string;
+  /** Settings a resume may change from the checkpoint's (see TrainOptions.allowChanges). */
+  allowChanges?: string[];
   callbacks?: TrainerCallback[];
   signal?: AbortSignal;
   /** Called once the data is formatted and the model is ready, before the first step. */
@@ -56,9 +59,9 @@ export interface TrainJobResult extends TrainResult {
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const source = opts.model ?? RANDOM_SMALL_MODEL;
   const modelDir = source === RANDOM_SMALL_MODEL ? await ensureRandomQwen2(opts.randomModel) : await resolveModelDir(source, opts.modelOptions);
-  const base = await Qwen2Model.fromDirectory(modelDir);
+  const base = await Qwen2Model.fromDirectory(modelDir).catch((e: unknown) => Promise.reject(withCacheHint(e, modelDir, opts.modelOptions)));
   try {
-    checkTrainingMemory(base.config, opts.method ?? "lora", opts.lora);
+    checkTrainingMemory(base.config, opts.method ?? "lora", opts.lora, opts.trainer.gradientAccumulation);
   } catch (e) {
     base.dispose();
     throw e;
@@ -79,9 +82,10 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     callbacks: opts.callbacks,
     outputs:
       trainable instanceof LoraModel
-        ? loraOutputs(trainable, { tokenizer, mergedDtype: opts.mergedDtype, baseModelNameOrPath: source })
+        ? loraOutputs(trainable, { tokenizer, mergedDtype: opts.mergedDtype, baseModel: baseModelReference(source, modelDir, opts.modelOptions?.revision) })
         : { saveModel: (dir) => saveQwen2Model(base, dir, { dtype: opts.mergedDtype === "f32" ? "F32" : "BF16" }), tokenizer },
     resumeFrom: opts.resumeFrom,
+    allowChanges: opts.allowChanges,
     signal: opts.signal,
   });
   const lora = trainable instanceof LoraModel ? trainable : undefined;

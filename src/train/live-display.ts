@@ -1,4 +1,4 @@
-import type { HtmlSink } from "../viz/notebookHtml.js";
+import type { HtmlSink } from "../viz/notebook-html.js";
 import type { TrainerCallback, TrainerState } from "./callbacks.js";
 
 interface Series {
@@ -59,8 +59,22 @@ export class LiveTrainingDisplay implements TrainerCallback {
   private status = "";
   private display?: HtmlSink;
 
-  constructor(display?: HtmlSink) {
+  private stepsHere = 0;
+
+  /**
+   * `earlier`: the run's history rows before this call (a resumed run's record: `train/global_step`, `train/loss`,
+   * `train/learning_rate`, `eval/loss`), drawn first, so the charts show the whole run, not only its last part.
+   */
+  constructor(display?: HtmlSink, earlier: readonly Record<string, unknown>[] = []) {
     this.display = display;
+    for (const row of earlier) {
+      const step = row["train/global_step"] ?? row._step;
+      if (typeof step !== "number") continue;
+      const at = (key: string, into: [number, number][]) => typeof row[key] === "number" && into.push([step, row[key] as number]);
+      at("train/loss", this.loss);
+      at("train/learning_rate", this.lr);
+      at("eval/loss", this.evalLoss);
+    }
   }
 
   async onTrainBegin(_config: Record<string, unknown>, state: TrainerState): Promise<void> {
@@ -68,11 +82,14 @@ export class LiveTrainingDisplay implements TrainerCallback {
       const tslab = (await import("tslab")) as { newDisplay(): HtmlSink };
       this.display = tslab.newDisplay();
     }
-    this.status = `starting at step ${state.globalStep} of ${state.maxSteps}`;
+    this.status = state.globalStep >= state.maxSteps ? `already complete: step ${state.globalStep} of ${state.maxSteps}` : `starting at step ${state.globalStep} of ${state.maxSteps}`;
+    // A resumed run redraws from its checkpoint: what the earlier part logged after it is logged again.
+    for (const series of [this.loss, this.lr, this.evalLoss]) series.splice(0, series.length, ...series.filter(([x]) => x <= state.globalStep));
     this.render();
   }
 
   onStepEnd(logs: Record<string, number>, state: TrainerState): void {
+    this.stepsHere++;
     this.loss.push([state.globalStep, logs.loss!]);
     this.lr.push([state.globalStep, logs.learning_rate!]);
     this.status = `step ${state.globalStep}/${state.maxSteps} · loss ${logs.loss!.toFixed(4)} · lr ${logs.learning_rate!.toExponential(2)} · ` +
@@ -86,7 +103,7 @@ export class LiveTrainingDisplay implements TrainerCallback {
   }
 
   onTrainEnd(summary: Record<string, number>): void {
-    this.status = `done: ${summary.global_step} steps in ${summary.train_runtime!.toFixed(1)} s, mean train loss ${summary.train_loss!.toFixed(4)}` +
+    this.status = `done: step ${summary.global_step}, ${this.stepsHere} of them here in ${summary.train_runtime!.toFixed(1)} s, mean train loss ${summary.train_loss!.toFixed(4)}` +
       (summary.eval_loss !== undefined ? `, final validation loss ${summary.eval_loss.toFixed(4)}` : "");
     this.render();
   }

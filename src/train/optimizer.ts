@@ -17,9 +17,9 @@ export interface AdamWState {
 }
 
 /** Parameters smaller than this share one update (see Group); larger ones are updated on their own. */
-const GROUP_MEMBER_MAX = 2 ** 20;
+export const GROUP_MEMBER_MAX = 2 ** 20;
 /** Elements per group at most (a group's update concatenates its members: 16 MiB of float32). */
-const GROUP_MAX = 2 ** 22;
+export const GROUP_MAX = 2 ** 22;
 
 /**
  * Parameters updated together as one flat vector: their gradients and values are concatenated, the AdamW
@@ -49,7 +49,7 @@ export class AdamW {
   constructor(
     private readonly params: Map<string, tf.Variable>,
     config: Partial<AdamWConfig> = {},
-    private readonly noDecay: ReadonlySet<string> = new Set(),
+    noDecay: ReadonlySet<string> = new Set(),
   ) {
     this.config = { ...ADAMW_DEFAULTS, ...config };
     const open = new Map<boolean, Omit<Group, "m" | "v">>();

@@ -10,6 +10,11 @@ export interface ScheduleConfig {
   minLrRatio?: number;
 }
 
+/** Optimizer steps of a run over `numExamples`: maxSteps when set, else the epochs' micro-batches over the accumulation. */
+export function totalTrainingSteps(numExamples: number, cfg: { batchSize: number; gradientAccumulation: number; epochs: number; maxSteps: number | null }): number {
+  return cfg.maxSteps ?? Math.max(1, Math.ceil((cfg.epochs * Math.ceil(numExamples / cfg.batchSize)) / cfg.gradientAccumulation));
+}
+
 /** transformers' warmup_ratio → warmup steps: ceil(ratio · total). */
 export function warmupStepsFromRatio(ratio: number, totalSteps: number): number {
   return Math.ceil(ratio * totalSteps);

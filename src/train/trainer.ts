@@ -7,6 +7,7 @@ import type { TrainerCallback, TrainerState } from "./callbacks.js";
 import {
   cleanPartialCheckpoints,
   latestCheckpoint,
+  listCheckpoints,
   loadCheckpoint,
   pruneCheckpoints,
   saveTrainerTensors,
@@ -15,12 +16,14 @@ import {
   type TrainerStateFile,
 } from "./checkpoint.js";
 import type { TokenizedExample } from "./format.js";
+import { RESUME_CHANGEABLE, TrainingDivergedError, type CheckpointVerdict, type ResumeChange } from "./divergence.js";
 import { accumulateGradients, clipFactor, globalNorm, readScalar } from "./gradients.js";
-import { withExclusiveLock } from "../hub/lock.js";
+import { isAllocationFailure, TrainingOutOfMemoryError } from "./memory.js";
+import { withExclusiveLock } from "../files/lock.js";
 import { AdamW } from "./optimizer.js";
-import { hashInts } from "./rng.js";
-import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
-import type { Batch, TrainableModel } from "./trainable.js";
+import { hashInts } from "../rng.js";
+import { learningRateAt, totalTrainingSteps, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
+import type { Batch, TrainableModel } from "../model/trainable.js";
 
 export interface TrainerConfig {
   /** Checkpoints (checkpoint-<step>/) and final outputs (adapter/, merged/) go here. */
@@ -103,6 +106,11 @@ export interface TrainOptions {
   outputs?: TrainerOutputs;
   /** A checkpoint folder, or "latest" (the newest complete checkpoint in outputDir). */
   resumeFrom?: string;
+  /**
+   * Settings (of RESUME_CHANGEABLE: learningRate, maxGradNorm) that may differ from the checkpoint's when resuming:
+   * the change is recorded in the later checkpoints (`changes`). Any other difference is refused.
+   */
+  allowChanges?: string[];
   /** Stops after the current step (as an interruption would: no final outputs). */
   signal?: AbortSignal;
 }
@@ -130,21 +138,9 @@ export interface TrainResult {
   mergedDir?: string;
   /** Full-parameter training: the trained model (HF layout) under outputDir/model. */
   savedModelDir?: string;
+  /** Settings changed on resumes (allowChanges), oldest first. */
+  changes: ResumeChange[];
   status: "completed" | "aborted";
-}
-
-/** Thrown when the loss or the gradient norm is NaN/Inf; no update was applied and no checkpoint written. */
-export class TrainingDivergedError extends Error {
-  constructor(readonly step: number, readonly value: number, readonly lastCheckpoint: string | undefined) {
-    super(
-      `Training stopped at step ${step}: the loss or gradient norm is ${value}. No update was applied. ` +
-        (lastCheckpoint
-          ? `The last checkpoint written is ${lastCheckpoint}: if the loss was already rising then, its weights may be ` +
-            "diverging too (an earlier checkpoint, kept with keepCheckpoints, may be safer); resume with a lower learning rate or stronger clipping."
-          : "No checkpoint had been written yet."),
-    );
-    this.name = "TrainingDivergedError";
-  }
 }
 
 /** sha256 of the examples' token ids and labels, in order (identifies the training data in a checkpoint). */
@@ -191,10 +187,18 @@ function resolveConfig(config: TrainOptions["config"]): TrainerConfig {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   mkdirSync(opts.config.outputDir, { recursive: true });
   // One writer per folder: a second run would prune and overwrite this one's checkpoints.
-  return withExclusiveLock(join(opts.config.outputDir, ".lock"), `The checkpoint folder ${opts.config.outputDir}`, () => trainLocked(opts));
+  const at = { where: "the set-up before the first step" };
+  return withExclusiveLock(join(opts.config.outputDir, ".lock"), `The checkpoint folder ${opts.config.outputDir}`, async () => {
+    try {
+      return await trainLocked(opts, at);
+    } catch (e) {
+      throw isAllocationFailure(e) ? new TrainingOutOfMemoryError(at.where, e as Error) : e;
+    }
+  });
 }
 
-async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
+/** `at.where` says what runs (for an allocation failure's message). */
+async function trainLocked(opts: TrainOptions, at: { where: string }): Promise<TrainResult> {
   const cfg = resolveConfig(opts.config);
   const { model, padTokenId } = opts;
   const data = opts.train;
@@ -203,7 +207,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const callbacks = opts.callbacks ?? [];
   const lengths = data.map((e) => e.inputIds.length);
   const microPerEpoch = Math.ceil(data.length / cfg.batchSize);
-  const maxSteps = cfg.maxSteps ?? Math.max(1, Math.ceil((cfg.epochs * microPerEpoch) / cfg.gradientAccumulation));
+  const maxSteps = totalTrainingSteps(data.length, cfg);
   const schedule: ScheduleConfig = {
     kind: cfg.schedule,
     learningRate: cfg.learningRate,
@@ -227,6 +231,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   let logHistory: Record<string, number>[] = [];
   let pendingLogSteps: TrainerStateFile["pendingLogSteps"] = [];
   let lastCheckpoint: string | undefined;
+  let changes: ResumeChange[] = [];
   mkdirSync(cfg.outputDir, { recursive: true });
   cleanPartialCheckpoints(cfg.outputDir);
 
@@ -239,10 +244,20 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       throw new Error(`${dir}: made with maxSteps ${s.maxSteps} and seed ${s.seed}, but this run has maxSteps ${maxSteps} and seed ${cfg.seed}; an exact resume needs the same`);
     }
     const differ = s.run ? Object.keys({ ...s.run, ...trajectory }).filter((k) => JSON.stringify(s.run![k]) !== JSON.stringify(trajectory[k])) : [];
-    if (differ.length) {
+    const allowed = opts.allowChanges ?? [];
+    const unknown = allowed.filter((k) => !(RESUME_CHANGEABLE as readonly string[]).includes(k));
+    if (unknown.length) throw new Error(`allowChanges: ${unknown.join(", ")} cannot change on a resume (only ${RESUME_CHANGEABLE.join(", ")}: the rest decides which batches the steps see)`);
+    const refused = differ.filter((k) => !allowed.includes(k));
+    if (refused.length) {
       const show = (r: Record<string, unknown>, k: string) => JSON.stringify(r[k]);
-      throw new Error(`${dir}: made with another training setup (${differ.map((k) => `${k} ${show(s.run!, k)} here ${show(trajectory, k)}`).join(", ")}); an exact resume needs the same — use another output folder`);
+      const changeable = refused.every((k) => (RESUME_CHANGEABLE as readonly string[]).includes(k));
+      throw new Error(
+        `${dir}: made with another training setup (${refused.map((k) => `${k} ${show(s.run!, k)} here ${show(trajectory, k)}`).join(", ")}); an exact resume needs the same — ` +
+          (changeable ? `to resume with ${refused.join(" and ")} changed, accept the change (allowChanges; openr1 train --allow-change lr,max-grad-norm): it is recorded in the checkpoints` : "use another output folder"),
+      );
     }
+    const pick = (r: Record<string, unknown>) => Object.fromEntries(differ.map((k) => [k, r[k]]));
+    changes = [...(s.changes ?? []), ...(differ.length ? [{ step: s.globalStep, from: pick(s.run!), to: pick(trajectory) }] : [])];
     for (const [name, v] of params) {
       const data = ckpt.params.get(name);
       if (!data || data.length !== v.size) throw new Error(`${dir}: weight ${name} is missing or has the wrong size`);
@@ -270,11 +285,69 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     return collate(cachedBatches[cursor % microPerEpoch]!.map((i) => data[i]!), padTokenId, cfg.padToMultipleOf);
   };
   const state = (): TrainerState => ({ globalStep, maxSteps, epoch: microBatchCursor / microPerEpoch });
+  /** The batches and dropout seeds of the step after `step`, which starts at micro-batch `cursor`. */
+  const stepInputs = (step: number, cursor: number) => {
+    const batches: Batch[] = [];
+    const seeds: number[] = [];
+    for (let k = 0; k < cfg.gradientAccumulation; k++) {
+      batches.push(microBatch(cursor + k));
+      seeds.push(hashInts(cfg.seed, 0xd409, step, k));
+    }
+    return { batches, seeds };
+  };
+
+  /**
+   * After a divergence: can a kept checkpoint be resumed from? Its weights and Adam moments must be finite and the
+   * step after it must give a finite loss and gradient norm (run here on its weights, as a resume would). Checked
+   * newest first up to the first usable one; the model's weights are put back afterwards.
+   */
+  const checkCheckpoints = async (): Promise<CheckpointVerdict[]> => {
+    const current = new Map<string, Float32Array>();
+    for (const [name, v] of params) current.set(name, (await v.data()) as Float32Array);
+    const verdicts: CheckpointVerdict[] = [];
+    try {
+      for (const { dir, step } of listCheckpoints(cfg.outputDir).filter((c) => c.step <= globalStep).reverse()) {
+        const verdict = await checkCheckpoint(dir);
+        verdicts.push({ dir, step, ...verdict });
+        if (verdict.usable) break;
+      }
+    } finally {
+      for (const [name, v] of params) tf.tidy(() => v.assign(tf.tensor(current.get(name)!, v.shape, "float32")));
+    }
+    return verdicts;
+  };
+  const checkCheckpoint = async (dir: string): Promise<{ usable: boolean; why: string }> => {
+    let ckpt;
+    try {
+      ckpt = loadCheckpoint(dir);
+    } catch (e) {
+      return { usable: false, why: `it cannot be read (${(e as Error).message})` };
+    }
+    let nonFinite = 0;
+    let largest = 0;
+    for (const group of [ckpt.params, ckpt.expAvg, ckpt.expAvgSq]) {
+      for (const data of group.values()) for (const x of data) Number.isFinite(x) ? (largest = Math.max(largest, Math.abs(x))) : nonFinite++;
+    }
+    if (nonFinite > 0) return { usable: false, why: `${nonFinite} of its weights and Adam moments are not finite` };
+    for (const [name, v] of params) {
+      const data = ckpt.params.get(name);
+      if (!data || data.length !== v.size) return { usable: false, why: `weight ${name} is missing or has the wrong size` };
+      tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
+    }
+    const { batches, seeds } = stepInputs(ckpt.state.globalStep, ckpt.state.microBatchCursor);
+    const { loss, grads } = await accumulateGradients(model, batches, { training: true, seeds });
+    const norm = await readScalar(globalNorm(grads));
+    tf.dispose([...grads.values()]);
+    const magnitude = `its largest weight or moment is ${largest.toExponential(1)}`;
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) return { usable: false, why: `the step after it gives loss ${loss} and gradient norm ${norm} (${magnitude})` };
+    return { usable: true, why: `finite weights and optimizer state, ${magnitude}; the step after it gives loss ${loss.toFixed(4)}, gradient norm ${norm.toPrecision(3)}` };
+  };
 
   const runConfig = { ...cfg, maxSteps, warmupSteps: schedule.warmupSteps, numExamples: data.length, numValidation: validation.length, trainableTensors: params.size };
   for (const cb of callbacks) await cb.onTrainBegin?.(runConfig, state());
 
   const saveCheckpoint = async () => {
+    at.where = `the checkpoint of step ${globalStep}`;
     const trainerState: TrainerStateFile = {
       globalStep, maxSteps, epoch: microBatchCursor / microPerEpoch, microBatchCursor, seed: cfg.seed, numTokens, schedule,
       optimizer: { step: optimizer.step, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay },
@@ -282,6 +355,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
       logHistory,
       lossSum: lossSumBefore === undefined ? undefined : lossSumBefore + steps.reduce((sum, r) => sum + r.loss, 0),
       pendingLogSteps: pendingLogSteps.map(({ loss, numInputTokens, seconds }) => ({ loss, numInputTokens, seconds })),
+      changes,
     };
     lastCheckpoint = await writeCheckpointAtomic(cfg.outputDir, globalStep, async (tmp) => {
       await (opts.outputs?.saveAdapter ?? opts.outputs?.saveModel)?.(tmp);
@@ -293,6 +367,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   };
   const evals: TrainResult["evals"] = [];
   const evaluate = async () => {
+    at.where = `the validation loss at step ${globalStep}`;
     const evalLoss = await evaluateLoss(model, validation, padTokenId, cfg.evalBatchSize);
     evals.push({ step: globalStep, evalLoss });
     logHistory.push({ step: globalStep, eval_loss: evalLoss });
@@ -304,13 +379,9 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   let status: TrainResult["status"] = "completed";
   while (globalStep < maxSteps) {
+    at.where = `step ${globalStep + 1}`;
     const t0 = performance.now();
-    const batches: Batch[] = [];
-    const seeds: number[] = [];
-    for (let k = 0; k < cfg.gradientAccumulation; k++) {
-      batches.push(microBatch(microBatchCursor + k));
-      seeds.push(hashInts(cfg.seed, 0xd409, globalStep, k));
-    }
+    const { batches, seeds } = stepInputs(globalStep, microBatchCursor);
     const { loss, grads, numTargetTokens } = await accumulateGradients(model, batches, { training: true, seeds });
     const { norm, factor } = cfg.maxGradNorm > 0 ? clipFactor(grads, cfg.maxGradNorm) : { norm: globalNorm(grads), factor: undefined };
     const gradNorm = await readScalar(norm);
@@ -318,7 +389,7 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       tf.dispose(stepTensors);
       optimizer.dispose();
-      throw new TrainingDivergedError(globalStep + 1, Number.isFinite(loss) ? gradNorm : loss, lastCheckpoint);
+      throw new TrainingDivergedError(globalStep + 1, Number.isFinite(loss) ? gradNorm : loss, lastCheckpoint, await checkCheckpoints());
     }
     const learningRate = learningRateAt(globalStep, schedule);
     optimizer.apply(grads, learningRate, factor);
@@ -363,7 +434,8 @@ async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   }
   optimizer.dispose();
 
-  const result: TrainResult = { globalStep, maxSteps, steps, evals, logHistory, lastCheckpoint, status };
+  const result: TrainResult = { globalStep, maxSteps, steps, evals, logHistory, lastCheckpoint, changes, status };
+  at.where = "the saving of the final outputs";
   if (status === "completed") {
     if (opts.outputs?.saveAdapter) {
       result.adapterDir = join(cfg.outputDir, "adapter");

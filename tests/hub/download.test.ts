@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -31,7 +31,8 @@ describe("Hub URL scheme and settings", () => {
 
   it("honours HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE and HF_HOME", () => {
     const s = resolveHubSettings({}, { HF_ENDPOINT: "http://mirror/", HF_TOKEN: "hf_x", HF_HUB_OFFLINE: "1", HF_HOME: "/h" });
-    assert.deepEqual(s, { endpoint: "http://mirror", token: "hf_x", offline: true, cacheDir: "/h/hub", etagTimeoutMs: 10_000, downloadTimeoutMs: 10_000 });
+    assert.deepEqual(s, { endpoint: "http://mirror", token: "hf_x", offline: true, cacheDir: "/h/hub", etagTimeoutMs: 10_000, downloadTimeoutMs: 10_000, allowUnverified: false });
+    assert.equal(resolveHubSettings({}, { OPENR1_HUB_ALLOW_UNVERIFIED: "1" }).allowUnverified, true);
     assert.equal(defaultHubCacheDir({ HF_HUB_CACHE: "/c", HF_HOME: "/h" }), "/c");
     assert.equal(resolveHubSettings({ offline: false }, { HF_HUB_OFFLINE: "1" }).offline, false);
   });
@@ -282,5 +283,43 @@ describe("hubDownload against a loopback Hub", () => {
     assert.deepEqual(await readFile(a), payload);
     assert.deepEqual(await readFile(b), small);
     await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  // A mirror answering like the Hub but with ETags that are not content hashes (an nginx-style "size-mtime").
+  const unverifiable = {
+    lfs: [`/datasets/${REPO}/resolve/${REV}/${SHARD}`, shard, () => cachedFilePath(cacheDir, "dataset", REPO, REV, SHARD)],
+    git: [`/Qwen/Qwen2.5-0.5B/resolve/main/config.json`, () => ({ repoId: "Qwen/Qwen2.5-0.5B", filename: "config.json", endpoint, cacheDir, progress: false }), () => cachedFilePath(cacheDir, "model", "Qwen/Qwen2.5-0.5B", "main", "config.json")],
+  } as const;
+
+  it("refuses a file whose ETag is not a content hash (LFS or git), downloading and caching nothing; offline then finds nothing", async () => {
+    for (const [key, request] of Object.values(unverifiable)) {
+      hub.files[key] = { ...hub.files[key]!, etag: '"5f3c1a2b-49e20"' };
+      await assert.rejects(hubDownload(request()), (err: Error) => {
+        assert.ok(err instanceof HubDownloadError);
+        assert.match(err.message, /Cannot verify .*announces the ETag "5f3c1a2b-49e20", which is neither a sha256 nor a git blob sha1.*nothing was downloaded\. If you trust this server, set OPENR1_HUB_ALLOW_UNVERIFIED=1/);
+        return true;
+      });
+      await assert.rejects(hubDownload({ ...request(), offline: true }), /is not in the cache/);
+    }
+    assert.equal(hub.gets().length, 0);
+    assert.deepEqual((await readdir(cacheDir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()), [], "no file in the cache");
+  });
+
+  it("when allowed, caches such a file only at the announced size and when a second download has the same sha256", async () => {
+    for (const [key, request, cached] of Object.values(unverifiable)) {
+      const dest = cached();
+      // Garbage that changes from one request to the next is caught by the second download.
+      hub.files[key] = { ...hub.files[key]!, etag: '"5f3c1a2b-49e20"', varying: true };
+      await assert.rejects(hubDownload({ ...request(), allowUnverified: true }), /Two downloads of .* differ \(sha256 [0-9a-f]{64} and [0-9a-f]{64}\) .*nothing was cached/);
+      assert.ok(!existsSync(dest) && !existsSync(`${dest}.incomplete`));
+      // No size either: refused.
+      hub.files[key] = { ...hub.files[key]!, varying: false, omitSize: true };
+      await assert.rejects(hubDownload({ ...request(), allowUnverified: true }), /announces neither a content hash .* nor a size/);
+      hub.files[key] = { ...hub.files[key]!, omitSize: false };
+      hub.requests.length = 0;
+      const path = await hubDownload({ ...request(), allowUnverified: true });
+      assert.deepEqual(await readFile(path), hub.files[key]!.body);
+      assert.equal(hub.gets().length, 2, "the file and a second download to compare");
+    }
   });
 });

@@ -16,6 +16,12 @@ export interface FakeFile {
   stallAfter?: number;
   /** Extra response headers on GET (e.g. a pagination Link). */
   headers?: Record<string, string>;
+  /** Announce this ETag (X-Linked-Etag for LFS files) instead of a content hash, as some mirrors do. */
+  etag?: string;
+  /** Announce no size (no X-Linked-Size / Content-Length on HEAD). */
+  omitSize?: boolean;
+  /** Serve another body on every GET (its first byte is the GET's number): a server that does not serve one file. */
+  varying?: boolean;
 }
 
 export interface SeenRequest {
@@ -99,15 +105,16 @@ export class FakeHub {
     const gitSha1 = createHash("sha1").update(`blob ${file.body.length}\0`).update(file.body).digest("hex");
     if (req.method === "HEAD") {
       const commit = { "x-repo-commit": "e4e141ec9dea9f8326f4d347be56105859b2bd68" };
+      const size = file.omitSize ? undefined : String(file.body.length);
       if (file.lfs) {
         res.writeHead(302, {
           ...commit,
           location: `http://127.0.0.1:${(this.cdn.address() as AddressInfo).port}/cdn${key}`,
-          "x-linked-size": String(file.body.length),
-          "x-linked-etag": `"${sha}"`,
+          ...(size && { "x-linked-size": size }),
+          "x-linked-etag": file.etag ?? `"${sha}"`,
         });
       } else {
-        res.writeHead(200, { ...commit, "content-length": String(file.body.length), etag: `"${file.announcedSha256?.slice(0, 40) ?? gitSha1}"` });
+        res.writeHead(200, { ...commit, ...(size && { "content-length": size }), etag: file.etag ?? `"${file.announcedSha256?.slice(0, 40) ?? gitSha1}"` });
       }
       res.end();
       return;
@@ -115,7 +122,8 @@ export class FakeHub {
     let start = 0;
     const range = req.headers.range?.match(/^bytes=(\d+)-$/);
     if (range) start = Number(range[1]);
-    const body = file.body.subarray(start);
+    const served = file.varying ? Buffer.concat([Buffer.from([this.gets().length]), file.body.subarray(1)]) : file.body;
+    const body = served.subarray(start);
     const headers: Record<string, string> = { "content-length": String(body.length), ...file.headers };
     if (range) headers["content-range"] = `bytes ${start}-${file.body.length - 1}/${file.body.length}`;
     res.writeHead(range ? 206 : 200, headers);

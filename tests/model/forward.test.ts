@@ -41,3 +41,12 @@ for (const variant of VARIANTS) {
     model.dispose();
   });
 }
+
+test("the golden comparison checks shapes: a truncated or reshaped output fails, not only different values", () => {
+  const g = readGolden("tiny-tied");
+  const ref = g.forward.logits, mask = g.inputs.attention_mask;
+  assert.equal(maxDiffMasked(ref, ref, mask), 0);
+  assert.throws(() => maxDiffMasked(ref.map((r) => r.slice(0, -1)), ref, mask), /shape \[2,11,256\] is not the reference's \[2,12,256\]/);
+  assert.throws(() => maxDiffMasked(ref.map((r) => r.map((t) => t.slice(0, 10))), ref, mask), /is not the reference's/);
+  assert.throws(() => maxDiffMasked([ref[0], ref[1].slice(0, 3)], ref, mask), /output\[1\] is \[3,256\]/);
+});

@@ -4,8 +4,11 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
 import { Qwen2Model } from "../../src/model/qwen2.js";
-import { generate, generateAsync, leftPad } from "../../src/model/generate.js";
-import { sampleToken, seededRandom } from "../../src/model/sampling.js";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { DecodeBatch, generate, generateAsync, leftPad, Sequence } from "../../src/model/generate.js";
+import { applyPenalties, sampleToken } from "../../src/model/sampling.js";
+import { seededRandom } from "../../src/rng.js";
 import { GOLDEN_DIR, VARIANTS, readGolden } from "./golden.js";
 
 await selectBackend();
@@ -62,7 +65,10 @@ test("generation stops on EOS, on stop strings and at max_new_tokens; streams to
   assert.deepEqual(out.newTokens[0], g.generate.new_tokens[0].slice(0, g.generate.new_tokens[0].indexOf(eosTok) + 1));
   assert.equal(out.finishReasons[0], "eos");
   assert.deepEqual(streamed, out.newTokens);
-  if (!g.generate.new_tokens[1].includes(eosTok)) assert.equal(out.finishReasons[1], "length");
+  // row 1 runs to its budget unless the golden run shows it producing that token too
+  const row1Eos = g.generate.new_tokens[1].indexOf(eosTok);
+  assert.deepEqual(out.newTokens[1], row1Eos < 0 ? g.generate.new_tokens[1] : g.generate.new_tokens[1].slice(0, row1Eos + 1));
+  assert.equal(out.finishReasons[1], row1Eos < 0 ? "length" : "eos");
 
   const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(65 + (i % 26))).join("");
   const stopAt = decode(g.generate.new_tokens[1].slice(3, 5));
@@ -143,5 +149,122 @@ test("generate (synchronous reads) gives generateAsync's tokens; on WebGPU it sa
     assert.deepEqual(generate(model, input, { maxNewTokens: 10, eosTokenIds: [] }).newTokens, g.generate.new_tokens);
   }
   assert.equal(tf.memory().numTensors, base, "no tensors leaked, even when a read fails");
+  model.dispose();
+});
+
+test("chunked prefill: every chunk size gives transformers' tokens and step logits, left padding included", async () => {
+  const g = readGolden("tiny-tied");
+  const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
+  const base = tf.memory().numTensors;
+  const L = g.inputs.input_ids[0].length;
+  for (const chunk of [1, 2, 5, L - 1, L, L + 1, Infinity]) {
+    const steps: Float32Array[][] = [];
+    const out = await generateAsync(model, { inputIds: g.inputs.input_ids, attentionMask: g.inputs.attention_mask }, {
+      maxNewTokens: 10, eosTokenIds: [], prefillChunk: chunk, onLogits: (_, l) => steps.push(l),
+    });
+    assert.deepEqual(out.newTokens, g.generate.new_tokens, `chunk ${chunk}`);
+    let maxDiff = 0;
+    steps.forEach((rows, s) => rows.forEach((row, b) => row.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - g.generate.step_logits[s][b][i]))))));
+    assert.ok(maxDiff < 1e-4, `chunk ${chunk}: step logits max diff ${maxDiff}`);
+  }
+  assert.equal(tf.memory().numTensors, base, "no tensors leaked");
+  model.dispose();
+});
+
+test("per-row sampling: a seeded row draws the same tokens alone and beside other rows; unseeded rows draw fresh ones", async () => {
+  const g = readGolden("tiny-tied");
+  const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
+  const prompts = g.inputs.input_ids.map((r, b) => r.filter((_, t) => g.inputs.attention_mask[b][t] === 1));
+  const seeded = { temperature: 1.5, topK: 50, topP: 0.95, seed: 11 };
+  const alone = await generateAsync(model, leftPad([prompts[0]], 255), { maxNewTokens: 12, eosTokenIds: [], padTokenId: 255, rows: [seeded] });
+  const beside = await generateAsync(model, leftPad([prompts[1], prompts[0], prompts[0]], 255), {
+    maxNewTokens: 12, eosTokenIds: [], padTokenId: 255, rows: [{ temperature: 0.7, seed: 1 }, { temperature: 0 }, seeded],
+  });
+  assert.deepEqual(beside.newTokens[2], alone.newTokens[0], "same seed, same tokens, whatever else is in the batch");
+  assert.deepEqual(beside.newTokens[1], g.generate.new_tokens[0].concat(beside.newTokens[1].slice(10)).slice(0, 12), "a greedy row beside sampled ones is greedy");
+  const draws = new Set<string>();
+  for (let i = 0; i < 4; i++) {
+    const r = await generateAsync(model, leftPad([prompts[0]], 255), { maxNewTokens: 12, eosTokenIds: [], padTokenId: 255, rows: [{ temperature: 1.5 }] });
+    draws.add(r.newTokens[0].join(","));
+  }
+  assert.ok(draws.size > 1, "four unseeded draws are not all the same");
+  model.dispose();
+});
+
+test("decode batches merge and shed rows without changing any row's tokens", async () => {
+  const g = readGolden("tiny-tied");
+  const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
+  const base = tf.memory().numTensors;
+  const prompts = g.inputs.input_ids.map((r, b) => r.filter((_, t) => g.inputs.attention_mask[b][t] === 1));
+  const seq = (b: number) => new Sequence(prompts[b], { maxNewTokens: 10, eosTokenIds: [] }, Math.random);
+  // (asynchronous reads: the test also runs on webgpu)
+  const read = async (t: tf.Tensor) => { const d = (await t.data()) as Float32Array; t.dispose(); return d; };
+  // Row 1 alone first, for three tokens; then row 0 (a longer prompt) joins; then row 1 leaves early.
+  const one = new DecodeBatch(model, [seq(1)], { inputIds: [prompts[1]] }, 255);
+  assert.equal(one.prefill(4), null, "a chunk before the prompt's end gives no logits");
+  one.advance(await read(one.prefill(100)!));
+  for (let i = 0; i < 2; i++) one.advance(await read(one.step()));
+  const zero = new DecodeBatch(model, [seq(0)], { inputIds: [prompts[0]] }, 255);
+  zero.advance(await read(zero.prefill(100)!));
+  one.absorb(zero);
+  for (let i = 0; i < 4; i++) one.advance(await read(one.step()));
+  const rowOne = one.rows[0];
+  one.keep([1]);
+  while (one.rows[0].finishReason === null) one.advance(await read(one.step()));
+  assert.deepEqual(rowOne.newTokens, g.generate.new_tokens[1].slice(0, 7));
+  assert.deepEqual(one.rows[0].newTokens, g.generate.new_tokens[0]);
+  assert.equal(one.length, prompts[0].length + 9, "the cache lost the columns only row 1 needed");
+  one.dispose();
+  assert.equal(tf.memory().numTensors, base, "no tensors leaked");
+  model.dispose();
+});
+
+const processors = JSON.parse(readFileSync(fileURLToPath(new URL("../fixtures/sampling/processors.json", import.meta.url)), "utf8")) as {
+  logits: number[]; input_ids: number[]; cases: { repetition_penalty?: number; scores?: number[]; temperature?: number; min_p?: number; kept?: number[] }[];
+};
+
+test("repetition penalty and min-p as transformers' RepetitionPenaltyLogitsProcessor and MinPLogitsWarper compute them", () => {
+  for (const c of processors.cases) {
+    if (c.repetition_penalty !== undefined) {
+      const row = Float32Array.from(processors.logits);
+      applyPenalties(row, processors.input_ids, new Map(), { repetitionPenalty: c.repetition_penalty });
+      row.forEach((v, i) => assert.ok(Math.abs(v - c.scores![i]) < 1e-6, `penalty ${c.repetition_penalty}, token ${i}: ${v} vs ${c.scores![i]}`));
+    } else {
+      const seen = new Set<number>();
+      const rnd = seededRandom(3);
+      for (let i = 0; i < 3000; i++) seen.add(sampleToken(processors.logits, { temperature: c.temperature, minP: c.min_p }, rnd));
+      assert.deepEqual([...seen].sort((a, b) => a - b), c.kept, `temperature ${c.temperature}, min_p ${c.min_p}`);
+    }
+  }
+  // vLLM's frequency and presence penalties: logit -= frequency · count + presence · [count > 0], over the output only.
+  const row = new Float32Array([1, 1, 1, 1]);
+  applyPenalties(row, [0], new Map([[1, 3], [2, 1]]), { frequencyPenalty: 0.5, presencePenalty: 0.25 });
+  assert.deepEqual([...row], [1, 1 - 1.5 - 0.25, 1 - 0.5 - 0.25, 1]);
+});
+
+test("min_tokens masks EOS and holds back stop strings until reached; ignore_eos runs to the budget", async () => {
+  const g = readGolden("tiny-tied");
+  const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
+  const greedy = g.generate.new_tokens[0];
+  const at = greedy.findIndex((t, i) => i >= 2 && !greedy.slice(0, i).includes(t));
+  const eosTok = greedy[at];
+  const input = { inputIds: [g.inputs.input_ids[0]], attentionMask: [g.inputs.attention_mask[0]] };
+  const plain = await generateAsync(model, input, { maxNewTokens: 10, eosTokenIds: [eosTok], rows: [{}] });
+  assert.deepEqual(plain.newTokens[0], greedy.slice(0, at + 1));
+  const ignored = await generateAsync(model, input, { maxNewTokens: 10, eosTokenIds: [eosTok], rows: [{ ignoreEos: true }] });
+  assert.deepEqual(ignored.newTokens[0], greedy, "EOS produced, not obeyed");
+  assert.equal(ignored.finishReasons[0], "length");
+  const min = await generateAsync(model, input, { maxNewTokens: 10, eosTokenIds: [eosTok], rows: [{ minTokens: at + 3 }] });
+  assert.ok(min.newTokens[0].length >= at + 3 && !min.newTokens[0].slice(0, at + 3).includes(eosTok), `EOS masked for ${at + 3} tokens: ${min.newTokens[0]}`);
+
+  const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(65 + (i % 26))).join("");
+  const stop = decode(greedy.slice(1, 2));
+  const early = await generateAsync(model, input, { maxNewTokens: 10, eosTokenIds: [], decode, rows: [{ stopStrings: [stop] }] });
+  assert.equal(early.finishReasons[0], "stop");
+  assert.equal(early.newTokens[0].length, 2);
+  const late = await generateAsync(model, input, { maxNewTokens: 10, eosTokenIds: [], decode, rows: [{ stopStrings: [stop], minTokens: 4 }] });
+  const after = decode(greedy).indexOf(stop, decode(greedy.slice(0, 4)).length - stop.length + 1);
+  assert.equal(late.finishReasons[0], after >= 0 ? "stop" : "length", "a stop string inside the first min_tokens tokens does not count");
+  assert.ok(late.newTokens[0].length >= 4);
   model.dispose();
 });

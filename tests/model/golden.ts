@@ -43,8 +43,21 @@ export function readGoldenLora(variant: string): GoldenLora {
   return JSON.parse(readFileSync(join(GOLDEN_DIR, variant, "lora", "golden.json"), "utf8"));
 }
 
-/** Largest |a - b| over positions where mask is 1. */
+/** The dims of a nested array (its first element's at each depth), checking every row at each depth has them. */
+function dims(x: unknown, path = "output"): number[] {
+  if (!Array.isArray(x)) return [];
+  const inner = x.map((r, i) => dims(r, `${path}[${i}]`));
+  for (const [i, d] of inner.entries()) {
+    if (d.join(",") !== inner[0].join(",")) throw new Error(`${path}[${i}] is [${d}], ${path}[0] is [${inner[0]}]`);
+  }
+  return [x.length, ...(inner[0] ?? [])];
+}
+
+/** Largest |a - b| over positions where mask is 1; a and b must have the same shape (a truncated output fails). */
 export function maxDiffMasked(a: number[][][], b: number[][][], mask: number[][]): number {
+  const [da, db] = [dims(a), dims(b)];
+  if (da.join(",") !== db.join(",")) throw new Error(`shape [${da}] is not the reference's [${db}]`);
+  if (dims(mask).join(",") !== da.slice(0, 2).join(",")) throw new Error(`mask [${dims(mask)}] does not cover [${da.slice(0, 2)}]`);
   let m = 0;
   for (let i = 0; i < a.length; i++) {
     for (let t = 0; t < a[i].length; t++) {

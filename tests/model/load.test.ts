@@ -4,11 +4,12 @@ import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { AddressInfo } from "node:net";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../src/backend.js";
-import { loadQwen2Model } from "../../src/model/load.js";
+import { baseModelReference, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION, loadQwen2Model, TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "../../src/model/load.js";
+import { DEFAULT_LORA_CONFIG, peftAdapterConfig } from "../../src/model/lora.js";
 import { createRandomQwen2, ensureRandomQwen2, QWEN25_IM_END_ID } from "../../src/model/random.js";
 import { SafetensorsFile } from "../../src/model/safetensors.js";
 import { generateAsync } from "../../src/model/generate.js";
@@ -97,4 +98,18 @@ test("createRandomQwen2 replaces only a folder it wrote itself: a user's folder,
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("an adapter names its base as peft loads it: a local folder by absolute path, a Hub model by id and revision", () => {
+  assert.deepEqual(baseModelReference(TINY_MATH_MODEL, TINY_MATH_MODEL_DIR), { nameOrPath: TINY_MATH_MODEL_DIR, revision: null });
+  assert.ok(isAbsolute(TINY_MATH_MODEL_DIR));
+  const relative = join("tests", "fixtures", "golden", "tiny-tied", "model");
+  assert.deepEqual(baseModelReference(relative, relative), { nameOrPath: resolve(relative), revision: null }, "a relative folder would depend on the current directory");
+  assert.deepEqual(baseModelReference("random-small", "/cache/random-qwen2"), { nameOrPath: "/cache/random-qwen2", revision: null });
+  assert.deepEqual(baseModelReference(DEFAULT_MODEL_REPO, "/hub/snapshots/x"), { nameOrPath: DEFAULT_MODEL_REPO, revision: DEFAULT_MODEL_REVISION });
+  assert.deepEqual(baseModelReference("acme/tiny", "/hub/snapshots/abc", "abc"), { nameOrPath: "acme/tiny", revision: "abc" });
+  assert.deepEqual(baseModelReference("acme/tiny", "/hub/snapshots/main"), { nameOrPath: "acme/tiny", revision: "main" });
+  const config = peftAdapterConfig(DEFAULT_LORA_CONFIG, DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION);
+  assert.equal(config.base_model_name_or_path, DEFAULT_MODEL_REPO);
+  assert.equal(config.revision, DEFAULT_MODEL_REVISION);
 });

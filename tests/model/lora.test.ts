@@ -120,8 +120,10 @@ for (const variant of ["tiny-tied", "tiny-untied"]) {
 test("new adapters: peft's initialisation, only adapters trainable, peft's parameter report", async () => {
   const model = await Qwen2Model.fromDirectory(join(GOLDEN_DIR, "tiny-tied", "model"));
   const g = readGolden("tiny-tied");
+  const withoutAdapters = tf.memory().numTensors;
   const lora = LoraModel.create(model, { r: 8, alpha: 16, dropout: 0.1 }, 42);
   const vars = lora.trainableVariables();
+  assert.equal(tf.memory().numTensors, withoutAdapters + vars.size, "only the adapter variables: their initial values are not kept");
   assert.equal(vars.size, 2 * 7 * 2);
   const a = vars.get("base_model.model.model.layers.0.mlp.down_proj.lora_A.weight")!;
   assert.deepEqual(a.shape, [8, 128]);

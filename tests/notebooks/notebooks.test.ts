@@ -21,6 +21,31 @@ test("the committed notebooks carry no outputs or execution counts (executed cop
   }
 });
 
+const cellsOf = (name: string) =>
+  (JSON.parse(readFileSync(join(ROOT, "notebooks", name), "utf8")) as { cells: { cell_type: string; id?: string; source: string | string[] }[] }).cells.map((c) => ({
+    ...c,
+    text: Array.isArray(c.source) ? c.source.join("") : c.source,
+  }));
+
+test("code lines are at most 100 characters, so the HTML exports show them whole", () => {
+  for (const name of notebooks) {
+    for (const cell of cellsOf(name).filter((c) => c.cell_type === "code")) {
+      for (const line of cell.text.split("\n")) assert.ok(line.length <= 100, `${name} cell ${cell.id}: ${line.length} characters: ${line}`);
+    }
+  }
+});
+
+test("every notebook ends with a questionnaire whose answers are given, and shows no machine's paths or env-var switches", () => {
+  for (const name of notebooks) {
+    const cells = cellsOf(name);
+    const markdown = cells.filter((c) => c.cell_type === "markdown").map((c) => c.text).join("\n");
+    assert.match(markdown, /## Questionnaire\n\n1\. [\s\S]*<details><summary>Answers<\/summary>\n\n1\. /, `${name} has a questionnaire with answers`);
+    const code = cells.filter((c) => c.cell_type === "code").map((c) => c.text).join("\n");
+    assert.doesNotMatch(code, /process\.env\.OPENR1_/, `${name}: a setting the learner changes is a variable in the cell, not an environment variable`);
+    assert.doesNotMatch(code, /rmSync/, `${name} deletes nothing`);
+  }
+});
+
 const jupyter = existsSync("/usr/bin/python3") && spawnSync("/usr/bin/python3", ["-c", "import nbclient"]).status === 0;
 
 test("a failing notebook cell fails `npm run notebooks`, naming the notebook, the cell and the error", { skip: !jupyter && "Jupyter is not installed (environment/setup.sh installs it)" }, () => {

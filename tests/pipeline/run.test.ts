@@ -1,8 +1,9 @@
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import fs, { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
@@ -13,7 +14,7 @@ import { runPipeline } from "../../src/pipeline/run.js";
 import { readRun } from "../../src/tracking/index.js";
 import { selectBackend } from "../../src/backend.js";
 import type { TrainerCallback } from "../../src/train/callbacks.js";
-import { startFakeWandb } from "../tracking/fakeWandbServer.js";
+import { startFakeWandb } from "../tracking/fake-wandb-server.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The embedded default, shortened: the same stages, fewer steps and problems. */
@@ -57,7 +58,8 @@ test("the main command runs the whole pipeline on the embedded default, and its 
     lora.dispose();
     lora.base.dispose();
     assert.equal(tf.memory().numTensors, before);
-    for (const f of ["tokenizer.json", "tokenizer_config.json", "vocab_map.json"]) assert.ok(existsSync(join(r.mergedDir, f)), `the merged model ships ${f}`);
+    for (const f of ["tokenizer.json", "tokenizer_config.json"]) assert.ok(existsSync(join(r.mergedDir, f)), `the merged model ships ${f}`);
+    assert.ok(!existsSync(join(r.mergedDir, "vocab_map.json")), "its tokenizer files are in the model's ids: no vocab map");
     assert.match(stdout, /What fine-tuning changed:\n\s+training loss \(logged\)\s+[\d.]+ → [\d.]+\n\s+validation loss\s+[\d.]+ → [\d.]+ .*\n\s+accuracy\s+base [\d.]+% → fine-tuned [\d.]+%/);
 
     // Metrics: training evals and both evaluations.
@@ -179,7 +181,7 @@ test("SIGTERM (a scheduler, `timeout`) stops a child `openr1 run` after the curr
     assert.ok(Number(checkpoints[0]!.split("-")[1]) < 40, "stopped long before the end");
     const record = readRun(state.result.trackingDir);
     assert.equal(record.meta.state, "finished");
-    assert.equal(record.meta.exitCode, 1);
+    assert.equal(record.meta.exitCode, 130, "the record says interrupted, as the process's exit code does (1 is a failure)");
   }));
 
 test("a second Ctrl-C quits at once, leaves nothing corrupt and the records closed; running again completes", () =>
@@ -251,4 +253,76 @@ test("a second process on the same run is refused at once; a dead process's lock
     await new Promise((r) => other.once("exit", r));
     assert.equal((await runPipeline(config, { progress: false, log: () => {} })).status, "completed", "the dead owner's lock is taken over");
     assert.ok(!existsSync(join(out, "default.lock")), "and released");
+  }));
+
+/** pipeline.json of the run `default` under `out`. */
+const stateOf = (out: string) => JSON.parse(readFileSync(join(out, "default", "pipeline.json"), "utf8"));
+
+test("a stage that fails is recorded as failed with its error: no rows after the filters, the Hub offline, a bad validation count", () =>
+  inTempDir("openr1-failed-", async (out) => {
+    const saved = { offline: process.env.HF_HUB_OFFLINE, cache: process.env.HF_HUB_CACHE };
+    Object.assign(process.env, { HF_HUB_OFFLINE: "1", HF_HUB_CACHE: join(out, "empty-cache") });
+    try {
+      for (const [set, error] of [
+        ["data.filters.maxProblemChars=1", /no examples left after filtering/],
+        ['data.source="hub"', /not in the cache .* and offline mode is on/],
+        ["data.validation=100000", /validation size 100000 leaves no training examples/],
+      ] as const) {
+        const config = resolveConfig({ overrides: [...QUICK, set, `outputDir=${out}`] });
+        await assert.rejects(runPipeline(config, { progress: false, log: () => {}, fresh: true }), error);
+        const state = stateOf(out);
+        assert.equal(state.status, "failed", set);
+        assert.match(state.error, error);
+        assert.equal(state.result.status, "failed");
+        assert.ok(!existsSync(join(out, "default.lock")), "the lock is released");
+      }
+    } finally {
+      for (const [k, v] of [["HF_HUB_OFFLINE", saved.offline], ["HF_HUB_CACHE", saved.cache]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }));
+
+/** A config whose data stage fails at once: enough to see that the run folder and the lock were accepted. */
+const failsAtData = (out: string) => resolveConfig({ overrides: [...QUICK, "data.filters.maxProblemChars=1", `outputDir=${out}`] });
+
+test("a full disk when a run starts leaves neither a lock nor a half-written file; a folder left by older versions (a 0-byte pipeline.json.tmp) is recognised and cleaned", () =>
+  inTempDir("openr1-disk-full-", async (out) => {
+    const writeFileSync = fs.writeFileSync;
+    // As a full disk does: the file is created, the write fails.
+    mock.method(fs, "writeFileSync", (path: string, ...rest: unknown[]) => {
+      if (!String(path).endsWith("pipeline.json.tmp")) return (writeFileSync as (...a: unknown[]) => void)(path, ...rest);
+      writeFileSync(path, "");
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    });
+    syncBuiltinESMExports();
+    try {
+      await assert.rejects(runPipeline(failsAtData(out), { progress: false, log: () => {} }), /ENOSPC/);
+    } finally {
+      mock.restoreAll();
+      syncBuiltinESMExports();
+    }
+    assert.deepEqual(readdirSync(out), ["default"]);
+    assert.deepEqual(readdirSync(join(out, "default")), [], "no pipeline.json.tmp, no lock");
+
+    for (const fresh of [false, true]) {
+      writeFileSync(join(out, "default", "pipeline.json.tmp"), "");
+      const lines: string[] = [];
+      await assert.rejects(runPipeline(failsAtData(out), { progress: false, log: (l) => lines.push(l), fresh }), /no examples left after filtering/);
+      assert.ok(lines.some((l) => /removed pipeline\.json\.tmp, left by a run that could not start/.test(l)), lines.join("\n"));
+      assert.equal(stateOf(out).status, "failed");
+      rmSync(join(out, "default"), { recursive: true });
+      mkdirSync(join(out, "default"));
+    }
+  }));
+
+test("a run's lock left by PID 1 (a container's entrypoint, kill -9'd, restarted) does not block the run name", () =>
+  inTempDir("openr1-pid1-", async (out) => {
+    const startTime = Number(readFileSync("/proc/1/stat", "utf8").split(") ")[1]!.split(" ")[19]) + 1000;
+    writeFileSync(join(out, "default.lock"), JSON.stringify({ pid: 1, startTime, host: hostname(), token: "x", since: "2026-01-01T00:00:00.000Z" }));
+    const lines: string[] = [];
+    await assert.rejects(runPipeline(failsAtData(out), { progress: false, log: (l) => lines.push(l) }), /no examples left after filtering/);
+    assert.ok(lines.some((l) => /Taking over the stale lock .*default\.lock: process 1 is now another process/.test(l)), lines.join("\n"));
+    assert.ok(!existsSync(join(out, "default.lock")));
   }));

@@ -1,12 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generateProblems, problemPool } from "../../src/data/generated/index.js";
+import { generateProblems, problemPool } from "../../src/data/synthetic/index.js";
 import { chatDocument, corpusDocuments, directAnswer, workedDocument } from "../../src/pretrain/corpus.js";
 import { packDocuments } from "../../src/pretrain/pack.js";
 import { prepareCorpus } from "../../src/pretrain/run.js";
 import { TINY_MATH_RECIPE } from "../../src/pretrain/recipe.js";
 import { loadTokenizer } from "../../src/tokenizer/index.js";
-import { promptMessages, tokenizeChat } from "../../src/train/format.js";
+import { promptMessages } from "../../src/data/prompt.js";
+import { tokenizeChat } from "../../src/train/format.js";
 
 const tokenizer = loadTokenizer();
 
@@ -17,8 +18,8 @@ test("packing: documents joined by the separator, cut into full rows, every toke
 });
 
 test("the corpus holds only pretraining-pool problems, in both document kinds, in a seeded order", () => {
-  const docs = corpusDocuments(tokenizer, { seed: 5, documents: 600, chatFraction: 0.4 });
-  assert.deepEqual(corpusDocuments(tokenizer, { seed: 5, documents: 600, chatFraction: 0.4 }), docs);
+  const docs = [...corpusDocuments(tokenizer, { seed: 5, documents: 600, chatFraction: 0.4 })];
+  assert.deepEqual([...corpusDocuments(tokenizer, { seed: 5, documents: 600, chatFraction: 0.4 })], docs);
   const problems = docs.map((d) => (d.match(/^Problem: (.*)\nSolution:\n/) ?? d.match(/<\|im_start\|>user\n(.*)\n/))![1]);
   assert.ok(problems.every((p) => problemPool(p) === "pretrain"));
   const chat = docs.filter((d) => d.startsWith("<|im_start|>")).length;
@@ -34,10 +35,10 @@ test("a chat document starts with exactly the prompt fine-tuning trains on and e
   assert.match(workedDocument(p), /^Problem: .*\nSolution:\nFirst, [\s\S]*\\boxed\{\d+\}\.$/);
 });
 
-test("the prepared corpus is a pure function of the recipe, in a vocabulary that round-trips it", () => {
+test("the prepared corpus is a pure function of the recipe, in a vocabulary that round-trips it", async () => {
   const small = { ...TINY_MATH_RECIPE, corpus: { documents: 300, validationDocuments: 40, chatFraction: 0.4 }, seqLength: 64 };
-  const a = prepareCorpus(small);
-  const b = prepareCorpus(small);
+  const a = await prepareCorpus(small);
+  const b = await prepareCorpus(small);
   assert.equal(a.sha256, b.sha256);
   assert.ok(a.train.length > 100 && a.validation.length > 10);
   assert.ok(a.tokenizer.vocabSize < 1000, `${a.tokenizer.vocabSize} tokens`);

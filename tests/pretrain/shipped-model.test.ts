@@ -5,13 +5,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { selectBackend } from "../../src/backend.js";
-import { generatedRow, generateProblems } from "../../src/data/generated/index.js";
+import { generatedRow, generateProblems } from "../../src/data/synthetic/index.js";
 import { toMathExample } from "../../src/data/preprocess.js";
 import { evaluate, loadModelGenerator } from "../../src/eval/index.js";
 import { generate, leftPad, Qwen2Model, TINY_MATH_MODEL_DIR } from "../../src/model/index.js";
 import { prepareCorpus, PROVENANCE_FILE, runPretrain, type Provenance } from "../../src/pretrain/run.js";
 import { TINY_MATH_RECIPE } from "../../src/pretrain/recipe.js";
-import { loadTokenizer } from "../../src/tokenizer/index.js";
+import { loadTokenizer, trimmedVocabMap } from "../../src/tokenizer/index.js";
 import type { TrainerCallback } from "../../src/train/callbacks.js";
 
 const backend = await selectBackend();
@@ -23,15 +23,15 @@ test("the shipped model is what its provenance describes: the recipe in the code
     assert.equal(createHash("sha256").update(readFileSync(join(TINY_MATH_MODEL_DIR, file))).digest("hex"), sha, file);
   }
   const config = JSON.parse(readFileSync(join(TINY_MATH_MODEL_DIR, "config.json"), "utf8"));
-  const map = JSON.parse(readFileSync(join(TINY_MATH_MODEL_DIR, "vocab_map.json"), "utf8"));
-  assert.equal(config.vocab_size, map.ids.length);
+  assert.equal(config.vocab_size, loadTokenizer(TINY_MATH_MODEL_DIR).vocabSize);
   assert.equal(config.vocab_size, provenance.vocab.size);
 });
 
 test("rerunning the recipe reproduces its corpus, its vocabulary and its first losses", async () => {
-  const corpus = prepareCorpus(TINY_MATH_RECIPE);
+  const corpus = await prepareCorpus(TINY_MATH_RECIPE);
   assert.equal(corpus.sha256, provenance.corpus.sha256, "the corpus (packed token ids) hashes the same");
-  assert.deepEqual(corpus.tokenizer.vocabMap!.toJSON().ids, JSON.parse(readFileSync(join(TINY_MATH_MODEL_DIR, "vocab_map.json"), "utf8")).ids);
+  // The shipped tokenizer files stand for exactly the vocabulary the recipe makes, in the same order.
+  assert.deepEqual(trimmedVocabMap(loadTokenizer(TINY_MATH_MODEL_DIR), loadTokenizer()).toJSON().ids, corpus.tokenizer.vocabMap!.toJSON().ids);
   const dir = mkdtempSync(join(tmpdir(), "openr1-pretrain-"));
   const controller = new AbortController();
   const steps = 3;

@@ -104,10 +104,17 @@ test("a stop signal ends the run after the current step, checkpointed; a resume 
     await assert.rejects(trainGrpo(options(dir, model, lora, { maxSteps: 6, saveEvery: 5, temperature: 0.7 }, { resumeFrom: "latest" })), /another GRPO setup \(temperature 1 here 0.7/);
   }));
 
-test("a checkpoint folder in use by a live process is refused at once", () =>
+test("a checkpoint folder in use by a running GRPO is refused at once, and released when it ends", () =>
   withRun(async (dir, model, lora) => {
-    writeFileSync(join(dir, ".lock"), String(process.pid));
-    await assert.rejects(trainGrpo(options(dir, model, lora, { maxSteps: 1 })), /in use by process \d+/);
+    let second: unknown;
+    // The first waits at its first step until the second has tried.
+    const race = { onStepEnd: async (_l: number, s: { globalStep: number }) => {
+      if (s.globalStep === 1) second = await trainGrpo(options(dir, model, lora, { maxSteps: 1 })).catch((e: Error) => e);
+    } };
+    const first = await trainGrpo(options(dir, model, lora, { maxSteps: 2 }, { callbacks: [race] }));
+    assert.equal(first.status, "completed");
+    assert.match(String(second), /in use by process \d+/);
+    assert.ok(!existsSync(join(dir, ".lock")), "the lock is released when training ends");
   }));
 
 test("masking truncated completions: when every completion is cut, nothing enters the loss and the gradient is zero", () =>

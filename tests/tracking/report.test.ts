@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { registerTrackingCommands } from "../../src/cli/tracking.js";
-import { createTracker, formatRunReport, latestRunDir, latestTable, readRun, rewardColumns, summaryGroup, tableColumn } from "../../src/tracking/index.js";
-import { simulateTrainingRun } from "./syntheticRun.js";
-import { startFakeWandb } from "./fakeWandbServer.js";
+import { formatRunReport, latestRunDir, latestTable, readRun, rewardColumns, summaryGroup, tableColumn } from "../../src/tracking/index.js";
+import { simulateTrainingRun } from "./synthetic-run.js";
+import { startFakeWandb } from "./fake-wandb-server.js";
 
 async function runCli(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
   const out: string[] = [];
@@ -42,11 +42,12 @@ test("a run's sample table, per-type accuracy and report", async () => {
   const report = formatRunReport(run);
   assert.match(report, new RegExp(`Run ${result.id} "synthetic-run" — offline, project openr1-ts`));
   assert.match(report, /State: finished with exit code 0/);
-  assert.match(report, /History: 4 rows, steps 5–20/);
-  assert.match(report, /train\/loss: .* → .*\(min .*, 4 points\)/);
-  assert.match(report, /eval\/loss: .*2 points/);
-  assert.match(report, /eval\/accuracy = /);
+  assert.match(report, /\nReport card\n/);
+  const accuracy = run.summary["eval/accuracy"] as number;
+  assert.match(report, new RegExp(`accuracy .* ${(100 * accuracy).toFixed(1)} % \\(${Math.round(10 * accuracy)} of 10\\)`));
+  assert.match(report, /History: 4 rows, steps 5–20; config: \d+ keys/);
   assert.match(report, /Samples: 10 rows × 10 columns/);
+  assert.doesNotMatch(report, /NaN/);
 
   const cli = await runCli(["report", result.runDir!]);
   assert.equal(cli.out, report);

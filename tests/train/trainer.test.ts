@@ -9,6 +9,7 @@ import {
   collate,
   countTargetTokens,
   listCheckpoints,
+  loadCheckpoint,
   train,
   TrainingDivergedError,
   type TrainableModel,
@@ -183,6 +184,9 @@ test("NaN loss stops training with a clear message and keeps the last good check
   assert.match(err.message, /step 5: the loss or gradient norm is NaN/);
   assert.match(err.message, /checkpoint-3/);
   assert.equal(err.lastCheckpoint, join(dir, "checkpoint-3"));
+  // The poisoned loss is NaN from then on, from any weights: no checkpoint can be resumed from, and the error says so.
+  assert.deepEqual(err.checked.map((c) => [c.step, c.usable]), [[3, false]]);
+  assert.match(err.message, /checkpoint-3 cannot be resumed from: the step after it gives loss NaN.*\nNo kept checkpoint can be resumed from/s);
   assert.deepEqual(listCheckpoints(dir).map((c) => c.step), [3]);
   assert.notDeepEqual(weights(inner), before);
   for (const xs of weights(inner).values()) assert.ok(xs.every(Number.isFinite), "no NaN update applied");
@@ -257,13 +261,16 @@ test("resuming with another learning rate or other data is refused, naming what 
 
 test("two trainings into one checkpoint folder: the second is refused while the first runs", () =>
   withToyModel(8, async (model, dir) => {
-  let second: Promise<unknown> | undefined;
+  let second: unknown;
+  // The first waits at its first step until the second has tried.
   const race: TrainerCallback = {
-    onStepEnd: (_l, s) => void (s.globalStep === 1 && (second = train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir) }).catch((e: Error) => e))),
+    onStepEnd: async (_l, s) => {
+      if (s.globalStep === 1) second = await train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir) }).catch((e: Error) => e);
+    },
   };
   const first = await train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: resumeConfig(dir), callbacks: [race] });
   assert.equal(first.status, "completed");
-  assert.match(String(await second!), /checkpoint folder .* is in use by process/);
+  assert.match(String(second), /checkpoint folder .* is in use by process/);
   assert.ok(!existsSync(join(dir, ".lock")), "the lock is released when training ends");
   }));
 
@@ -279,4 +286,62 @@ test("an interruption is seen after the step it arrives in, not at the next chec
   assert.equal(res.status, "aborted");
   assert.equal(res.globalStep, 2, "stopped after the step during which the signal arrived");
   assert.deepEqual(listCheckpoints(dir).map((c) => c.step), [2], "and checkpointed it");
+  }));
+
+test("after a divergence the error names the last checkpoint a resume can go on from, and resuming from it with a lower learning rate, accepted, completes and is recorded", () =>
+  withToyModel(10, async (inner, dir) => {
+    // As weights of 1e30 do in a real model's norms: once a weight passes 100 in magnitude the loss is NaN.
+    const model: TrainableModel = {
+      trainableVariables: () => inner.trainableVariables(),
+      sumLoss: (b, o) =>
+        tf.tidy(() => {
+          const largest = Math.max(...[...inner.trainableVariables().values()].map((v) => v.abs().max().dataSync()[0]!));
+          return inner.sumLoss(b, o).mul(largest > 100 ? NaN : 1);
+        }),
+    };
+    const data = toyExamples(8, V, 4);
+    const tensors = tf.memory().numTensors;
+    const config = { outputDir: dir, batchSize: 2, gradientAccumulation: 1, learningRate: 40, schedule: "constant" as const, warmupRatio: 0, maxSteps: 8, saveEvery: 1, keepCheckpoints: 8, evalEvery: 0, seed: 3 };
+    let err: unknown;
+    try {
+      await train({ model, train: data, padTokenId: V - 1, config });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof TrainingDivergedError, String(err));
+    assert.equal(tf.memory().numTensors, tensors, "checking the checkpoints leaks no tensor");
+    const stoppedAt = err.step;
+    const largest = (d: string) => {
+      const { params } = loadCheckpoint(d);
+      return Math.max(...[...params.values()].flatMap((xs) => Array.from(xs, Math.abs)));
+    };
+    // The checkpoint written just before the stop holds the weights that diverged; the one before it is sound.
+    assert.equal(err.lastCheckpoint, join(dir, `checkpoint-${stoppedAt - 1}`));
+    assert.ok(largest(err.lastCheckpoint) > 100);
+    assert.deepEqual(err.checked.map((c) => [c.step, c.usable]), [[stoppedAt - 1, false], [stoppedAt - 2, true]]);
+    assert.equal(err.usableCheckpoint, join(dir, `checkpoint-${stoppedAt - 2}`));
+    assert.ok(largest(err.usableCheckpoint) <= 100);
+    assert.match(err.message, new RegExp(`checkpoint-${stoppedAt - 1} cannot be resumed from: the step after it gives loss NaN`));
+    assert.match(err.message, new RegExp(`checkpoint-${stoppedAt - 2} is the last checkpoint to resume from .*accepting that change \\(allowChanges`));
+
+    // The advice followed without accepting the change: refused, saying how to accept it.
+    const lower = { ...config, learningRate: 0.05 };
+    await assert.rejects(
+      train({ model, train: data, padTokenId: V - 1, config: lower, resumeFrom: err.usableCheckpoint }),
+      /another training setup \(learningRate 40 here 0\.05\); an exact resume needs the same — to resume with learningRate changed, accept the change \(allowChanges/,
+    );
+    await assert.rejects(
+      train({ model, train: data, padTokenId: V - 1, config: { ...lower, batchSize: 4 }, resumeFrom: err.usableCheckpoint, allowChanges: ["learningRate", "batchSize"] }),
+      /allowChanges: batchSize cannot change on a resume \(only learningRate, maxGradNorm/,
+    );
+    const resumed = await train({ model, train: data, padTokenId: V - 1, config: lower, resumeFrom: err.usableCheckpoint, allowChanges: ["learningRate"] });
+    assert.equal(resumed.status, "completed");
+    assert.equal(resumed.steps[0]!.step, stoppedAt - 1);
+    assert.ok(resumed.steps.every((s) => Number.isFinite(s.loss)));
+    const change = { step: stoppedAt - 2, from: { learningRate: 40 }, to: { learningRate: 0.05 } };
+    assert.deepEqual(resumed.changes, [change]);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, "checkpoint-8", "trainer_state.json"), "utf8")).changes, [change], "recorded in the checkpoints");
+    // From a checkpoint made after the change, the new settings are the run's: a plain resume needs no acceptance.
+    const again = await train({ model, train: data, padTokenId: V - 1, config: { ...lower, maxSteps: 8 }, resumeFrom: join(dir, "checkpoint-7") });
+    assert.deepEqual(again.changes, [change]);
   }));

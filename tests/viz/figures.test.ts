@@ -2,11 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   accuracyByProblemTypeFigure,
+  accuracyCurveFigure,
   datasetLengthsFigure,
   gradNormFigure,
   lossCurvesFigure,
   responseLengthsFigure,
   rewardDistributionsFigure,
+  rewardLabel,
   tokensPerSecondFigure,
 } from "../../src/viz/index.js";
 
@@ -39,19 +41,40 @@ test("accuracy by problem type: bars sorted by type, labelled in percent", () =>
   assert.deepEqual(fig.data[0].hovertext, ["4 samples", "8 samples"]);
 });
 
-test("reward, response-length and dataset-length histograms", () => {
-  const rewards = rewardDistributionsFigure({ accuracy: [1, 0, 1], format: [1, 1, 0] });
-  assert.deepEqual(rewards.data.map((t) => [t.name, t.x]), [["accuracy", [1, 0, 1]], ["format", [1, 1, 0]]]);
-  const lengths = responseLengthsFigure([10, 20, 30], [true, false, true]);
-  assert.deepEqual(lengths.data.map((t) => [t.name, t.x]), [["correct", [10, 30]], ["incorrect", [20]]]);
-  assert.deepEqual(responseLengthsFigure([1, 2]).data[0].x, [1, 2]);
-  // All-zero rewards still sit on the reward scale [0, 1], not plotly's automatic -0.4…0.4; one trace keeps its legend.
-  const zeros = rewardDistributionsFigure({ accuracy: [0, 0, 0] });
-  assert.deepEqual((zeros.layout.xaxis as { range: number[] }).range, [-0.05, 1.05]);
-  assert.equal(zeros.layout.showlegend, true);
-  assert.equal(responseLengthsFigure([1, 2]).layout.showlegend, true);
+test("rewards as small multiples: one panel per reward on its own axes, named in words, every colour its own", () => {
+  const rewards = rewardDistributionsFigure({ correctness: [1, 0, 1], reasoningSteps: [1, 0.67, 1], tag_count: [0, 0, 0] });
+  assert.deepEqual(rewards.data.map((t) => [t.name, t.x, t.xaxis, t.yaxis]), [
+    ["correct (1) or not (0)", [1, 0, 1], "x", "y"],
+    ["reasoning steps", [1, 0.67, 1], "x2", "y2"],
+    ["tag count", [0, 0, 0], "x3", "y3"],
+  ]);
+  assert.equal(rewards.layout.barmode, undefined, "never overlaid");
+  assert.deepEqual(rewards.layout.grid, { rows: 1, columns: 3, pattern: "independent", xgap: 0.12, ygap: 0.35 });
+  assert.deepEqual((rewards.layout.annotations as { text: string; xref: string }[]).map((a) => [a.text, a.xref]), [
+    ["correct (1) or not (0)", "x domain"], ["reasoning steps", "x2 domain"], ["tag count", "x3 domain"],
+  ]);
+  // Rewards in [0, 1] keep that axis in every panel (all zeros included), in bins of 0.05.
+  for (const k of ["xaxis", "xaxis2", "xaxis3"]) assert.deepEqual((rewards.layout[k] as { range: number[] }).range, [-0.05, 1.05]);
+  assert.deepEqual(rewards.data[0]!.xbins, { start: -0.025, end: 1.025, size: 0.05 });
+  const seven = rewardDistributionsFigure(Object.fromEntries(["a", "b", "c", "d", "e", "f", "g"].map((k) => [k, [0.5]])));
+  assert.deepEqual([(seven.layout.grid as { rows: number }).rows, (seven.layout.grid as { columns: number }).columns], [2, 4]);
   assert.equal((rewardDistributionsFigure({ steps: [0, 3] }).layout.xaxis as { range?: number[] }).range, undefined, "other scales are left to plotly");
+  assert.equal(rewardLabel("step_by_step"), "step-by-step score");
+  assert.equal(rewardLabel("stepByStep"), "step-by-step score");
+});
+
+test("answer lengths stack right and wrong answers (no mixed colours); dataset lengths overlay the splits", () => {
+  const lengths = responseLengthsFigure([10, 20, 30], [true, false, true]);
+  assert.deepEqual(lengths.data.map((t) => [t.name, t.x]), [["correct", [10, 30]], ["wrong", [20]]]);
+  assert.equal(lengths.layout.barmode, "stack");
+  assert.deepEqual(responseLengthsFigure([1, 2]).data[0].x, [1, 2]);
+  assert.equal(responseLengthsFigure([1, 2]).layout.showlegend, true);
   const data = datasetLengthsFigure({ train: [1, 2, 3], validation: [4] });
   assert.deepEqual(data.data.map((t) => t.name), ["train (3)", "validation (1)"]);
-  assert.equal(data.layout.barmode, "overlay");
+});
+
+test("accuracy along the run: base at step 0, checkpoints, fine-tuned, each point labelled", () => {
+  const fig = accuracyCurveFigure([{ step: 0, accuracy: 4 / 120 }, { step: 40, accuracy: 0.5417 }, { step: 120, accuracy: 0.775 }]);
+  assert.deepEqual([fig.data[0]!.x, fig.data[0]!.text], [[0, 40, 120], ["3.3 %", "54.2 %", "77.5 %"]]);
+  assert.equal((fig.layout.yaxis as { tickformat: string }).tickformat, ".0%");
 });
