@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -10,7 +10,7 @@ import type { MathExample } from "../../src/data/types.js";
 import { LoraModel } from "../../src/model/lora.js";
 import { TINY_MATH_MODEL_DIR } from "../../src/model/load.js";
 import { Qwen2Model } from "../../src/model/qwen2.js";
-import { trainGrpo, type GrpoConfig, type GrpoOptions } from "../../src/rl/trainer.js";
+import { trainGrpo, type GrpoCallback, type GrpoConfig, type GrpoOptions } from "../../src/rl/trainer.js";
 import { loadTokenizer } from "../../src/tokenizer/index.js";
 
 await selectBackend();
@@ -108,7 +108,7 @@ test("a checkpoint folder in use by a running GRPO is refused at once, and relea
   withRun(async (dir, model, lora) => {
     let second: unknown;
     // The first waits at its first step until the second has tried.
-    const race = { onStepEnd: async (_l: number, s: { globalStep: number }) => {
+    const race: GrpoCallback = { onStepEnd: async (_l, s) => {
       if (s.globalStep === 1) second = await trainGrpo(options(dir, model, lora, { maxSteps: 1 })).catch((e: Error) => e);
     } };
     const first = await trainGrpo(options(dir, model, lora, { maxSteps: 2 }, { callbacks: [race] }));
