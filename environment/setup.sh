@@ -66,6 +66,6 @@ fi
 echo "== registering the TypeScript (tslab) kernel for this user (it runs each notebook on its own checkout)"
 bash environment/register-kernel.sh >/dev/null
 
-echo "== building the library the notebooks import (src -> src/dist)"
+echo "== building the library the notebooks import (src -> lib/dist)"
 npm run build --silent
 echo "environment ready"
