@@ -1,7 +1,11 @@
-import { InvalidArgumentError } from "commander";
-import { BACKEND_PREFERENCES } from "../backend-names.js";
+import { InvalidArgumentError, type Option } from "commander";
+import { pipelineConfigSchema } from "../pipeline/config.js";
+import { settingAt } from "../settings.js";
+import { settingOption } from "./setting-option.js";
 
-/** Option parsers shared by the commands: each names the option in its error. */
+export { addOptions, givenOptions, settingOption } from "./setting-option.js";
+
+/** Option parsers for the options that are not settings: each names the option in its error. */
 export const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be ${min === 0 ? "a non-negative integer" : `an integer >= ${min}`}`);
@@ -19,5 +23,12 @@ export const oneOf = <T extends string>(name: string, values: readonly T[]) => (
   return v as T;
 };
 
-/** --backend: auto, tensorflow, webgpu, wasm or cpu. */
-export const backendOption = ["--backend <name>", BACKEND_PREFERENCES.join(", "), oneOf("--backend", BACKEND_PREFERENCES)] as const;
+/** A setting of the run's configuration (src/pipeline/config.ts) as an option. */
+export function configOption(flag: string, path: string, valueName?: string): Option[] {
+  const schema = settingAt(pipelineConfigSchema, path.split("."));
+  if (!schema) throw new Error(`no setting ${path}`);
+  return settingOption(flag, schema, path, valueName);
+}
+
+/** --backend: auto, tensorflow, webgpu, wasm or cpu (the configuration's `backend` setting). */
+export const backendOption = () => configOption("backend", "backend", "name")[0]!;

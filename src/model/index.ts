@@ -10,7 +10,7 @@ export { generate, generateAsync, leftPad, DecodeBatch, Sequence, DEFAULT_PREFIL
 export type { GenerateOptions, GenerateResult, FinishReason, RowSampling, SequenceSettings } from "./generate.js";
 export { sampleToken, seededRandom, argmax, applyPenalties } from "./sampling.js";
 export type { SamplingOptions, PenaltyOptions } from "./sampling.js";
-export { LoraModel, DEFAULT_LORA_CONFIG, resolveLoraConfig, loraScaling, peftTensorName, peftAdapterConfig, loraConfigFromPeft } from "./lora.js";
+export { LoraModel, loraSettings, DEFAULT_LORA_CONFIG, resolveLoraConfig, loraScaling, peftTensorName, peftAdapterConfig, loraConfigFromPeft } from "./lora.js";
 export type { LoraConfig, TrainableParameterReport } from "./lora.js";
 export { countParameters, parameterTableHtml } from "./params.js";
 export type { ModuleParameters } from "./params.js";

@@ -1,5 +1,9 @@
 import type { MathExample } from "../data/types.js";
 import type { ChatTurn, Tokenizer } from "../tokenizer/index.js";
+import { parseSettings } from "../settings.js";
+import { formatSettings, MIN_COMPLETION_TOKENS, type TrainJobSettings } from "./settings.js";
+
+export { MIN_COMPLETION_TOKENS };
 
 /** open-r1's system prompt (recipes' GRPO config_demo), the default system turn. */
 export const OPEN_R1_SYSTEM_PROMPT =
@@ -10,26 +14,24 @@ export const OPEN_R1_SYSTEM_PROMPT =
 /** DeepSeek-R1 / open-r1's math instruction, appended to every problem. */
 export const MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}.";
 
-/** Fewer completion tokens than this after truncation is not worth training on: the example is dropped. */
-export const MIN_COMPLETION_TOKENS = 16;
-
-export type TargetSource = "solution" | "reasoning";
-export type OverLengthPolicy = "truncate" | "drop";
+export type TargetSource = TrainJobSettings["target"];
+export type OverLengthPolicy = TrainJobSettings["overLength"];
 
 export interface PromptOptions {
   /** The system turn; null leaves it out (the chat template may then insert its own default). */
   systemPrompt?: string | null;
 }
 
+/** The formatting settings (target, maxSeqLength, overLength: src/train/settings.ts) and the system turn. */
 export interface FormatOptions extends PromptOptions {
-  /** The assistant turn: the reference solution or the verified reasoning trace. Default "solution". */
+  /** The assistant turn: the reference solution or the verified reasoning trace. */
   target?: TargetSource;
-  maxSeqLength: number;
+  maxSeqLength?: number;
   /**
    * What to do with an example longer than maxSeqLength. "truncate": keep the whole prompt and cut the
    * MIDDLE of the completion (its first ⌊b/2⌋ and last ⌈b/2⌉ tokens stay, b = maxSeqLength − prompt length),
    * so the final \boxed{} answer and <|im_end|> are still learned; an example whose prompt leaves fewer than
-   * MIN_COMPLETION_TOKENS for the completion is dropped. "drop": drop it. Default "truncate".
+   * MIN_COMPLETION_TOKENS for the completion is dropped. "drop": drop it.
    */
   overLength?: OverLengthPolicy;
 }
@@ -91,7 +93,7 @@ export function tokenizeExamples(
   tokenizer: ChatTokenizer,
   opts: FormatOptions,
 ): { examples: TokenizedExample[]; report: FormatReport } {
-  const { maxSeqLength, overLength = "truncate", target = "solution" } = opts;
+  const { maxSeqLength, overLength, target } = parseSettings(formatSettings, { target: opts.target, maxSeqLength: opts.maxSeqLength, overLength: opts.overLength }, "Format options");
   const out: TokenizedExample[] = [];
   const report: FormatReport = { total: examples.length, kept: 0, truncated: 0, droppedTooLong: 0, droppedNoTarget: 0, targetTokenFraction: 1 };
   let targetBefore = 0;
