@@ -171,6 +171,16 @@ export function settingRule(schema: z.ZodType): string {
   return message.replace(/^must be /, "");
 }
 
+/** A setting's help text: its own description, or that of the schema it wraps (a default over a described setting). */
+export function settingHelp(schema: z.ZodType): string | undefined {
+  let s: z.ZodType = schema;
+  for (;;) {
+    if (s.description) return s.description;
+    if (s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodNullable || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+    else return undefined;
+  }
+}
+
 /** The default of a setting (undefined when it has none). */
 export function settingDefault(schema: z.ZodType): unknown {
   const r = schema.safeParse(undefined);

@@ -45,6 +45,13 @@ export const EVALUATE_SETTINGS: { key: keyof EvalSettings; flag: string; path: s
   { key: "checkTimeoutMs", flag: "timeout-ms", path: "eval.checkTimeoutMs" },
 ];
 
+/** The evaluation settings of a parsed `openr1 evaluate` command line (each flag already checked by its setting). */
+export function evaluateCommandSettings(command: Command): EvalSettings {
+  const o = command.opts();
+  const attribute = (flag: string) => command.options.find((option) => option.long === `--${flag}`)!.attributeName();
+  return Object.fromEntries(EVALUATE_SETTINGS.map((s) => [s.key, o[attribute(s.flag)]])) as EvalSettings;
+}
+
 interface EvaluateOptions {
   model: string;
   adapter?: string;
@@ -99,13 +106,12 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
     .option("--adapter <dir>", "LoRA adapter (PEFT layout) applied to --model")
     .option("--base-model <dir>", "also evaluate this model (directory, Hub id, tiny-math or random-small) and print both side by side")
     .requiredOption("--data <file>", "validation jsonl written by `openr1 data`");
-  const settings = EVALUATE_SETTINGS.map((s) => ({ ...s, options: settingOption(s.flag, evaluationSettings.shape[s.key], s.path) }));
-  for (const s of settings) addOptions(evaluateCommand, s.options);
+  for (const s of EVALUATE_SETTINGS) addOptions(evaluateCommand, settingOption(s.flag, evaluationSettings.shape[s.key], s.path));
   evaluateCommand
     .option("--out <dir>", "where samples jsonl + summary json go", "runs/eval")
-    .action(async (o: EvaluateOptions & Record<string, unknown>) => {
+    .action(async (o: EvaluateOptions) => {
       const examples = readExamples(o.data);
-      const config = Object.fromEntries(settings.map((s) => [s.key, o[s.options[0]!.attributeName()]])) as EvalSettings;
+      const config = evaluateCommandSettings(evaluateCommand);
       const interrupt = interruptController({ what: "the current batch" });
       if (o.endpoint && o.adapter) throw new Error("--adapter applies to a local model: with --endpoint, serve the adapter (openr1 serve MODEL --adapter DIR, or vLLM's --lora-modules) and pass its name as --model");
       const concurrency = int("concurrency", o.concurrency, 1);

@@ -3,7 +3,7 @@ import { pipelineConfigSchema } from "../pipeline/config.js";
 import { settingAt } from "../settings.js";
 import { settingOption } from "./setting-option.js";
 
-export { addOptions, givenOptions, settingOption } from "./setting-option.js";
+export { addOptions, settingOption } from "./setting-option.js";
 
 /** Option parsers for the options that are not settings: each names the option in its error. */
 export const int = (name: string, min = 0) => (v: string) => {

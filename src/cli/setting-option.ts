@@ -1,6 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { z } from "zod";
-import { describeIssues, fromText, settingDefault, settingRule, unwrapSetting } from "../settings.js";
+import { describeIssues, fromText, settingDefault, settingHelp, settingRule, unwrapSetting } from "../settings.js";
+
+/** commander cannot hold null (a parser's null becomes ""): a null setting travels as this until the action. */
+const NULL = Symbol("null");
+const withNulls = new WeakSet<Command>();
 
 const show = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
 
@@ -12,13 +16,14 @@ const show = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
 export function settingOption(flag: string, schema: z.ZodType, path: string, valueName?: string): Option[] {
   const { base } = unwrapSetting(schema);
   const boolean = base instanceof z.ZodBoolean;
-  valueName ??= base instanceof z.ZodNumber ? "n" : base instanceof z.ZodArray ? "list" : "value";
+  valueName ??= base instanceof z.ZodNumber ? "n" : base instanceof z.ZodArray ? "list" : base instanceof z.ZodEnum && base.options.join("|").length <= 20 ? base.options.join("|") : "value";
   const fallback = settingDefault(schema);
-  const help = `${schema.description ?? path} [${path}: ${settingRule(schema)}]`;
+  const rule = settingRule(schema);
+  const help = `${settingHelp(schema) ?? path} [${path}${rule === "a non-empty string" ? "" : `: ${rule}`}]`;
   const parse = (raw: string) => {
     const r = schema.safeParse(fromText(schema, raw), { reportInput: true });
     if (!r.success) throw new InvalidArgumentError(describeIssues(r.error.issues, path.split("."))[0]!);
-    return r.data;
+    return r.data === null ? NULL : r.data;
   };
   if (!boolean) {
     const option = new Option(`--${flag} <${valueName}>`, help).argParser(parse);
@@ -29,15 +34,14 @@ export function settingOption(flag: string, schema: z.ZodType, path: string, val
   return [option, new Option(`--no-${flag}`, `${path}: false`)];
 }
 
-/** Adds the options to a command. */
+/** Adds setting options to a command; before its action runs, a setting given as null is null again. */
 export function addOptions(command: Command, options: Option[]): Command {
   for (const o of options) command.addOption(o);
+  if (!withNulls.has(command)) {
+    withNulls.add(command);
+    command.hook("preAction", (c) => {
+      for (const [key, value] of Object.entries(c.opts())) if (value === NULL) c.setOptionValueWithSource(key, null, c.getOptionValueSource(key)!);
+    });
+  }
   return command;
 }
-
-/** The settings a command's user gave on its command line (not the defaults shown in its help), by attribute name. */
-export function givenOptions(command: Command, names: readonly string[]): Record<string, unknown> {
-  const opts = command.opts();
-  return Object.fromEntries(names.filter((n) => command.getOptionValueSource(n) === "cli").map((n) => [n, opts[n]]));
-}
-

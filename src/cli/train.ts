@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { selectBackend } from "../backend.js";
-import { addOptions, configOption, givenOptions } from "./options.js";
+import { addOptions, configOption } from "./options.js";
 import { formatFilterReport } from "../data/index.js";
-import { pipelineConfigSchema, profiles, resolveConfig, trainJobOf, type PipelineConfigInput, type Profile } from "../pipeline/config.js";
+import { pipelineConfigSchema, profiles, resolveConfig, trainJobOf, type PipelineConfig, type PipelineConfigInput, type Profile } from "../pipeline/config.js";
 import { prepareRunData } from "../pipeline/run.js";
 import { settingLeaves } from "../settings.js";
 import { interruptController } from "../train/interrupt.js";
@@ -35,7 +35,7 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
  */
 export const TRAIN_SETTINGS: { path: string; flag: string }[] = [
   ...["data.source", "data.limit", "data.validation", "model.source", "seed", "backend"],
-  ...settingLeaves(pipelineConfigSchema).map((l) => l.path.join(".")).filter((p) => p.startsWith("train.") || p.startsWith("lora.")),
+  ...["train", "lora"].flatMap((section) => settingLeaves(pipelineConfigSchema).map((l) => l.path.join(".")).filter((p) => p.startsWith(`${section}.`))),
 ].map((path) => {
   const [section, key] = path.split(".");
   return { path, flag: FLAG_NAMES[path] ?? (key === undefined ? section! : `${section === "lora" ? "lora-" : ""}${kebab(key)}`) };
@@ -58,7 +58,24 @@ export function recoveryCommand(args: string[], checkpoint: string, lr: number):
   return ["openr1", ...kept, "--resume", checkpoint, "--lr", String(Number((lr / 10).toPrecision(6))), "--allow-change", "lr"].map(quote).join(" ");
 }
 
-interface TrainCliOptions {
+/**
+ * The configuration `openr1 train` runs with: its profile (or config file) with the settings given on its command
+ * line over it, resolved and checked as `openr1 run` resolves `--set`.
+ */
+export function trainCommandConfig(command: Command): PipelineConfig {
+  const o = command.opts<TrainCliOptions>();
+  const patch: Record<string, unknown> = {};
+  for (const { path, flag } of TRAIN_SETTINGS) {
+    const attribute = command.options.find((option) => option.long === `--${flag}`)!.attributeName();
+    if (command.getOptionValueSource(attribute) !== "cli") continue;
+    const [section, key] = path.split(".");
+    if (key === undefined) patch[section!] = o[attribute];
+    else ((patch[section!] ??= {}) as Record<string, unknown>)[key] = o[attribute];
+  }
+  return resolveConfig({ profile: o.profile, file: o.config, patch: patch as PipelineConfigInput });
+}
+
+interface TrainCliOptions extends Record<string, unknown> {
   profile?: Profile; config?: string; tokenizer?: string; outputDir: string; systemPrompt?: string | false;
   resume?: string | boolean; allowChange?: ResumeChangeable[]; progress: boolean;
 }
@@ -80,27 +97,13 @@ export function registerTrainCommands(program: Command): void {
     .option("--output-dir <dir>", "checkpoints, adapter/ and merged/ go here", "runs/train")
     .option("--system-prompt <text>", "system turn (default: open-r1's)")
     .option("--no-system-prompt", "no system turn");
-  const attributes: { attribute: string; path: string }[] = [];
-  for (const { path, flag } of TRAIN_SETTINGS) {
-    const options = configOption(flag, path);
-    addOptions(command, options);
-    attributes.push({ attribute: options[0]!.attributeName(), path });
-  }
+  for (const { path, flag } of TRAIN_SETTINGS) addOptions(command, configOption(flag, path));
   command
     .option("--resume [checkpoint]", "resume from a checkpoint folder (alone: the latest in --output-dir)")
     .option("--allow-change <options>", "resume with these options changed from the checkpoint's (lr, max-grad-norm; comma-separated): recorded in the later checkpoints", changeable)
     .option("--no-progress", "no progress bar")
     .action(async (o: TrainCliOptions) => {
-      const given = givenOptions(command, attributes.map((a) => a.attribute));
-      const patch: Record<string, Record<string, unknown>> = {};
-      const top: Record<string, unknown> = {};
-      for (const { attribute, path } of attributes) {
-        if (!(attribute in given)) continue;
-        const [section, key] = path.split(".");
-        if (key === undefined) top[section!] = given[attribute];
-        else (patch[section!] ??= {})[key] = given[attribute];
-      }
-      const config = resolveConfig({ profile: o.profile, file: o.config, patch: { ...top, ...patch } as PipelineConfigInput });
+      const config = trainCommandConfig(command);
       const interrupt = interruptController();
       try {
         const backend = await selectBackend(config.backend);

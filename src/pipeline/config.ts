@@ -4,16 +4,11 @@ import { BACKEND_PREFERENCES } from "../backend-names.js";
 import { evalSettings, type EvalSettings } from "../eval/settings.js";
 import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 import { OPENR1_REVISION } from "../data/source.js";
+import { splitSettings } from "../data/split.js";
 import { DEFAULT_MODEL_REPO } from "../model/load.js";
 import { loraSettings } from "../model/lora.js";
 import { flag, fromText, integerOrNull, oneOf, parseSettings, seedSetting, settingAt, text, textOrNull } from "../settings.js";
 import { TRAINER_KEYS, trainerSettings, trainJobSettings, type TrainerConfig } from "../train/settings.js";
-
-/** A validation set size: a count or a fraction of the examples. */
-function validationSize(): z.ZodType<number> {
-  const error = "must be an integer count ≥ 1 or a fraction in (0, 1)";
-  return z.number({ error }).gt(0, { error }).refine((v) => v < 1 || Number.isInteger(v), { error });
-}
 
 const dataSettings = z.strictObject({
   source: text().default("generated").describe('"generated" (problems made here), "embedded" (54 real rows), "hub", or a local parquet/jsonl file or folder'),
@@ -28,8 +23,8 @@ const dataSettings = z.strictObject({
     maxSolutionChars: integerOrNull({ min: 1 }).default(null).describe("drop rows whose reference solution is longer; null: no limit"),
     dedupe: flag().default(true).describe("keep one row of each repeated problem"),
   }).prefault({}),
-  validation: validationSize().default(120).describe("validation examples: a count (≥ 1) or a fraction (< 1) of the rows"),
-  stratify: flag().default(false).describe("keep each problem type's share equal in train and validation"),
+  validation: splitSettings.shape.validation.default(120),
+  stratify: splitSettings.shape.stratify,
 });
 
 const { outputDir: _outputDir, seed: _seed, ...trainerShape } = trainerSettings.shape;

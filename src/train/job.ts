@@ -13,8 +13,7 @@ import type { TrainerCallback } from "./callbacks.js";
 import { tokenizeExamples, type FormatOptions, type FormatReport } from "./format.js";
 import { loraOutputs } from "./lora-outputs.js";
 import { checkTrainingMemory } from "./memory.js";
-import { parseSettings } from "../settings.js";
-import { resolveTrainerConfig, trainJobSettings, type TrainerConfigInput } from "./settings.js";
+import { resolveTrainerConfig, resolveTrainJobSettings, type TrainerConfigInput } from "./settings.js";
 import { train, type TrainResult } from "./trainer.js";
 import type { z } from "zod";
 
@@ -62,11 +61,9 @@ export interface TrainJobResult extends TrainResult {
 /** Model + tokenizer + formatting + LoRA (or full-parameter training) + trainer: what `openr1 train` and the pipeline run. */
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   // Every setting checked (and defaulted) once, here, before the model is loaded.
-  const { method, mergedDtype, ...format } = parseSettings(
-    trainJobSettings,
-    { method: opts.method, mergedDtype: opts.mergedDtype, target: opts.format?.target, maxSeqLength: opts.format?.maxSeqLength, overLength: opts.format?.overLength },
-    "Training job",
-  );
+  const { method, mergedDtype, ...format } = resolveTrainJobSettings({
+    method: opts.method, mergedDtype: opts.mergedDtype, target: opts.format?.target, maxSeqLength: opts.format?.maxSeqLength, overLength: opts.format?.overLength,
+  });
   const trainer = resolveTrainerConfig(opts.trainer);
   const loraConfig = resolveLoraConfig(opts.lora);
   const formatOptions: FormatOptions = { ...format, systemPrompt: opts.format?.systemPrompt };

@@ -67,5 +67,9 @@ export const trainJobSettings = z.strictObject({
 
 export type TrainJobSettings = z.output<typeof trainJobSettings>;
 
+export function resolveTrainJobSettings(settings: z.input<typeof trainJobSettings>, source = "Training job"): TrainJobSettings {
+  return parseSettings(trainJobSettings, settings, source);
+}
+
 /** The formatting settings (src/train/format.ts). */
 export const formatSettings = trainJobSettings.pick({ target: true, maxSeqLength: true, overLength: true });
