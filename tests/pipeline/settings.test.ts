@@ -180,6 +180,8 @@ test("one default per setting: openr1 train, openr1 run and train() / LoraModel.
   const cli = parse(registerTrainCommands, ["train"], trainCommandConfig);
   assert.ok("value" in cli);
   assert.deepEqual(cli.value, profiles.default, "openr1 train with no flags is the default profile");
+  const full = parse(registerTrainCommands, ["train", "--profile", "full", "--lr", "1e-4"], trainCommandConfig);
+  assert.deepEqual(full, { value: resolveConfig({ profile: "full", overrides: ["train.learningRate=1e-4"] }) }, "--profile full: the flags change that profile");
   assert.deepEqual(resolveConfig({}), profiles.default);
   assert.deepEqual(trainerConfigOf(profiles.default, "o"), resolveTrainerConfig({ outputDir: "o" }), "train()'s defaults are the default profile's");
   assert.deepEqual(profiles.default.lora, resolveLoraConfig({}));
