@@ -5,6 +5,7 @@
  * Run alone: OPENR1_BACKEND=webgpu node --import tsx bench/gpu.ts [--quick]
  */
 import * as tf from "@tensorflow/tfjs";
+import { applyEnvironment, readEnvironment } from "../src/environment.js";
 import { selectBackend } from "../src/backend.js";
 import { webGpuAdapter } from "../src/webgpu.js";
 
@@ -14,6 +15,7 @@ export interface GpuMatMulRow {
 }
 
 export async function gpuMatMulBench(opts: { quick?: boolean } = {}): Promise<GpuMatMulRow[]> {
+  applyEnvironment(readEnvironment(process.env));
   const backend = await selectBackend();
   if (backend.name !== "webgpu") throw new Error(`gpuMatMulBench needs the webgpu backend (active: ${backend.name})`);
   // A software adapter (lavapipe) does a few GFLOP/s: keep its products small.

@@ -11,6 +11,7 @@
  * Run alone: node --import tsx bench/kernels.ts [--quick]
  */
 import * as tf from "@tensorflow/tfjs";
+import { applyEnvironment, readEnvironment } from "../src/environment.js";
 import { selectBackend } from "../src/backend.js";
 import { FrozenLinear, installOrtMatMul, LmHeadCrossEntropy, ortAvailable, OrtSession, uninstallOrtMatMul } from "../src/kernels/index.js";
 
@@ -82,6 +83,7 @@ export interface KernelBenchOptions {
 
 export async function benchKernels(options: KernelBenchOptions = {}): Promise<KernelBenchRow[]> {
   const { shapes = [...trainingShapes, ...decodeShapes], threads = [1, 2], repeats = 3, tfjsMaxGflop = 5, log = console.log } = options;
+  applyEnvironment(readEnvironment(process.env));
   const backend = await selectBackend();
   uninstallOrtMatMul(); // the tfjs rows measure the backend's own kernel
   const rows: KernelBenchRow[] = [];

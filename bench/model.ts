@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-import { executionFromEnv, setExecutionDefaults } from "../src/model/execution-options.js";
+import { applyEnvironment, readEnvironment } from "../src/environment.js";
 import { selectBackend } from "../src/backend.js";
 import { FEW_ROWS, ortAvailable } from "../src/kernels/index.js";
 import { ortServesActiveBackend } from "../src/kernels/bridge.js";
@@ -139,7 +139,7 @@ async function benchOne(name: string, model: Qwen2Model, o: Workloads): Promise<
 
 /** Runs the model benchmarks and returns one record per measurement (also printed as JSON lines). */
 export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Record<string, unknown>[]> {
-  setExecutionDefaults(executionFromEnv(process.env));
+  applyEnvironment(readEnvironment(process.env));
   const backend = await selectBackend();
   const machine = {
     cpu: cpus()[0]?.model ?? "unknown",

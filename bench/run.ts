@@ -5,10 +5,12 @@
  * Qwen2.5-0.5B shape (random weights), then answer-checking throughput and `openr1 serve` beside in-process generation.
  *
  * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --kernels (also bench/kernels.ts),
+ * --write=FILE (the table as markdown into FILE between its bench markers: docs/benchmarks.md),
  * --backend NAME (auto, webgpu, wasm, …: the model workloads' tfjs backend; webgpu adds bench/gpu.ts's matmul
  * TFLOP/s and the GPU-sized LoRA steps).
  */
 import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { BACKEND_PREFERENCES, type BackendPreference } from "../src/backend-names.js";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -63,6 +65,28 @@ function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown; refere
 function timeColumn(shares: Record<string, number> | undefined): string {
   if (!shares) return "";
   return `; time: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(100 * v)} %`).join(", ")}`;
+}
+
+/**
+ * The run's table as markdown into `file`, between the markers `<!-- bench:start -->` and `<!-- bench:end -->` (the
+ * rest of the file, prose written by a maintainer, is kept; a file without them gets the table appended).
+ */
+function writeBenchmarkTable(file: string, machine: string, table: Row[]): void {
+  const cell = (v: unknown) => String(v).replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const lines = [
+    "<!-- bench:start -->",
+    `Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench${quick ? " -- --quick" : ""}\` on ${machine}.`,
+    "",
+    "| model | workload | shape | throughput | peak RSS (MiB) |",
+    "|---|---|---|---|---|",
+    ...table.map((r) => `| ${[r.model, r.workload, r.shape, r.throughput, r.peakRssMiB].map(cell).join(" | ")} |`),
+    "<!-- bench:end -->",
+  ].join("\n");
+  const old = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const start = old.indexOf("<!-- bench:start -->"), end = old.indexOf("<!-- bench:end -->");
+  const next = start >= 0 && end > start ? old.slice(0, start) + lines + old.slice(end + "<!-- bench:end -->".length) : `${old}${old ? "\n\n" : ""}${lines}\n`;
+  writeFileSync(file, next);
+  console.log(`table written to ${file}`);
 }
 
 /** bench/model.ts in a child process: its JSON lines. */
@@ -139,7 +163,10 @@ if (only !== "0.5b") {
   });
 }
 
-console.log(`\nmachine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}${note}`);
+const machine = `${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; backend: ${backend}${note}`;
+console.log(`\nmachine: ${machine}`);
 console.table(rows);
+const writeTo = args.find((a) => a.startsWith("--write="))?.slice(8);
+if (writeTo) writeBenchmarkTable(writeTo, machine, rows);
 
 if (args.includes("--kernels")) await benchKernels({ repeats: quick ? 1 : 3 });

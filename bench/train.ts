@@ -19,7 +19,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-import { executionFromEnv, setExecutionDefaults } from "../src/model/execution-options.js";
+import { applyEnvironment, readEnvironment } from "../src/environment.js";
 import { selectBackend } from "../src/backend.js";
 import { LoraModel } from "../src/model/lora.js";
 import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
@@ -75,7 +75,7 @@ function gpuBytesAllocated(): number {
 
 /** Runs one configuration in this process: `steps` optimizer steps on one batch, all but the first timed. */
 export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow> {
-  setExecutionDefaults(executionFromEnv(process.env));
+  applyEnvironment(readEnvironment(process.env));
   const backend = await selectBackend();
   const base = randomQwen2Model(MODELS[c.model].shape);
   const lora = LoraModel.create(base, { r: 16, alpha: 32, dropout: 0.05 }, 0);

@@ -1,3 +1,4 @@
+import { environment } from "./environment.js";
 import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
@@ -55,11 +56,11 @@ function ortMatMul(backend: BackendName): string {
 
 /**
  * Selects the fastest tfjs backend that loads: tfjs-node-gpu, tfjs-node, webgpu on a hardware GPU, wasm (SIMD),
- * cpu. `preference` forces one; "auto" (the default) takes the OPENR1_BACKEND environment variable's. Forced,
+ * cpu. `preference` forces one; "auto" (the default) takes the installed environment's (OPENR1_BACKEND). Forced,
  * webgpu also runs on a software adapter (Mesa's lavapipe): correct, for tests, but slower than wasm.
  */
 export async function selectBackend(requested: BackendPreference = "auto"): Promise<BackendInfo> {
-  const preference = requested === "auto" ? ((process.env.OPENR1_BACKEND || "auto") as BackendPreference) : requested;
+  const preference = requested === "auto" ? environment().backend : requested;
   if (!BACKEND_PREFERENCES.includes(preference)) {
     throw new Error(`Unknown backend "${preference}": use auto, tensorflow, webgpu, wasm or cpu (OPENR1_BACKEND)`);
   }

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { executionFromEnv, setExecutionDefaults } from "./model/execution-options.js";
+import { applyEnvironment, readEnvironment } from "./environment.js";
 
-// How models run (kernels, activation memory, attention tiles): read from the environment once, here.
+// The project's environment variables are read once, here (docs/configuration.md).
 try {
-  setExecutionDefaults(executionFromEnv(process.env));
+  applyEnvironment(readEnvironment(process.env));
 } catch (e) {
   console.error(`openr1: ${(e as Error).message}`);
   process.exit(2);

@@ -15,6 +15,7 @@
  * lengths grow it without bound (15 GiB after 30 steps of the shipped model): it is emptied when it holds more
  * than the largest working set seen (and at least 1 GiB).
  */
+import { environment } from "./environment.js";
 import { existsSync, readdirSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 
@@ -124,7 +125,8 @@ export async function activateWebGpu(): Promise<GpuAdapter> {
   }
   const found = await findWebGpuAdapter();
   if ("why" in found) throw new WebGpuError(found.why);
-  if (process.env.OPENR1_WEBGPU_MAX_BINDING_MB) setBindingLimitOverride(Number(process.env.OPENR1_WEBGPU_MAX_BINDING_MB));
+  const lowered = environment().webgpuMaxBindingMb;
+  if (lowered !== undefined) setBindingLimitOverride(lowered);
   const g = globalThis as { navigator?: { gpu?: GPU } };
   g.navigator ??= {} as { gpu?: GPU };
   if (!g.navigator.gpu) Object.defineProperty(g.navigator, "gpu", { value: gpu, configurable: true });

@@ -21,6 +21,7 @@ import { generateProblems, solutionText } from "../src/data/generated/index.js";
 import { accuracyReward } from "../src/eval/rewards.js";
 import { checkAnswer, recordOptions } from "../src/eval/verify.js";
 import { seededRandom } from "../src/model/sampling.js";
+import { HELD_OUT, modelResponsePairs, realisticPairs, responsePairs } from "./differential-families.js";
 
 export type Harness = "compare" | "accuracy";
 
@@ -203,18 +204,49 @@ export async function buildCases(seed: number): Promise<Omit<DifferentialCase, "
       }
     }
   }
+  // Answers as models and textbooks write them (differential-families.ts), from their own random stream so that the
+  // cases above stay the same for a seed.
+  const random2 = seededRandom(seed * 7919 + 17);
+  const pick2 = <T>(xs: T[]): T => xs[Math.floor(random2() * xs.length)]!;
+  const rnd2 = (lo: number, hi: number) => lo + Math.floor(random2() * (hi - lo + 1));
+  const extra: { family: string; gold: string; pred: string }[] = [];
+  for (let i = 0; i < REALISTIC_DRAWS; i++) extra.push(...realisticPairs(rnd2, pick2));
+  const openr1 = (await loadEmbeddedSample()).examples;
+  for (let i = 0; i < 2; i++) extra.push(...responsePairs(openr1, pick2, rnd2));
+  for (let i = 0; i < 6; i++) extra.push(...modelResponsePairs(pick2, rnd2));
+  for (const p of extra) {
+    for (const c of [
+      { family: p.family, harness: "compare" as const, gold: `$${p.gold}$`, pred: p.pred },
+      // open-r1 gets the dataset's answer column, bare or in `$…$`.
+      { family: p.family, harness: "accuracy" as const, gold: random2() < 0.5 ? p.gold : `$${p.gold}$`, pred: p.pred },
+    ]) {
+      const key = JSON.stringify([c.harness, c.gold, c.pred]);
+      if (!seen.has(key)) cases.push(c);
+      seen.add(key);
+    }
+  }
   return cases;
 }
+
+/** Draws of every realistic template per seed. */
+const REALISTIC_DRAWS = 12;
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
 /** The oracle's verdict for every case (one oracle process per harness). */
-export function judge(cases: Omit<DifferentialCase, "expected">[], oracle: string): DifferentialCase[] {
+export function judge(cases: Omit<DifferentialCase, "expected">[], oracle: string, known: DifferentialCase[] = []): DifferentialCase[] {
+  const verdicts = new Map(known.map((c) => [JSON.stringify([c.harness, c.gold, c.pred]), c.expected]));
   const out: DifferentialCase[] = [];
+  for (const c of cases) {
+    const key = JSON.stringify([c.harness, c.gold, c.pred]);
+    if (verdicts.has(key)) out.push({ ...c, expected: verdicts.get(key)! });
+  }
+  const todo = cases.filter((c) => !verdicts.has(JSON.stringify([c.harness, c.gold, c.pred])));
   for (const harness of ["compare", "accuracy"] as const) {
-    const mine = cases.filter((c) => c.harness === harness);
+    const mine = todo.filter((c) => c.harness === harness);
+    if (mine.length === 0) continue;
     const input = join(mkdtempSync(join(tmpdir(), "openr1-oracle-")), `${harness}.jsonl`);
     writeFileSync(input, mine.map((c) => JSON.stringify({ gold: c.gold, pred: c.pred })).join("\n") + "\n");
     const lines = execFileSync(oracle, [harness, input], { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n");
@@ -243,16 +275,41 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (check) {
     const cases = readCases(check);
     const wrong = cases.filter((c) => projectVerdict(c) !== c.expected);
+    const held = cases.filter((c) => HELD_OUT.has(c.family));
+    const heldWrong = wrong.filter((c) => HELD_OUT.has(c.family));
+    const families = new Set(cases.map((c) => c.family)).size;
+    console.log(`${cases.length} cases in ${families} families`);
+    const pct = (w: number, n: number) => `${(100 * (1 - w / n)).toFixed(2)}% (${n - w}/${n})`;
+    if (held.length) console.log(`held-out families: agreement ${pct(heldWrong.length, held.length)}`);
+    for (const [name, test] of [
+      ["  first wave (18 families)", (f: string) => !f.startsWith("realistic:unseen")],
+      ["  sixth wave (30 families)", (f: string) => f.startsWith("realistic:unseen/")],
+      ["  seventh wave (30 families)", (f: string) => f.startsWith("realistic:unseen2/")],
+      ["  eighth wave (30 families)", (f: string) => f.startsWith("realistic:unseen3/")],
+      ["  ninth wave (30 families)", (f: string) => f.startsWith("realistic:unseen4/")],
+      ["  tenth wave (30 families)", (f: string) => f.startsWith("realistic:unseen5/")],
+      ["  eleventh wave (30 families)", (f: string) => f.startsWith("realistic:unseen6/")],
+    ] as const) {
+      const n = held.filter((c) => test(c.family)).length;
+      if (n) console.log(`${name}: ${pct(heldWrong.filter((c) => test(c.family)).length, n)}`);
+    }
     const byFamily = new Map<string, number>();
-    for (const c of wrong) byFamily.set(`${c.harness} ${c.family}`, (byFamily.get(`${c.harness} ${c.family}`) ?? 0) + 1);
+    // Held-out families are counted, not listed, unless --show-held-out: they estimate agreement on unseen answers.
+    const listed = process.argv.includes("--show-held-out") ? wrong : wrong.filter((c) => !HELD_OUT.has(c.family));
+    for (const c of listed) byFamily.set(`${c.harness} ${c.family}`, (byFamily.get(`${c.harness} ${c.family}`) ?? 0) + 1);
     console.log(`agreement ${(100 * (1 - wrong.length / cases.length)).toFixed(2)}% (${cases.length - wrong.length}/${cases.length})`);
     for (const [k, v] of [...byFamily].sort((a, b) => b[1] - a[1])) console.log(`  ${v}  ${k}`);
-    if (process.argv.includes("--show")) for (const c of wrong.slice(0, 40)) console.log(JSON.stringify({ ...c, got: projectVerdict(c) }));
+    if (process.argv.includes("--show")) for (const c of listed.slice(0, Number(arg("--show-count") ?? 40))) console.log(JSON.stringify({ ...c, got: projectVerdict(c) }));
   } else {
     const seed = Number(arg("--seed") ?? 1);
     const oracle = arg("--oracle") ?? join(ROOT, "..", "shared", "oracle", "math-verify", "oracle");
     const out = arg("--out") ?? join(ROOT, "tests", "fixtures", "eval", "differential", `seed-${seed}.jsonl`);
-    const cases = judge(await buildCases(seed), oracle);
+    // --reuse FILE: verdicts already judged for the same (harness, gold, pred) are taken from FILE.
+    const reuse = arg("--reuse");
+    const built = await buildCases(seed);
+    const judged = judge(built, oracle, reuse ? readCases(reuse) : []);
+    const order = new Map(built.map((c, i) => [JSON.stringify([c.harness, c.gold, c.pred]), i]));
+    const cases = judged.sort((x, y) => order.get(JSON.stringify([x.harness, x.gold, x.pred]))! - order.get(JSON.stringify([y.harness, y.gold, y.pred]))!);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, cases.map((c) => JSON.stringify(c)).join("\n") + "\n");
     console.log(`${cases.length} cases → ${out}`);

@@ -1,3 +1,4 @@
+import { environment } from "../environment.js";
 import { freemem, totalmem } from "node:os";
 import type { Command } from "commander";
 import { selectBackend } from "../backend.js";
@@ -30,7 +31,7 @@ export function registerServeCommands(program: Command): void {
   for (const [key, schema] of Object.entries(serveSettings.shape)) addOptions(command, settingOption(kebab(key), schema, `serve.${key}`));
   command
     .action(async (model: string, o: ServeCliOptions) => {
-      const apiKey = o.apiKey ?? process.env.OPENR1_API_KEY;
+      const apiKey = o.apiKey ?? environment().serveApiKey;
       if (!LOOPBACK.has(o.host) && !apiKey) console.error(`warning: serving on ${o.host} without an API key: anyone who can reach it can use the model`);
       const loaded = await loadGenerationModel({ model, adapter: o.adapter });
       const backend = await selectBackend();

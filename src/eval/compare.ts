@@ -36,12 +36,16 @@ function isEquation(v: Value): boolean {
   return v.kind === "relation" && v.ops.every((o) => o === "=");
 }
 
+/**
+ * latex2sympy's is_expr_of_only_symbols: symbols, and expressions whose every argument is one (sums, products,
+ * |AB|, f(x), a/b); a number anywhere (2x, x - y = x + (-1)·y, x²) makes it an expression.
+ */
 function onlySymbols(json: unknown): boolean {
   if (typeof json === "string") return !/^'/.test(json) && !["Pi", "ExponentialE", "ImaginaryUnit"].includes(json);
   if (Array.isArray(json)) {
     const [head, ...args] = json;
-    if (!["Multiply", "Divide", "At", "Subscript", "InvisibleOperator", "Add", "Subtract", "Negate"].includes(head as string))
-      return false;
+    if (typeof head !== "string" || args.length === 0) return false;
+    if (["Negate", "Subtract", "Sqrt", "Root", "Rational", "Number", "Power", "Complex"].includes(head)) return false;
     return args.every(onlySymbols);
   }
   return false;
@@ -124,8 +128,10 @@ function relationAsSet(v: Extract<Value, { kind: "relation" }>): Value | null {
   if (ops.length === 2 && ops.every(inequality) && lower(ops[0]!) === lower(ops[1]!)) {
     const [a, x, b] = terms as [Value, Value, Value];
     if (!isConstant(a) || !isConstant(b) || isConstant(x)) return null;
-    if (lower(ops[0]!)) return { kind: "interval", lo: a, hi: b, loOpen: ops[0] === "<", hiOpen: ops[1] === "<" };
-    return { kind: "interval", lo: b, hi: a, loOpen: ops[1] === ">", hiOpen: ops[0] === ">" };
+    const iv: Extract<Value, { kind: "interval" }> = lower(ops[0]!)
+      ? { kind: "interval", lo: a, hi: b, loOpen: ops[0] === "<", hiOpen: ops[1] === "<" }
+      : { kind: "interval", lo: b, hi: a, loOpen: ops[1] === ">", hiOpen: ops[0] === ">" };
+    return absoluteValueSet(x, iv) ?? iv;
   }
   if (ops.length === 1 && ops[0] !== "=" && ops[0] !== "!=") {
     const [l, r] = terms as [Value, Value];
@@ -142,6 +148,25 @@ function relationAsSet(v: Extract<Value, { kind: "relation" }>): Value | null {
       : { kind: "interval", lo: bound, hi: INF(1), loOpen: strict, hiOpen: true };
   }
   return null;
+}
+
+const neg = (v: Value): Value => (v.kind === "scalar" ? { kind: "scalar", s: parseScalar(`-(${v.s.latex})`) ?? v.s } : v);
+
+/** as_set of `a ≤ |x| ≤ b` (a > 0): [-b, -a] ∪ [a, b]; with a ≤ 0 the one interval [-b, b]. */
+function absoluteValueSet(x: Value, iv: Extract<Value, { kind: "interval" }>): Value | null {
+  if (x.kind !== "scalar") return null;
+  const j = x.s.expr.json;
+  if (!Array.isArray(j) || j[0] !== "Abs" || typeof j[1] !== "string") return null;
+  const lo = iv.lo.kind === "scalar" ? numericValue(iv.lo.s) : Number.NaN;
+  if (!Number.isFinite(lo)) return null;
+  if (lo <= 0) return { kind: "interval", lo: neg(iv.hi), hi: iv.hi, loOpen: iv.hiOpen, hiOpen: iv.hiOpen };
+  return {
+    kind: "union",
+    items: [
+      { kind: "interval", lo: neg(iv.hi), hi: neg(iv.lo), loOpen: iv.hiOpen, hiOpen: iv.loOpen },
+      { kind: "interval", lo: iv.lo, hi: iv.hi, loOpen: iv.loOpen, hiOpen: iv.hiOpen },
+    ],
+  };
 }
 
 function isSetLike(v: Value): boolean {
@@ -229,15 +254,16 @@ function compareSingleRelation(gop: RelOp, gl: Value, gr: Value, pop: RelOp, pl:
 function symbolText(v: Value): string | null {
   if (v.kind === "symbol") return v.name;
   if (v.kind === "scalar") {
-    const t = v.s.latex.replace(/\s+/g, "");
+    const t = v.s.latex.replace(/\s+/g, "").replace(/\\mathit\{(\w+)\}/g, "$1");
     return /^[A-Za-z]+$/.test(t) ? t : null;
   }
   return null;
 }
 
 function compareSymbols(g: Value, p: Value): boolean {
-  const a = symbolText(g);
-  const b = symbolText(p);
+  // \text{e} is a symbol named e (normalize.ts), equal to Euler's number only when compared alone.
+  const a = symbolText(g)?.replace(/^textE$/, "e") ?? null;
+  const b = symbolText(p)?.replace(/^textE$/, "e") ?? null;
   if (a === null || b === null) return false;
   const na = a.length > 1 ? a.toLowerCase() : a;
   const nb = b.length > 1 ? b.toLowerCase() : b;
@@ -249,7 +275,9 @@ function sameStructure(g: Value, p: Value): boolean {
 }
 function replacer(key: string, value: unknown): unknown {
   if (key === "s" && value && typeof value === "object" && "expr" in value) {
-    return JSON.stringify((value as Scalar).expr.json);
+    // A float literal keeps its text: the CAS folds 8270.953 × 10³ to an integer that sympy's floats do not reach.
+    const sc = value as Scalar;
+    return JSON.stringify([sc.expr.json, /\d\.\d/.test(sc.latex) ? sc.latex : ""]);
   }
   return value;
 }

@@ -1,3 +1,4 @@
+import { environment } from "../environment.js";
 import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
@@ -82,7 +83,7 @@ export function producerDifferences(before: AnswerProducer, now: AnswerProducer)
 export function endpointGenerator(name: string, options: EndpointOptions): Generator & { stats: EndpointStats } {
   const client = new OpenAI({
     baseURL: options.baseUrl,
-    apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? "none",
+    apiKey: options.apiKey ?? environment().endpointApiKey ?? "none",
     maxRetries: options.maxRetries ?? 5,
     timeout: options.timeoutMs ?? 600_000,
   });

@@ -5,9 +5,10 @@
  * match is tried first; the first match that parses wins. LaTeX environments joined by "and", "or" or
  * commas become one set. The first matched string is kept as a fallback for string comparison.
  */
-import { boxedContents, DEFAULT_NORMALIZATION, hasMalformedOperator, normalizeLatex, type NormalizationOptions } from "./normalize.js";
-import { numberScalar, parseScalar } from "./cas.js";
-import { parseLatexValue, type Value } from "./value.js";
+import { DEFAULT_NORMALIZATION, normalizationConfig, normalizeLatex, parserLatex, type NormalizationOptions } from "./normalize.js";
+import { mathVerifyNormalize } from "./math-normalization.js";
+import { floatArithmetic, numberScalar, parseScalar } from "./cas.js";
+import { parseValue, type Value } from "./value.js";
 
 export type MatchType = "latex" | "expr";
 
@@ -30,7 +31,7 @@ export interface ParsedAnswer {
   value: Value | null;
   /** The first matched candidate's (normalized) text, whether or not it parsed (Math-Verify's string fallback). */
   text: string | null;
-  /** The text of the candidate `value` was parsed from (null when nothing parsed). */
+  /** The normalized text of the candidate `value` was parsed from, as shown to a reader (null when nothing parsed). */
   valueText: string | null;
 }
 
@@ -131,51 +132,58 @@ function withPercent(v: Value | null, isPct: boolean, latex: string): Value | nu
   return s ? { kind: "scalar", s } : v;
 }
 
-/** Groups of three digits set apart by spaces (2 020, 4 400 094; a thin space is a space by now). */
-const DIGIT_GROUPS_APART_RE = /(?<![\w^_.{])\d{1,3}(?:\s+\d{3})+(?![\d.])/;
-
 /**
  * Forms latex2sympy's grammar does not read, so that Math-Verify finds no value (matched as the oracle judges them):
- * punctuation ending a box (`\boxed{17.}`), a number with words inside one `\text{}` (`\text{17 meters}`), a
- * repeating decimal (`0.\overline{3}`).
+ * a number with words inside one `\text{}` (`\text{17 meters}`), a repeating decimal (`0.\overline{3}`).
  */
 function latex2sympyRejects(raw: string, norm: string): boolean {
-  return (
-    boxedContents(raw).some((c) => /[.,;:]\s*$/.test(c)) ||
-    /\\(?:text|textbf|mbox|mathrm)\s*\{\s*-?\d[^{}]*[a-zA-Z][^{}]*\}/.test(raw) ||
-    /\d\.\d*\s*\\overline/.test(norm)
-  );
+  return /\\(?:text|textbf|mbox|mathrm)\s*\{\s*-?\d[^{}]*[a-zA-Z][^{}]*\}/.test(raw) || /\d\.\d*\s*\\overline/.test(norm);
 }
 
-function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string } {
+/**
+ * parse_latex_cached: the whole normalized answer, or when that fails, the last part of a chain of equations
+ * (get_last_eq: more than two parts and no comma or semicolon).
+ */
+function parseNormalized(norm: string, normalization: NormalizationOptions): { value: Value; input: string } | null {
+  const whole = parserLatex(norm, normalization);
+  const value = whole === null ? null : parseValue(whole);
+  if (value) return { value, input: whole! };
+  if (norm.includes(",") || norm.includes(";")) return null;
+  const parts = norm.split(/(?<![\\<!>])=/);
+  if (parts.length <= 2) return null;
+  const last = parserLatex(parts[parts.length - 1]!, normalization);
+  const lastValue = last === null ? null : parseValue(last);
+  return lastValue ? { value: lastValue, input: last! } : null;
+}
+
+function extractLatex(m: RegExpExecArray, normalization: NormalizationOptions): { value: Value | null; text: string; shown: string } {
   const groups = m.groups ?? {};
   const found: { latex: string; name: string; prefix: string }[] = [];
   for (const prefix of ["first", "next1", "next2", "next3", "next4", "next5"]) {
     const entry = Object.entries(groups).find(([n, v]) => n.startsWith(`${prefix}_latex`) && v !== undefined);
     if (entry) found.push({ latex: entry[1]!, name: entry[0], prefix });
   }
-  if (found.length === 0) return { value: null, text: "" };
+  if (found.length === 0) return { value: null, text: "", shown: "" };
   const values: (Value | null)[] = [];
   const texts: string[] = [];
+  const shown: string[] = [];
   for (const f of found) {
-    const norm = normalizeLatex(f.latex, "all", normalization);
-    // What latex2sympy rejects keeps its own text for the string fallback: "17." is not the answer "17".
-    const rejected = latex2sympyRejects(f.latex, norm);
-    texts.push(rejected ? (boxedContents(f.latex).at(-1) ?? f.latex).trim() : norm);
-    // Not repaired, a malformed operator does not parse (latex2sympy's grammar needs the braces).
-    // Digit groups apart (2\,020, 2 020) are not one number to latex2sympy, nor anything it parses: no value either.
-    const unparseable = rejected || DIGIT_GROUPS_APART_RE.test(norm) || (!normalization.malformedOperators && hasMalformedOperator(norm));
-    const value = unparseable ? null : parseLatexValue(norm);
-    values.push(withPercent(value, groups[`${f.prefix}_percent`] !== undefined, norm));
+    // The bare `\boxed{.+}` target is normalized with boxed="last" (extract_latex), the environments with "all".
+    const norm = normalizeLatex(f.latex, f.name === "first_latexBoxed" ? "last" : "all", normalization);
+    texts.push(norm);
+    // What a reader is shown: the same text without the nits rewrites (`0.5` stays `0.5`, not `\frac{1}{2}`).
+    shown.push(mathVerifyNormalize(f.latex, { ...normalizationConfig(f.name === "first_latexBoxed" ? "last" : "all", normalization), nits: false }));
+    const parsed = latex2sympyRejects(f.latex, norm) ? null : parseNormalized(norm, normalization);
+    values.push(withPercent(parsed?.value ?? null, groups[`${f.prefix}_percent`] !== undefined, parsed?.input ?? ""));
   }
   if (values.length > 1 && values.every((v) => v !== null)) {
     const items = (values as Value[]).flatMap((v) => (v.kind === "set" ? v.items : [v]));
-    return { value: { kind: "set", items }, text: texts.join(" and ") };
+    return { value: { kind: "set", items }, text: texts.join(" and "), shown: shown.join(" and ") };
   }
-  return { value: values[0]!, text: texts[0]! };
+  return { value: values[0]!, text: texts[0]!, shown: shown[0]! };
 }
 
-function extractExpr(m: RegExpExecArray): { value: Value | null; text: string } {
+function extractExpr(m: RegExpExecArray): { value: Value | null; text: string; shown?: undefined } {
   const g = m.groups ?? {};
   const expr = g["expr"] ?? "";
   const integer = ["integer1", "integer2", "integer3"].map((k) => g[k]).find((v) => v) ?? "";
@@ -188,18 +196,20 @@ function extractExpr(m: RegExpExecArray): { value: Value | null; text: string } 
     return { value: { kind: "scalar", s: numberScalar(str, Boolean(g["percent"])) }, text: str };
   }
   if (expr) {
-    const src = expr.replace(/\n/g, " ").replace(/×/g, "\\times ").replace(/÷/g, "\\div ").replace(/\*/g, "\\cdot ");
+    // sympy's parse_expr reads Python: `3.` is a float, `**` a power.
+    const src = expr
+      .replace(/\n/g, " ")
+      .replace(/(\d)\.(?!\d)/g, "$1.0")
+      .replace(/\*\*/g, "^")
+      .replace(/×/g, "\\times ")
+      .replace(/÷/g, "\\div ")
+      .replace(/\*/g, "\\cdot ");
     const s = parseScalar(src);
-    return { value: s ? { kind: "scalar", s } : null, text: expr };
+    // A float literal in the expression makes sympy's value a binary float (5/6. is 5/6.0).
+    const fv = /\d\.(?!\d)|\d\.\d/.test(expr) ? floatArithmetic(expr.replace(/×/g, "*").replace(/÷/g, "/")) : null;
+    return { value: s ? { kind: "scalar", s: fv === null ? s : { ...s, floatValue: fv } } : null, text: expr };
   }
   return { value: null, text: expr };
-}
-
-function groupSpans(m: RegExpExecArray, test: (name: string) => boolean): [number, number][] {
-  const idx = m.indices?.groups ?? {};
-  return Object.entries(idx)
-    .filter(([n, span]) => span && m.groups?.[n] && test(n))
-    .map(([, span]) => span as [number, number]);
 }
 
 /** Math-Verify's `parse`: the first candidate that parses (by priority, rightmost first) and the first matched text. */
@@ -207,7 +217,6 @@ export function extractAnswer(text: string, options: Partial<ExtractOptions> = {
   const o = { ...DEFAULT_EXTRACT, ...options };
   const patterns = patternsFor(o);
   let fallback: string | null = null;
-  const failedLatex: [number, number][] = [];
   let i = 0;
   while (i < patterns.length) {
     const priority = patterns[i]!.priority;
@@ -224,14 +233,9 @@ export function extractAnswer(text: string, options: Partial<ExtractOptions> = {
       return eb - ea || a.m.index - b.m.index;
     });
     for (const { m, type } of matches) {
-      if (failedLatex.length && type === "expr") {
-        const spans = groupSpans(m, (n) => n === "expr" || n.startsWith("integer") || n.startsWith("decimal"));
-        if (spans.some(([s, e]) => failedLatex.some(([lo, hi]) => s < hi && e > lo))) continue;
-      }
       const r = type === "latex" ? extractLatex(m, o.normalization) : extractExpr(m);
-      if (r.value === null && type === "latex") failedLatex.push(...groupSpans(m, (n) => n.startsWith("first_latex")));
       if (r.text && fallback === null) fallback = r.text;
-      if (r.value !== null) return { value: r.value, text: fallback, valueText: r.text };
+      if (r.value !== null) return { value: r.value, text: fallback, valueText: r.shown ?? r.text };
       if (o.mode === "first") return { value: null, text: fallback, valueText: null };
     }
   }

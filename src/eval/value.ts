@@ -3,7 +3,7 @@
  * plain symbols/words, finite sets, tuples, intervals and their unions, relation chains, set
  * membership and matrices, parsed from normalized LaTeX.
  */
-import { parseScalar, type Scalar } from "./cas.js";
+import { derivative, numericValue, parseScalar, type Scalar } from "./cas.js";
 
 export type RelOp = "=" | "<" | ">" | "<=" | ">=" | "!=";
 
@@ -99,7 +99,7 @@ function flattenSet(items: Value[]): Value[] {
 }
 
 function parseMatrix(s: string): Value | null {
-  const m = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(?:\{[^{}]*\})?([\s\S]*)\\end\{\1\}$/.exec(s);
+  const m = /^\\begin\{([pbvBV]?matrix|array|smallmatrix)\}(?:\{[clr|\s]*\})?([\s\S]*)\\end\{\1\}$/.exec(s);
   if (!m) return null;
   const rows = m[2]!
     .split(/\\\\/)
@@ -114,15 +114,65 @@ function parseMatrix(s: string): Value | null {
   return out.length ? { kind: "matrix", rows: out } : null;
 }
 
-/** `A + B` of same-shape matrices, added elementwise. */
+type Matrix = Extract<Value, { kind: "matrix" }>;
+
+/** The determinant of a square matrix of scalars, as LaTeX (cofactor expansion), or null. */
+function determinant(rows: Value[][]): string | null {
+  const n = rows.length;
+  if (n === 0 || n > 4 || rows.some((r) => r.length !== n || r.some((c) => c.kind !== "scalar"))) return null;
+  const cell = (i: number, j: number) => `(${(rows[i]![j] as { s: Scalar }).s.latex})`;
+  if (n === 1) return cell(0, 0);
+  const terms: string[] = [];
+  for (let j = 0; j < n; j++) {
+    const minor = determinant(rows.slice(1).map((r) => r.filter((_, k) => k !== j)));
+    if (minor === null) return null;
+    terms.push(`${j % 2 === 0 ? "+" : "-"}${cell(0, j)}(${minor})`);
+  }
+  return terms.join("");
+}
+
+/** A product of matrices written side by side (or with \cdot / \times): latex2sympy's MatMul, done out. */
+function matrixProduct(s: string): Matrix | null {
+  // A scalar in front (`\frac{1}{2}\begin{pmatrix}…`) multiplies every entry (MatMul with a number).
+  const start = s.indexOf("\\begin");
+  const lead = start > 0 ? s.slice(0, start).replace(/\\(?:cdot|times)\s*$/, "").trim() : "";
+  if (lead) {
+    if (/[=<>,;]|\\(?:[lg]eq?|neq?|approx|in|[lg]t)(?![a-zA-Z])/.test(lead)) return null;
+    const k = parseScalar(lead);
+    const m = k ? matrixProduct(s.slice(start)) : null;
+    if (!k || !m || m.rows.flat().some((c) => c.kind !== "scalar")) return null;
+    const rows = m.rows.map((r) => r.map((c) => parseScalar(`(${lead})(${(c as { s: Scalar }).s.latex})`)));
+    if (rows.some((r) => r.some((c) => c === null))) return null;
+    return { kind: "matrix", rows: rows.map((r) => r.map((c) => ({ kind: "scalar", s: c! }) as Value)) };
+  }
+  const factors = s
+    .trim()
+    .split(/(?<=\\end\{[pbvBV]?matrix\}|\\end\{array\})\s*(?:\\cdot|\\times)?\s*(?=\\begin)/)
+    .map((t) => parseMatrix(t.trim()));
+  if (factors.length === 0 || factors.some((m) => m === null || m.kind !== "matrix")) return null;
+  let acc = factors[0] as Matrix;
+  for (const m of factors.slice(1) as Matrix[]) {
+    const inner = acc.rows[0]!.length;
+    if (m.rows.length !== inner || acc.rows.some((r) => r.length !== inner) || [...acc.rows, ...m.rows].flat().some((c) => c.kind !== "scalar")) return null;
+    const cell = (v: Value) => (v as { s: Scalar }).s.latex;
+    const rows = acc.rows.map((r) =>
+      m.rows[0]!.map((_, j) => parseScalar(r.map((x, k) => `(${cell(x)})(${cell(m.rows[k]![j]!)})`).join("+"))),
+    );
+    if (rows.some((r) => r.some((c) => c === null))) return null;
+    acc = { kind: "matrix", rows: rows.map((r) => r.map((c) => ({ kind: "scalar", s: c! }) as Value)) };
+  }
+  return acc;
+}
+
+/** `A + B` of same-shape matrices (each possibly a product), added elementwise. */
 function matrixSum(s: string): Value | null {
   if (!s.includes("\\begin")) return null;
   const terms = splitTop(s, /\+/);
-  if (terms.length < 2) return null;
-  const ms = terms.map((t) => parseMatrix(t.trim()));
+  const ms = terms.map((t) => matrixProduct(t));
   if (ms.some((m) => m === null)) return null;
-  const mats = ms as Extract<Value, { kind: "matrix" }>[];
-  const shape = (m: Extract<Value, { kind: "matrix" }>) => m.rows.map((r) => r.length).join(",");
+  const mats = ms as Matrix[];
+  if (mats.length === 1) return mats[0]!;
+  const shape = (m: Matrix) => m.rows.map((r) => r.length).join(",");
   if (mats.some((m) => shape(m) !== shape(mats[0]!))) return null;
   const rows = mats[0]!.rows.map((r, i) =>
     r.map((_, j) => {
@@ -149,7 +199,9 @@ function parseItem(raw: string): Value | null {
     const open = s[0]!;
     const close = s[s.length - 1]!;
     const inner = s.slice(1, -1);
-    const elems = splitTop(inner, /,/);
+    // ordered_tuple takes semicolon_elements: `(0;2;0)` is a triple (and never an interval).
+    const semicolons = splitTop(inner, /;/).length > 1;
+    const elems = splitTop(inner, /,|;/);
     if (open === "{" && close === "}") {
       if (elems.length === 1) return parseValue(inner);
       const items = elems.map(parseItem);
@@ -162,12 +214,33 @@ function parseItem(raw: string): Value | null {
     } else {
       const items = elems.map(parseItem);
       if (items.some((v) => v === null)) return null;
-      if (elems.length === 2 && !(open === "(" && close === ")") && open !== "{") {
-        return { kind: "interval", lo: items[0]!, hi: items[1]!, loOpen: open === "(", hiOpen: close === ")" };
+      if (elems.length === 2 && !semicolons && !(open === "(" && close === ")")) {
+        // convert_interval: a closed interval [b, a] with a < b would be empty; latex2sympy makes it the pair (b, a).
+        const [lo, hi] = [items[0]!, items[1]!];
+        const lv = lo.kind === "scalar" ? numericValue(lo.s) : Number.NaN;
+        const hv = hi.kind === "scalar" ? numericValue(hi.s) : Number.NaN;
+        if (!(open === "[" && close === "]" && hv < lv)) return { kind: "interval", lo, hi, loOpen: open === "(", hiOpen: close === ")" };
       }
       return { kind: "tuple", items: items as Value[] };
     }
   }
+  // FUNC_DET of a matrix: its determinant.
+  const det = /^\\det\s*(\\begin\{([pbv]?matrix|array)\}[\s\S]*\\end\{\2\})$/.exec(s) ?? /^\\det\s*\((\\begin\{([pbv]?matrix|array)\}[\s\S]*\\end\{\2\})\)$/.exec(s);
+  if (det) {
+    const m = parseMatrix(det[1]!);
+    const d = m && m.kind === "matrix" ? determinant(m.rows) : null;
+    const sc = d === null ? null : parseScalar(d);
+    return sc ? { kind: "scalar", s: sc } : null;
+  }
+  // `\frac{d}{dx} f`: latex2sympy's Derivative(f, x), carried out.
+  const leibniz = /^\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*([a-z])\s*\}\s*(.+)$/.exec(s);
+  if (leibniz) {
+    const f = parseScalar(leibniz[2]!);
+    const d = f ? derivative(f, leibniz[1]!) : null;
+    return d ? { kind: "scalar", s: d } : null;
+  }
+  // SET_REALS: ℝ is the interval (-∞, ∞).
+  if (/^(?:\\mathbb\{R\}|ℝ)$/.test(s)) return { kind: "interval", lo: { kind: "scalar", s: parseScalar("-\\infty")! }, hi: { kind: "scalar", s: parseScalar("\\infty")! }, loOpen: true, hiOpen: true };
   const matrix = parseMatrix(s) ?? matrixSum(s);
   if (matrix) return matrix;
   const unions = splitTop(s, /\\cup(?![a-zA-Z])/);
@@ -196,11 +269,12 @@ function parseItem(raw: string): Value | null {
     const minus = parseScalar(a ? `${a}-(${b})` : `-(${b})`);
     return plus && minus ? { kind: "set", items: [{ kind: "scalar", s: plus }, { kind: "scalar", s: minus }] } : null;
   }
+  // COLON is division in the grammar's mp rule, left to right: `6 : 9 : 2` is (6/9)/2.
   const ratio = splitTop(s, /:/);
-  if (ratio.length === 2 && ratio[0]!.trim() && ratio[1]!.trim()) {
-    const den = parseScalar(ratio[1]!);
-    if (!den || den.expr.is(0)) return null;
-    const sc = parseScalar(`\\frac{${ratio[0]}}{${ratio[1]}}`);
+  if (ratio.length >= 2 && ratio.every((r) => r.trim())) {
+    const parts = ratio.map((r) => parseScalar(r));
+    if (parts.some((p) => p === null) || parts.slice(1).some((p) => p!.expr.is(0))) return null;
+    const sc = parseScalar(ratio.slice(1).reduce((acc, r) => `\\frac{${acc}}{${r}}`, ratio[0]!));
     return sc ? { kind: "scalar", s: sc } : null;
   }
   if (/^[A-Za-z]{2,}$/.test(s) && !/^(?:pi|infty)$/.test(s)) return { kind: "symbol", name: s };
@@ -212,22 +286,15 @@ function parseItem(raw: string): Value | null {
 export function parseValue(latex: string): Value | null {
   const s = latex.trim();
   if (!s) return null;
-  const parts = splitTop(s, /,|;|\s+(?:and|or)\s+/).filter((p) => p.trim().length > 0);
-  if (parts.length > 1) {
-    const items = parts.map(parseItem);
-    if (items.some((v) => v === null)) return null;
-    return { kind: "set", items: flattenSet(items as Value[]) };
-  }
-  return parseItem(s);
-}
-
-/** Like Math-Verify's parse_latex_cached: when a chained equation fails, retry its last part. */
-export function parseLatexValue(latex: string): Value | null {
-  const v = parseValue(latex);
-  if (v) return v;
-  if (!latex.includes(",") && !latex.includes(";")) {
-    const parts = latex.split(/(?<![\\<!>])=/);
-    if (parts.length > 2) return parseValue(parts[parts.length - 1]!);
-  }
-  return null;
+  // semicolon_elements of comma_elements, then convert_elements_to_set_or_tuple: one group is a set of its elements
+  // (or the element alone), groups of one element each make a set, other groups become tuples in a set
+  // (`p=5,q=2;p=7,q=2` is {(p=5, q=2), (p=7, q=2)}).
+  const groups = splitTop(s, /;/).map((g) => splitTop(g, /,|\s+(?:and|or)\s+/).filter((p) => p.trim().length > 0));
+  if (groups.some((g) => g.length === 0)) return null;
+  const parsed = groups.map((g) => g.map(parseItem));
+  if (parsed.some((g) => g.some((v) => v === null))) return null;
+  const vals = parsed as Value[][];
+  if (vals.length === 1) return vals[0]!.length === 1 ? vals[0]![0]! : { kind: "set", items: flattenSet(vals[0]!) };
+  if (vals.every((g) => g.length === 1)) return { kind: "set", items: flattenSet(vals.map((g) => g[0]!)) };
+  return { kind: "set", items: vals.map((g) => ({ kind: "tuple", items: g }) as Value) };
 }

@@ -8,6 +8,7 @@
  * synchronous, so the kernels talk to the binding directly.
  */
 import { createRequire } from "node:module";
+import { environment } from "../environment.js";
 
 export interface OrtTensor {
   readonly type: string;
@@ -38,7 +39,7 @@ let unavailableReason = "";
 
 function load(): Ort | null {
   if (ort !== undefined) return ort;
-  if (process.env.OPENR1_ORT === "0") {
+  if (environment().ort.disabled) {
     unavailableReason = "disabled by OPENR1_ORT=0";
     return (ort = null);
   }
@@ -66,16 +67,16 @@ export function ortUnavailableReason(): string {
   return unavailableReason;
 }
 
-let defaultThreads = Number(process.env.OPENR1_ORT_THREADS ?? 2);
+let threadsOverride: number | undefined;
 
-/** Intra-op threads for sessions created from now on (default 2, or OPENR1_ORT_THREADS). */
+/** Intra-op threads for sessions created from now on (default: the environment's, 2 or OPENR1_ORT_THREADS). */
 export function setOrtThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`ORT threads must be a positive integer, got ${threads}`);
-  defaultThreads = threads;
+  threadsOverride = threads;
 }
 
 export function ortThreads(): number {
-  return defaultThreads;
+  return threadsOverride ?? environment().ort.threads;
 }
 
 /** Where sessions created while profiling is on write ORT's trace (a prefix), and the sessions to end it for. */
@@ -101,13 +102,13 @@ export class OrtSession {
   private readonly ort: Ort;
 
   /**
-   * `prepack` lets MLAS pack the model's constant weights once at load (default: OPENR1_ORT_PREPACK=1):
+   * `prepack` lets MLAS pack the model's constant weights once at load (default: the environment's, OPENR1_ORT_PREPACK=1):
    * a product with few rows then reads the packed weight instead of packing it on every call. `arena` (default on)
    * keeps the memory of a run's intermediates for the next run: off, it goes back to the allocator (and large blocks
    * to the system) when the run ends — for graphs whose intermediates grow with the sequence, where each session's
    * arena would otherwise hold its own largest run for good.
    */
-  constructor(model: Uint8Array, readonly threads = defaultThreads, prepack = process.env.OPENR1_ORT_PREPACK === "1", arena = true) {
+  constructor(model: Uint8Array, readonly threads = ortThreads(), prepack = environment().ort.prepack, arena = true) {
     const o = load();
     if (!o) throw new Error(`OrtSession: ${unavailableReason}`);
     this.ort = o;

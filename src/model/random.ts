@@ -1,6 +1,6 @@
+import { environment } from "../environment.js";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { parseQwen2Config } from "./config.js";
@@ -141,9 +141,9 @@ export async function createRandomQwen2(dir: string, options: RandomQwen2Options
   await rename(tmp, dir);
 }
 
-/** Where generated models are cached: $OPENR1_CACHE or ~/.cache/openr1, under models/. */
+/** Where generated models are cached: the environment's cache folder (OPENR1_CACHE, else ~/.cache/openr1), under models/. */
 export function randomModelCacheDir(): string {
-  return join(process.env.OPENR1_CACHE ?? join(homedir(), ".cache", "openr1"), "models");
+  return join(environment().cacheDir, "models");
 }
 
 /**

@@ -1,3 +1,4 @@
+import { environment } from "../environment.js";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
@@ -188,7 +189,7 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
 
 async function runLocked(runDir: string, config: PipelineConfig, options: PipelineOptions): Promise<PipelineResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const progress = options.progress ?? Boolean(process.stderr.isTTY || process.env.CI);
+  const progress = options.progress ?? Boolean(process.stderr.isTTY || environment().ci);
   const { state, resuming, completed } = openRun(runDir, config, options.fresh ?? false, log);
   if (completed) {
     // Nothing to redo: training, evaluation and the records are complete. Saying so beats a second run record.

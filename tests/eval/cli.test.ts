@@ -50,8 +50,8 @@ test("score: one JSON line per input with a boolean `correct`, then a summary li
 test("score over the Math-Verify fixture file reports agreement with the expected verdicts", async () => {
   const lines = await runCli(["score", fixture]);
   const summary = JSON.parse(lines.at(-1)!);
-  assert.equal(summary.n, 161);
-  assert.equal(lines.length, 162);
+  assert.equal(summary.n, 264);
+  assert.equal(lines.length, 265);
   console.log(`score CLI agreement on cases.jsonl: ${summary.agreement.agree}/${summary.agreement.n}`);
   assert.ok(summary.agreement.rate >= 0.95);
 });

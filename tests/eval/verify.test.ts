@@ -27,11 +27,12 @@ test("Math-Verify 0.8.0 cases: at least 95% agree with the real library", () => 
   const agree = cases.length - disagreements.length;
   console.log(`Math-Verify agreement: ${agree}/${cases.length} = ${((100 * agree) / cases.length).toFixed(1)}%`);
   for (const d of disagreements) console.log(`  disagree ${d}`);
-  assert.ok(cases.length >= 161);
+  assert.ok(cases.length >= 264);
   assert.ok(agree / cases.length >= 0.95, `agreement ${agree}/${cases.length} is below 95%`);
 });
 
-test("hand-checked equivalences (known maths, not fixtures)", () => {
+// Verdicts of the real Math-Verify 0.8.0 (../shared/oracle/math-verify/oracle compare) on hand-written pairs.
+test("hand-written pairs, with the real Math-Verify's verdicts", () => {
   const cases: [string, string, boolean][] = [
     ["$\\frac{1}{2}$", "The answer is 0.5", true],
     ["$\\frac{1}{2}$", "The answer is 0.6", false],
@@ -60,7 +61,8 @@ test("hand-checked equivalences (known maths, not fixtures)", () => {
     ["$5!$", "$\\boxed{120}$", true],
     ["$2^{10}$", "$\\boxed{1024}$", true],
     ["$4$", "$\\boxed{4 \\text{ cm}^2}$", true],
-    ["$100$", "$\\boxed{99.9999999}$", true],
+    // sympy rounds the float to 100.0 but an Integer never equals a Float (sympy ≥ 1.13), and 100 - 99.9999999 ≠ 0.
+    ["$100$", "$\\boxed{99.9999999}$", false],
     ["$100$", "$\\boxed{99.99}$", false],
     ["$2$", "I think it's 2 or 3. The answer is $\\boxed{3}$", false],
     ["$12$", "The final answer is $12$. I hope it is correct.", true],

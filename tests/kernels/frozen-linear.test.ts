@@ -213,9 +213,13 @@ test("bad input names the problem", () => {
 
 test("without onnxruntime (OPENR1_ORT=0) it falls back to tfjs and stays correct", () => {
   const index = fileURLToPath(new URL("../../src/kernels/index.ts", import.meta.url));
+  const environmentModule = fileURLToPath(new URL("../../src/environment.ts", import.meta.url));
+  // (a process of its own, applying its environment as an entry point does)
   const script = `
     import * as tf from "@tensorflow/tfjs";
-    import { FrozenLinear, ortAvailable, ortUnavailableReason } from ${JSON.stringify(index)};
+    import { applyEnvironment, readEnvironment } from ${JSON.stringify(environmentModule)};
+    applyEnvironment(readEnvironment(process.env));
+    const { FrozenLinear, ortAvailable, ortUnavailableReason } = await import(${JSON.stringify(index)});
     const lin = new FrozenLinear(tf.tensor2d([[1, 2], [3, 4]]));
     const y = lin.apply(tf.tensor2d([[1, 1]])).arraySync();
     console.log(JSON.stringify({ available: ortAvailable(), reason: ortUnavailableReason(), engine: lin.engine, y }));

@@ -196,19 +196,20 @@ test("decode batches merge and shed rows without changing any row's tokens", asy
   const base = tf.memory().numTensors;
   const prompts = g.inputs.input_ids.map((r, b) => r.filter((_, t) => g.inputs.attention_mask[b][t] === 1));
   const seq = (b: number) => new Sequence(prompts[b], { maxNewTokens: 10, eosTokenIds: [] }, Math.random);
-  const read = (t: tf.Tensor) => { const d = t.dataSync() as Float32Array; t.dispose(); return d; };
+  // (asynchronous reads: the test also runs on webgpu)
+  const read = async (t: tf.Tensor) => { const d = (await t.data()) as Float32Array; t.dispose(); return d; };
   // Row 1 alone first, for three tokens; then row 0 (a longer prompt) joins; then row 1 leaves early.
   const one = new DecodeBatch(model, [seq(1)], { inputIds: [prompts[1]] }, 255);
   assert.equal(one.prefill(4), null, "a chunk before the prompt's end gives no logits");
-  one.advance(read(one.prefill(100)!));
-  for (let i = 0; i < 2; i++) one.advance(read(one.step()));
+  one.advance(await read(one.prefill(100)!));
+  for (let i = 0; i < 2; i++) one.advance(await read(one.step()));
   const zero = new DecodeBatch(model, [seq(0)], { inputIds: [prompts[0]] }, 255);
-  zero.advance(read(zero.prefill(100)!));
+  zero.advance(await read(zero.prefill(100)!));
   one.absorb(zero);
-  for (let i = 0; i < 4; i++) one.advance(read(one.step()));
+  for (let i = 0; i < 4; i++) one.advance(await read(one.step()));
   const rowOne = one.rows[0];
   one.keep([1]);
-  while (one.rows[0].finishReason === null) one.advance(read(one.step()));
+  while (one.rows[0].finishReason === null) one.advance(await read(one.step()));
   assert.deepEqual(rowOne.newTokens, g.generate.new_tokens[1].slice(0, 7));
   assert.deepEqual(one.rows[0].newTokens, g.generate.new_tokens[0]);
   assert.equal(one.length, prompts[0].length + 9, "the cache lost the columns only row 1 needed");

@@ -1,3 +1,4 @@
+import { applyEnvironment, environment } from "../../src/environment.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -15,17 +16,16 @@ const ex = (i: number): MathExample => ({
   reasoning: i % 2 ? `<think>\nadd\n</think>\n\\boxed{${2 * i}}` : undefined, problemType: "Algebra", questionType: "math-word-problem", source: "test",
 });
 
-/** Runs `body` with a fresh OPENR1_CACHE and output folder, both removed (and the variable restored) afterwards. */
+/** Runs `body` with a fresh model cache (OPENR1_CACHE's setting) and output folder, both removed (and the setting restored) afterwards. */
 async function withTempCache(body: (out: string) => Promise<void>): Promise<void> {
   const cache = mkdtempSync(join(tmpdir(), "openr1-cache-"));
   const out = mkdtempSync(join(tmpdir(), "job-"));
-  const saved = process.env.OPENR1_CACHE;
-  process.env.OPENR1_CACHE = cache;
+  const saved = environment();
+  applyEnvironment({ ...saved, cacheDir: cache });
   try {
     await body(out);
   } finally {
-    if (saved === undefined) delete process.env.OPENR1_CACHE;
-    else process.env.OPENR1_CACHE = saved;
+    applyEnvironment(saved);
     rmSync(cache, { recursive: true, force: true });
     rmSync(out, { recursive: true, force: true });
   }
