@@ -32,6 +32,8 @@ function flagsOf(path: string): string {
   const flags = [
     ...TRAIN_SETTINGS.filter((s) => s.path === path).map((s) => `train --${s.flag}`),
     ...EVALUATE_SETTINGS.filter((s) => s.path === path).map((s) => `evaluate --${s.flag}`),
+    // `openr1 data` reads these two as the split's settings (its own default size: 0.05).
+    ...(path === "seed" || path === "data.validation" ? [`data --${path.replace("data.", "")}`] : []),
   ];
   return flags.map(code).join(", ") || "—";
 }
