@@ -1,8 +1,8 @@
 /**
- * Where a training step's time goes, from ONNX Runtime's own per-node traces (startOrtProfiling): the time of the
- * attention tiles (the Loop bodies' nodes), of the matrix products and of the rest of the fused layers (norms, rotary
- * embeddings, SwiGLU, softmax outside tiles, element-wise gradients), and of the LM head + cross-entropy, as shares of
- * the step's wall time; what is left ran outside ORT (tfjs: embeddings, the optimizer, the tape, data on the host).
+ * Where a decoder layer's time goes, from ONNX Runtime's own per-node traces (startOrtProfiling): the attention
+ * (its nodes are named attention_tile/…, in a Loop body or not: scores, masks, softmax, the products with K and V
+ * and their gradients), the other matrix products (the linears and their LoRA adapters), and the rest of the layer
+ * (norms, rotary embeddings, SwiGLU, residuals, element-wise gradients).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +18,7 @@ const PRODUCTS = new Set(["MatMul", "FusedMatMul", "Gemm"]);
 
 /** Microseconds by part, over every trace file in `dir`. */
 export function summariseOrtTraces(dir: string): Record<string, number> {
-  const parts: Record<string, number> = { "attention tiles": 0, "matrix products": 0, "other layer ops": 0, "LM head + cross-entropy": 0 };
+  const parts: Record<string, number> = { "attention": 0, "matrix products": 0, "other layer ops": 0, "LM head + cross-entropy": 0 };
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
     const events = JSON.parse(readFileSync(join(dir, file), "utf8")) as TraceEvent[];
     const head = events.some((e) => e.cat === "Node" && e.args?.op_name === "LogSoftmax");
@@ -28,7 +28,7 @@ export function summariseOrtTraces(dir: string): Record<string, number> {
       // (a Loop node's time includes its body's nodes, counted one by one)
       if (op === "Loop") continue;
       if (head) parts["LM head + cross-entropy"] += e.dur;
-      else if (e.name.startsWith("attention_tile/")) parts["attention tiles"] += e.dur;
+      else if (e.name.startsWith("attention_tile/")) parts["attention"] += e.dur;
       else if (PRODUCTS.has(op)) parts["matrix products"] += e.dur;
       else parts["other layer ops"] += e.dur;
     }

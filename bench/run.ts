@@ -4,8 +4,8 @@
  * optimizer steps (the loss they reach, the tokens/s of the median step after the first) for the small offline model, the small config issue 8 compares with PyTorch and the
  * Qwen2.5-0.5B shape (random weights), then answer-checking throughput and `openr1 serve` beside in-process generation.
  *
- * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --kernels (also bench/kernels.ts),
- * --write=FILE (the table as markdown into FILE between its bench markers: docs/benchmarks.md),
+ * Options: --quick (shorter workloads), --only=small|0.5b (model workloads), --only=grpo (the GRPO step row alone),
+ * --kernels (also bench/kernels.ts), --write=FILE (the table as markdown into FILE between its bench markers: docs/benchmarks.md),
  * --backend NAME (auto, webgpu, wasm, …: the model workloads' tfjs backend; webgpu adds bench/gpu.ts's matmul
  * TFLOP/s and the GPU-sized LoRA steps).
  */
@@ -19,6 +19,7 @@ import { runEvalBench, scoreStartupSeconds } from "./eval.js";
 import { runLongPromptServeBench, runServeBench } from "./serve.js";
 import { benchKernels } from "./kernels.js";
 import { runTrainBench } from "./train.js";
+import { runGrpoBench, type GrpoBenchRow } from "./grpo.js";
 import { gpuMatMulBench } from "./gpu.js";
 import { findWebGpuAdapter } from "../src/webgpu.js";
 
@@ -38,7 +39,7 @@ if (backendArg !== undefined) {
   process.env.OPENR1_BACKEND = backendArg; // the model and training workloads run in child processes: they inherit it
 }
 const gpu = backendArg === "webgpu";
-let only = args.find((a) => a.startsWith("--only="))?.slice(7) as "small" | "0.5b" | undefined;
+let only = args.find((a) => a.startsWith("--only="))?.slice(7) as "small" | "0.5b" | "grpo" | undefined;
 let note = "";
 if (gpu) {
   const found = await findWebGpuAdapter();
@@ -52,6 +53,25 @@ if (gpu) {
 const rows: Row[] = [];
 let backend = "";
 
+/** The GRPO step row: sampling, scoring and the optimizer step on the pipeline's RL settings. */
+function grpoRow(r: GrpoBenchRow | { error: string }): Row {
+  if ("error" in r) return { model: "tiny-math", workload: "GRPO step", shape: "", throughput: `error: ${r.error}`, peakRssMiB: "" };
+  return {
+    model: r.model,
+    workload: `GRPO step (${r.steps} steps; sampling ${Math.round(100 * r.sampling)}% / training ${Math.round(100 * r.training)}% of a step)`,
+    shape: `${r.promptsPerStep} prompts × ${r.numGenerations} completions, ${r.meanPromptTokens} + ${r.meanCompletionTokens} tokens`,
+    throughput: `${r.secondsPerStep} s/step; sampled ${r.sampledTokensPerSecond} tokens/s, trained ${r.trainTokensPerSecond} tokens/s`,
+    peakRssMiB: r.peakRssMiB,
+  };
+}
+
+if (only === "grpo") {
+  rows.push(grpoRow(runGrpoBench({ quick })));
+  console.log(`\nmachine: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
+  console.table(rows);
+  process.exit(0);
+}
+
 /** " — PyTorch N (ratio×), RSS MiB" for a row measured against PyTorch too (or why PyTorch did not complete it). */
 function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown; referenceError?: unknown }): string {
   const ref = r.reference as { tool?: string; tokensPerSecond: number; peakRssMiB: number; coresBusy?: number } | undefined;
@@ -61,7 +81,7 @@ function torchColumn(r: { tokensPerSecond?: unknown; reference?: unknown; refere
   return ` — PyTorch${checkpointing} ${ref.tokensPerSecond}${cores} (${(Number(r.tokensPerSecond) / ref.tokensPerSecond).toFixed(2)}×), ${ref.peakRssMiB} MiB`;
 }
 
-/** "; time: attention tiles 12 %, …" from a training row's shares of its wall time. */
+/** "; time: layers: attention 12 %, …" from a training row's shares of its wall time. */
 function timeColumn(shares: Record<string, number> | undefined): string {
   if (!shares) return "";
   return `; time: ${Object.entries(shares).map(([k, v]) => `${k} ${Math.round(100 * v)} %`).join(", ")}`;
@@ -137,6 +157,7 @@ for (const r of runTrainBench({ quick, gpu, only: trainModels && [...trainModels
     peakRssMiB: r.peakRssMiB,
   });
 }
+if (only !== "0.5b" && !gpu) rows.push(grpoRow(runGrpoBench({ quick })));
 if (gpu) {
   for (const r of await gpuMatMulBench({ quick })) {
     rows.push({ model: "—", workload: "tf.matMul f32 on the GPU", shape: `${r.n} × ${r.n} × ${r.n}`, throughput: `${r.tflops} TFLOP/s`, peakRssMiB: "" });

@@ -15,7 +15,7 @@ import { loadTokenizer } from "../src/tokenizer/index.js";
 import { dataSourceFrom, prepareDataset } from "../src/data/index.js";
 import { buildPrompt, loadGenerationModel, modelGenerator } from "../src/eval/index.js";
 import { GenerationEngine, startServer } from "../src/serve/index.js";
-import { OPEN_R1_SYSTEM_PROMPT } from "../src/train/format.js";
+import { OPEN_R1_SYSTEM_PROMPT } from "../src/data/prompt.js";
 
 export interface ServeBenchRow {
   path: string;

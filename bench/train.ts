@@ -24,7 +24,7 @@ import { selectBackend } from "../src/backend.js";
 import { LoraModel } from "../src/model/lora.js";
 import { QWEN25_05B_SHAPE, SMALL_RANDOM_QWEN2, randomQwen2Model } from "../src/model/random.js";
 import { train } from "../src/train/trainer.js";
-import { endOrtProfiling, startOrtProfiling, tensorsOnHost } from "../src/kernels/index.js";
+import { endOrtProfiling, ortRunTimes, resetOrtRunTimes, startOrtProfiling, tensorsOnHost } from "../src/kernels/index.js";
 import { summariseOrtTraces } from "./ort-profile.js";
 
 export interface TrainBenchConfig {
@@ -86,15 +86,12 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
     return { id: `b${i}`, inputIds: ids, labels: ids.map((x, t) => (t < 16 ? -100 : x)), promptLength: 16, truncated: false };
   });
   const dir = mkdtempSync(join(tmpdir(), "bench-train-"));
-  // ORT's per-node traces of the sessions this run creates (the 0.5B rows): where the step's time goes.
-  const traces = c.model === "0.5b" && tensorsOnHost() ? mkdtempSync(join(tmpdir(), "bench-ort-trace-")) : null;
-  if (traces) startOrtProfiling(join(traces, "ort"));
-  const started = performance.now();
-  // CPU time (µs) and wall time (ms) at each step's end.
+  // CPU time (µs) and wall time (ms) at each step's end; ORT's run times counted from the first step's end.
   const marks: Array<{ cpu: number; wall: number }> = [];
   const markStep = () => {
     const u = process.cpuUsage();
     marks.push({ cpu: u.user + u.system, wall: performance.now() });
+    if (marks.length === 1) resetOrtRunTimes();
   };
   try {
     const res = await train({
@@ -112,27 +109,51 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
       coresBusy: +((marks.at(-1)!.cpu - marks[0]!.cpu) / 1000 / (marks.at(-1)!.wall - marks[0]!.wall)).toFixed(2),
       losses: res.steps.map((r) => +r.loss.toFixed(4)),
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-      timeShares: traces ? timeShares(traces, marks.at(-1)!.wall - started) : undefined,
+      timeShares: tensorsOnHost() ? timeShares(ortRunTimes(), marks.at(-1)!.wall - marks[0]!.wall) : undefined,
       peakGpuMiB: backend.name === "webgpu" ? Math.round(gpuBytesAllocated() / 2 ** 20) : undefined,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    if (traces) {
-      endOrtProfiling();
-      rmSync(traces, { recursive: true, force: true });
-    }
     lora.dispose();
     base.dispose();
   }
 }
 
-/** Each part's share of `wallMs`, and what ran outside ORT (the rest). */
-function timeShares(traces: string, wallMs: number): Record<string, number> {
-  endOrtProfiling();
-  const parts = summariseOrtTraces(traces);
-  const shares = Object.fromEntries(Object.entries(parts).map(([k, us]) => [k, +(us / 1000 / wallMs).toFixed(3)]));
-  const inOrt = Object.values(parts).reduce((a, b) => a + b, 0) / 1000;
+/** Each kind of ORT session's share of the timed steps' wall time, and the rest (outside ORT). */
+function timeShares(msByKind: Record<string, number>, wallMs: number): Record<string, number> {
+  const shares = Object.fromEntries(Object.entries(msByKind).map(([k, ms]) => [k, +(ms / wallMs).toFixed(3)]));
+  const inOrt = Object.values(msByKind).reduce((a, b) => a + b, 0);
   return { ...shares, "outside ORT (tfjs, optimizer, host)": +Math.max(0, 1 - inOrt / wallMs).toFixed(3) };
+}
+
+/**
+ * Where a decoder layer's time goes (attention, the other matrix products, the rest), as shares of its ORT
+ * time: one training step of a one-layer model of the configuration's shape, with ORT's per-node profiling on (in
+ * its own process: profiling holds every node's event in memory, several GB over a whole 24-layer run).
+ */
+export async function layerTimeSplit(c: TrainBenchConfig): Promise<Record<string, number>> {
+  applyEnvironment(readEnvironment(process.env));
+  await selectBackend();
+  const traces = mkdtempSync(join(tmpdir(), "bench-ort-trace-"));
+  const dir = mkdtempSync(join(tmpdir(), "bench-train-"));
+  startOrtProfiling(join(traces, "ort"));
+  const base = randomQwen2Model({ ...MODELS[c.model].shape, layers: 1 });
+  const lora = LoraModel.create(base, { r: 16, alpha: 32, dropout: 0.05 });
+  try {
+    const ids = Array.from({ length: c.seq }, (_, i) => (i * 7919) % (MODELS[c.model].shape.vocab - 1));
+    const examples = Array.from({ length: c.batch }, (_, i) => ({ id: `b${i}`, inputIds: ids, labels: ids, promptLength: 0, truncated: false }));
+    await train({ model: lora, train: examples, padTokenId: 151643, config: { outputDir: dir, batchSize: c.batch, maxSteps: 1, saveEvery: 0, logEvery: 1000 } });
+    endOrtProfiling();
+    const parts = summariseOrtTraces(traces);
+    const layer = parts["attention"]! + parts["matrix products"]! + parts["other layer ops"]!;
+    return Object.fromEntries(["attention", "matrix products", "other layer ops"].map((k) => [k, +(parts[k]! / layer).toFixed(3)]));
+  } finally {
+    endOrtProfiling();
+    rmSync(traces, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+    lora.dispose();
+    base.dispose();
+  }
 }
 
 function median(xs: number[]): number {
@@ -207,6 +228,14 @@ export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: Tra
         else if (ref) referenceError = ref.error;
       }
       const row: TrainBenchRow = { ...medianRun(ours), rounds, reference: theirs.length ? medianRun(theirs) : undefined, referenceError: theirs.length ? undefined : referenceError };
+      // The decoder layers' share split into attention, products and the rest, from a profiled one-layer step.
+      if (row.timeShares?.["decoder layers"] !== undefined && c.model === "0.5b") {
+        const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), `--layer-split=${JSON.stringify(c)}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const split = JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, number>;
+        const layers = row.timeShares["decoder layers"];
+        const { "decoder layers": _, ...rest } = row.timeShares;
+        row.timeShares = { ...Object.fromEntries(Object.entries(split).map(([k, v]) => [`layers: ${k}`, +(v * layers).toFixed(3)])), ...rest };
+      }
       rows.push(row);
       console.log(JSON.stringify(row));
     } catch (e) {
@@ -220,7 +249,10 @@ export function runTrainBench(opts: { quick?: boolean; gpu?: boolean; only?: Tra
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const child = process.argv.find((a) => a.startsWith("--child="));
-  if (child) {
+  const split = process.argv.find((a) => a.startsWith("--layer-split="));
+  if (split) {
+    console.log(JSON.stringify(await layerTimeSplit(JSON.parse(split.slice(14)))));
+  } else if (child) {
     console.log(JSON.stringify(await benchTrainStep(JSON.parse(child.slice(8)))));
   } else {
     const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7) as TrainBenchConfig["model"] | undefined;

@@ -1,11 +1,10 @@
-import { environment } from "./environment.js";
 import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { environment } from "./environment.js";
 import { installOrtMatMul } from "./kernels/matmul.js";
 import { installWasmCopyKernels } from "./kernels/wasm-copies.js";
 import { activateWebGpu, findWebGpuAdapter, gpuDevicePresent } from "./webgpu.js";
-
 import { BACKEND_PREFERENCES, type BackendName, type BackendPreference } from "./backend-names.js";
 
 export { BACKEND_PREFERENCES, type BackendName, type BackendPreference };

@@ -12,7 +12,7 @@ try {
 
 const program = new Command()
   .name("openr1")
-  .description("The OpenR1 math fine-tuning pipeline: data, model, LoRA training, evaluation, tracking")
+  .description("The OpenR1 math fine-tuning pipeline: data, model, LoRA training, GRPO, evaluation, tracking")
   .showHelpAfterError();
 
 type Register = (program: Command) => void;
@@ -23,6 +23,7 @@ const commands: Record<string, () => Promise<Register>> = {
   model: async () => (await import("./cli/model.js")).registerModelCommands,
   pretrain: async () => (await import("./cli/pretrain.js")).registerPretrainCommands,
   train: async () => (await import("./cli/train.js")).registerTrainCommands,
+  grpo: async () => (await import("./cli/grpo.js")).registerGrpoCommands,
   score: async () => (await import("./cli/eval.js")).registerEvalCommands,
   evaluate: async () => (await import("./cli/eval.js")).registerEvalCommands,
   serve: async () => (await import("./cli/serve.js")).registerServeCommands,

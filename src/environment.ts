@@ -10,15 +10,14 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { BACKEND_PREFERENCES, type BackendPreference } from "./backend-names.js";
-import { executionFromEnv, setExecutionDefaults, type ExecutionOptions } from "./model/execution-options.js";
 
 export interface EnvironmentSettings {
   /** OPENR1_BACKEND: the backend "auto" means (auto, tensorflow, webgpu, wasm, cpu). */
   backend: BackendPreference;
   /** OPENR1_ORT=0 (never load onnxruntime-node), OPENR1_ORT_THREADS, OPENR1_ORT_PREPACK=1. */
   ort: { disabled: boolean; threads: number; prepack: boolean };
-  /** OPENR1_FUSED_LAYER, OPENR1_ACTIVATION_MB, OPENR1_ATTENTION_TILE_MB, OPENR1_PACK_ON_CALL_MB. */
-  execution: Partial<ExecutionOptions>;
+  /** OPENR1_FUSED_LAYER, OPENR1_ACTIVATION_MB, OPENR1_ATTENTION_TILE_MB, OPENR1_PACK_ON_CALL_MB: ExecutionOptions (src/model/execution-options.ts) the variables set. */
+  execution: { fusedLayer?: boolean; activationBytes?: number; attentionTileBytes?: number; packOnCallBytes?: number };
   /** OPENR1_WEBGPU_MAX_BINDING_MB: a lower GPU binding limit to work to (MiB). */
   webgpuMaxBindingMb?: number;
   /** OPENR1_CACHE: where generated random models are kept (default ~/.cache/openr1). */
@@ -37,6 +36,26 @@ function positiveInteger(env: Record<string, string | undefined>, name: string, 
   const v = Number(raw);
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return v;
+}
+
+/** The execution options the variables set (src/model/execution-options.ts applies them over its defaults). */
+function executionFromEnv(env: Record<string, string | undefined>): EnvironmentSettings["execution"] {
+  const out: EnvironmentSettings["execution"] = {};
+  const mib = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number of MiB ≥ 0, got "${raw}"`);
+    return v * 2 ** 20;
+  };
+  if (env.OPENR1_FUSED_LAYER !== undefined && env.OPENR1_FUSED_LAYER !== "") out.fusedLayer = env.OPENR1_FUSED_LAYER !== "0";
+  const activation = mib("OPENR1_ACTIVATION_MB");
+  if (activation !== undefined) out.activationBytes = activation;
+  const tile = mib("OPENR1_ATTENTION_TILE_MB");
+  if (tile !== undefined) out.attentionTileBytes = tile;
+  const pack = mib("OPENR1_PACK_ON_CALL_MB");
+  if (pack !== undefined) out.packOnCallBytes = pack;
+  return out;
 }
 
 /** The settings the environment gives (unset variables: their defaults); a malformed value is an error naming it. */
@@ -62,7 +81,6 @@ let installed: EnvironmentSettings = readEnvironment({});
 /** Installs the settings as the process's own (what the modules below read): call before loading models. */
 export function applyEnvironment(s: EnvironmentSettings): void {
   installed = s;
-  setExecutionDefaults(s.execution);
 }
 
 /** The installed settings (an unset environment's defaults until an entry point applies one). */

@@ -7,6 +7,7 @@ export * from "./data/index.js";
 export * from "./model/index.js";
 export * from "./tokenizer/index.js";
 export * from "./train/index.js";
+export * from "./rl/index.js";
 export * from "./eval/index.js";
 export * from "./tracking/index.js";
 export * from "./viz/index.js";

@@ -15,9 +15,9 @@
  * lengths grow it without bound (15 GiB after 30 steps of the shipped model): it is emptied when it holds more
  * than the largest working set seen (and at least 1 GiB).
  */
-import { environment } from "./environment.js";
 import { existsSync, readdirSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
+import { environment } from "./environment.js";
 
 export interface GpuAdapter {
   /** e.g. "NVIDIA H200" or "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */

@@ -17,10 +17,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadEmbeddedSample } from "../src/data/load.js";
-import { generateProblems, solutionText } from "../src/data/generated/index.js";
+import { generateProblems, solutionText } from "../src/data/synthetic/index.js";
 import { accuracyReward } from "../src/eval/rewards.js";
 import { checkAnswer, recordOptions } from "../src/eval/verify.js";
-import { seededRandom } from "../src/model/sampling.js";
+import { seededRandom } from "../src/rng.js";
 import { HELD_OUT, modelResponsePairs, realisticPairs, responsePairs } from "./differential-families.js";
 
 export type Harness = "compare" | "accuracy";

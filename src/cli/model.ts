@@ -15,7 +15,7 @@ import {
   SMALL_RANDOM_QWEN2,
 } from "../model/index.js";
 import { defaultTokenizerDir, loadTokenizer } from "../tokenizer/index.js";
-import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
+import { OPEN_R1_SYSTEM_PROMPT } from "../data/prompt.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 

@@ -1,6 +1,6 @@
-import { environment } from "../environment.js";
 import { freemem, totalmem } from "node:os";
 import type { Command } from "commander";
+import { environment } from "../environment.js";
 import { selectBackend } from "../backend.js";
 import { loadGenerationModel } from "../eval/model-generator.js";
 import { GenerationEngine } from "../serve/engine.js";

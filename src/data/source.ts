@@ -3,7 +3,7 @@ import { dirname, extname, join } from "node:path";
 import { assetPath } from "../assets.js";
 import { cachedFilePath, hubDownload, hubListFiles, resolveHubSettings, withCacheHint, type HubFileRequest, type HubSettingsOptions } from "../hub/index.js";
 import { DatasetError } from "./errors.js";
-import { generatedRow, generateProblems } from "./generated/index.js";
+import { generatedRow, generateProblems } from "./synthetic/index.js";
 import { readJsonlRows } from "./jsonl.js";
 import { readParquetRows, type ReadOptions } from "./parquet.js";
 

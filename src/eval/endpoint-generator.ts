@@ -1,9 +1,9 @@
-import { environment } from "../environment.js";
 import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import OpenAI from "openai";
-import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
+import { environment } from "../environment.js";
+import { OPEN_R1_SYSTEM_PROMPT } from "../data/prompt.js";
 import type { EvalSamplingOptions, Generation, Generator } from "./run.js";
 
 export interface EndpointOptions {

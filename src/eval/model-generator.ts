@@ -16,7 +16,7 @@ import {
   resolveModelDir,
 } from "../model/index.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
-import { OPEN_R1_SYSTEM_PROMPT } from "../train/format.js";
+import { OPEN_R1_SYSTEM_PROMPT } from "../data/prompt.js";
 import type { MathExample } from "../data/types.js";
 import { evaluate, type EvalConfigInput, type EvalResult, type EvalSamplingOptions, type Generation, type Generator } from "./run.js";
 

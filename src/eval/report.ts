@@ -1,6 +1,6 @@
 /** Tables and figures of an evaluation for notebooks and reports (plain data; viz renders them). */
 import type { Figure } from "../viz/figure.js";
-import type { SampleResult } from "./run.js";
+import type { SampleResult } from "./types.js";
 import type { ComparisonRow, EvalSummary } from "./summary.js";
 
 export interface EvalTable {

@@ -3,7 +3,7 @@
  * (each check under a time limit), score the rewards, and aggregate.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../atomic-write.js";
+import { writeFileAtomic } from "../files/atomic.js";
 import { join } from "node:path";
 import type { MathExample } from "../data/types.js";
 import { AnswerChecker } from "./checker.js";
@@ -19,28 +19,9 @@ import {
 } from "./rewards.js";
 import { summarize, type EvalSummary } from "./summary.js";
 import { resolveEvalSettings, type EvalSettings, type EvalSettingsInput } from "./settings.js";
+import type { Generation, Generator, SampleResult, SampleRewards } from "./types.js";
 
-export interface EvalSamplingOptions {
-  maxNewTokens: number;
-  /** 0 = greedy decoding. */
-  temperature: number;
-  topP: number;
-  seed: number;
-}
-
-export interface Generation {
-  text: string;
-  /** Generated tokens (without the prompt). */
-  numTokens: number;
-  /** "eos": end-of-sequence token; "stop": a stop string; "length": max_new_tokens reached (truncated). */
-  finishReason: "eos" | "stop" | "length";
-}
-
-/** What the evaluation needs from a model: completions for a batch of user prompts (chat template applied inside). */
-export interface Generator {
-  readonly name: string;
-  generate(prompts: string[], options: EvalSamplingOptions): Promise<Generation[]>;
-}
+export type { EvalSamplingOptions, Generation, Generator, SampleResult, SampleRewards } from "./types.js";
 
 export const DEFAULT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}.";
 
@@ -73,36 +54,6 @@ export const DEFAULT_EVAL_CONFIG: EvalConfig = { ...resolveEvalSettings({}), ins
 export function resolveEvalConfig(config: EvalConfigInput = {}): EvalConfig {
   const { instruction = DEFAULT_INSTRUCTION, onProgress, signal, previous, onBatch, ...settings } = config;
   return { ...resolveEvalSettings(settings), instruction, onProgress, signal, previous, onBatch };
-}
-
-export interface SampleRewards {
-  /** 1 / 0, null when unscorable. */
-  correctness: number | null;
-  /** open-r1 accuracy_reward (null: gold unparseable). */
-  accuracy: number | null;
-  format: number;
-  tagCount: number;
-  reasoningSteps: number;
-  equations: number;
-  stepByStep: number;
-}
-
-export interface SampleResult {
-  id: string;
-  problem: string;
-  problemType: string;
-  gold: string;
-  prediction: string;
-  extracted: string | null;
-  status: CorrectnessStatus;
-  correct: boolean | null;
-  timedOut: boolean;
-  rewards: SampleRewards;
-  steps: number;
-  numTokens: number;
-  finishReason: Generation["finishReason"];
-  hasBoxed: boolean;
-  truncated: boolean;
 }
 
 export interface EvalResult {

@@ -1,5 +1,5 @@
 /** Aggregate metrics of an evaluation run, and base-vs-fine-tuned comparison. */
-import type { SampleResult, SampleRewards } from "./run.js";
+import type { SampleResult, SampleRewards } from "./types.js";
 
 export interface LengthStats {
   mean: number;

@@ -2,7 +2,7 @@ import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, r
 import { dirname, join, resolve, sep } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import YAML from "yaml";
-import { writeFileAtomic } from "../atomic-write.js";
+import { writeFileAtomic } from "../files/atomic.js";
 import { readExamples } from "../data/read-split.js";
 import { list, string, type SchemaElement } from "../data/write-parquet.js";
 import type { MathExample } from "../data/types.js";
@@ -10,7 +10,8 @@ import { baseModelReference, TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "../mod
 import { pipelineConfigSchema, type PipelineConfig } from "../pipeline/config.js";
 import { parseSettings } from "../settings.js";
 import { loadTokenizer, type ChatTurn, type Tokenizer } from "../tokenizer/index.js";
-import { promptMessages, targetText, tokenizeExamples } from "../train/format.js";
+import { promptMessages, targetText } from "../data/prompt.js";
+import { tokenizeExamples } from "../train/format.js";
 import { totalTrainingSteps, warmupStepsFromRatio } from "../train/schedule.js";
 
 export interface TrlExport {

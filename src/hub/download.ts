@@ -8,8 +8,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { cachedFilePath, hubFileUrl, resolveHubSettings, type HubSettingsOptions, type RepoType } from "./config.js";
 import { HubDownloadError, statusError } from "./errors.js";
-import { withFileLock } from "./lock.js";
-import { byteProgress } from "./progress.js";
+import { withFileLock } from "../files/lock.js";
+import { byteProgress } from "../progress.js";
 
 export interface HubFileRequest extends HubSettingsOptions {
   repoId: string;

@@ -213,7 +213,7 @@ export class FrozenLinear {
     const dims = this.transposed ? [this.outFeatures, this.inFeatures] : [this.inFeatures, this.outFeatures];
     if (data.length !== dims[0] * dims[1]) throw new Error(`FrozenLinear: weight data has ${data.length} values, expected ${dims[0]}×${dims[1]}`);
     const b = bias ? { name: "b", dims: [this.outFeatures], data: bias } : undefined;
-    return new OrtSession(encodeModel({ graph: graphOf({ name: "W", dims, data }, b, this.transposed), opsets: { "": 17 } }), threads, prepack);
+    return new OrtSession(encodeModel({ graph: graphOf({ name: "W", dims, data }, b, this.transposed), opsets: { "": 17 } }), { threads, prepack, label: "frozen products" });
   }
 
   /** The session for a product (built now from a LazyWeight if needed) and its feeds besides x. */

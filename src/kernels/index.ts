@@ -1,5 +1,5 @@
 export { FEW_ROWS, FrozenLinear, type FrozenLinearOptions, type LazyWeight, type WeightData, type WeightLayout, type KernelEngine } from "./frozen-linear.js";
-export { ortAvailable, ortUnavailableReason, ortThreads, setOrtThreads, OrtSession, startOrtProfiling, endOrtProfiling } from "./ort.js";
+export { ortAvailable, ortUnavailableReason, ortThreads, setOrtThreads, OrtSession, startOrtProfiling, endOrtProfiling, ortRunTimes, resetOrtRunTimes } from "./ort.js";
 export { installOrtMatMul, uninstallOrtMatMul, ortMatMulActive, ortMatMul, ortMatMulStats, type OrtMatMulOptions } from "./matmul.js";
 export { frozenLinearFor, frozenConcatFor } from "./frozen-cache.js";
 export { releaseWeightCache, weightCacheSize } from "./weight-cache.js";

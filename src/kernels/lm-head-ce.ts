@@ -72,7 +72,7 @@ export class LmHeadCrossEntropy {
     if (dims.length !== 2) throw new Error(`LmHeadCrossEntropy: weight must be 2-D, got [${dims}]`);
     [this.hidden, this.vocab] = transposed ? [dims[1], dims[0]] : [dims[0], dims[1]];
     this.weight = weight instanceof tf.Tensor ? () => hostData(weight) : () => weight.data;
-    this.session = new OrtSession(encodeModel({ graph: ceGraph(dims, transposed), opsets: { "": 17 } }), options.threads ?? ortThreads());
+    this.session = new OrtSession(encodeModel({ graph: ceGraph(dims, transposed), opsets: { "": 17 } }), { threads: options.threads ?? ortThreads(), label: "LM head + cross-entropy" });
   }
 
   /** Loss sum and dL/dh for one chunk: h [rows, hidden] row-major, one target per row. */

@@ -19,7 +19,10 @@
  * (0 or 1/(1 − p)), and the adapters' gradients are dB = s·dyᵀ·z, dA = (s·dy·B)ᵀ·dropout(x).
  */
 import type { Graph, Initializer, Node, ValueInfo } from "./onnx-proto.js";
-import type { LinearName } from "../model/weights.js";
+
+/** The linears of a Qwen2 decoder layer, by their checkpoint names (self_attn's, then mlp's). */
+export const LINEAR_NAMES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
+export type LinearName = (typeof LINEAR_NAMES)[number];
 
 export interface LayerShape {
   hidden: number;
@@ -295,7 +298,10 @@ class LayerGraph {
     this.keyBias5 ??= b.reshape(this.keyBias, b.ints([0, 1, 1, 1, -1]));
     const { L, T, past } = this.lengths(kv.k);
     if (!this.tiled) {
+      const first = b.nodes.length;
       const r = this.attentionTile(b, qg, dOut, kv, b.ints([0]), L, T, past);
+      // (named as the tiled graphs' loop body is, so that a profile counts them as attention)
+      b.nodes.slice(first).forEach((n, i) => (n.name = `attention_tile/${n.opType}_${first + i}`));
       return r.ctx ? { ctx: this.ungrouped(r.ctx) } : { dq: this.ungrouped(r.dq!), dk: r.dk, dv: r.dv };
     }
     const tile = this.tile;

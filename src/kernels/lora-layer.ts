@@ -8,9 +8,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { hostData, ortServesActiveBackend } from "./bridge.js";
 import { encodeModel } from "./onnx-proto.js";
-import { OrtSession, ortAvailable, ortThreads, type OrtTensor } from "./ort.js";
+import { OrtSession, ortAvailable, type OrtTensor } from "./ort.js";
 import { SAVED, WEIGHT_INPUTS, backwardGraph, forwardGraph, inferenceGraph, savedDims, type LayerShape, type LoraSpec } from "./lora-layer-graph.js";
-import type { LinearName } from "../model/weights.js";
+import type { LinearName } from "./lora-layer-graph.js";
 
 export type { LayerShape, LoraSpec } from "./lora-layer-graph.js";
 
@@ -82,7 +82,7 @@ export class LoraLayerKernel {
   private session(key: string, graph: () => ReturnType<typeof forwardGraph>): OrtSession {
     let s = this.sessions.get(key);
     // No arena: a layer's intermediates grow with the sequence, and every session's arena would keep its longest run's.
-    if (!s) this.sessions.set(key, (s = new OrtSession(encodeModel({ graph: graph(), opsets: { "": 17, "com.microsoft": 1 } }), ortThreads(), undefined, false)));
+    if (!s) this.sessions.set(key, (s = new OrtSession(encodeModel({ graph: graph(), opsets: { "": 17, "com.microsoft": 1 } }), { arena: false, label: "decoder layers" })));
     return s;
   }
 

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { encodeModel } from "./onnx-proto.js";
 import { BRIDGED_BACKENDS, runBridged } from "./bridge.js";
-import { OrtSession, ortAvailable, ortThreads } from "./ort.js";
+import { OrtSession, ortAvailable } from "./ort.js";
 
 const sessions = new Map<string, OrtSession>();
 
@@ -36,7 +36,7 @@ function session(transA: boolean, transB: boolean): OrtSession {
         outputs: [{ name: "y", elemType: 1, dims: ["batch", "m", "n"] }],
       },
     });
-    s = new OrtSession(model, ortThreads());
+    s = new OrtSession(model, { label: "other products" });
     sessions.set(key, s);
   }
   return s;

@@ -100,6 +100,8 @@ export type AttrValue = number | string | number[] | { float: number } | Graph;
 
 export interface Node {
   opType: string;
+  /** Its name in the graph (default `${graph name}/${opType}_${index}`); profiles report nodes by it. */
+  name?: string;
   inputs: string[];
   outputs: string[];
   domain?: string;
@@ -168,7 +170,7 @@ function node(n: Node, name: string): Msg {
 function graph(g: Graph): Msg {
   const m = msg();
   // (a subgraph's node names are prefixed with its graph's: names stay unique across a Loop and its body)
-  g.nodes.forEach((n, i) => msgField(m, 1, node(n, `${g.name}/${n.opType}_${i}`)));
+  g.nodes.forEach((n, i) => msgField(m, 1, node(n, n.name ?? `${g.name}/${n.opType}_${i}`)));
   stringField(m, 2, g.name);
   for (const t of g.initializers ?? []) msgField(m, 5, tensor(t));
   for (const v of g.inputs) msgField(m, 11, valueInfo(v));

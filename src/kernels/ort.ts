@@ -96,19 +96,47 @@ export function endOrtProfiling(): void {
   profiling.prefix = null;
 }
 
+/** Milliseconds spent in ORT runs since the last reset, by the sessions' labels (what a step's time goes to, for the bench). */
+const runTimes = new Map<string, number>();
+
+export function ortRunTimes(): Record<string, number> {
+  return Object.fromEntries(runTimes);
+}
+
+export function resetOrtRunTimes(): void {
+  runTimes.clear();
+}
+
+export interface OrtSessionOptions {
+  /** Intra-op threads (default: ortThreads()). */
+  threads?: number;
+  /**
+   * Let MLAS pack the model's constant weights once at load (default: the environment's, OPENR1_ORT_PREPACK=1): a
+   * product with few rows then reads the packed weight instead of packing it on every call.
+   */
+  prepack?: boolean;
+  /**
+   * Keep the memory of a run's intermediates for the next run (default on): off, it goes back to the allocator (and
+   * large blocks to the system) when the run ends — for graphs whose intermediates grow with the sequence, where each
+   * session's arena would otherwise hold its own largest run for good.
+   */
+  arena?: boolean;
+  /** What the session computes, for ortRunTimes (default "other products"). */
+  label?: string;
+}
+
 /** A loaded ONNX model, run synchronously on the CPU execution provider. */
 export class OrtSession {
   private readonly native: NativeSession;
   private readonly ort: Ort;
 
-  /**
-   * `prepack` lets MLAS pack the model's constant weights once at load (default: the environment's, OPENR1_ORT_PREPACK=1):
-   * a product with few rows then reads the packed weight instead of packing it on every call. `arena` (default on)
-   * keeps the memory of a run's intermediates for the next run: off, it goes back to the allocator (and large blocks
-   * to the system) when the run ends — for graphs whose intermediates grow with the sequence, where each session's
-   * arena would otherwise hold its own largest run for good.
-   */
-  constructor(model: Uint8Array, readonly threads = ortThreads(), prepack = environment().ort.prepack, arena = true) {
+  readonly threads: number;
+  private readonly label: string;
+
+  constructor(model: Uint8Array, options: OrtSessionOptions = {}) {
+    const { threads = ortThreads(), prepack = environment().ort.prepack, arena = true, label = "other products" } = options;
+    this.threads = threads;
+    this.label = label;
     const o = load();
     if (!o) throw new Error(`OrtSession: ${unavailableReason}`);
     this.ort = o;
@@ -150,18 +178,27 @@ export class OrtSession {
 
   /** Runs the model and returns the named output. */
   run(feeds: Record<string, OrtTensor>, output: string): OrtTensor {
-    return this.native.run(feeds, { [output]: null }, {})[output];
+    return this.timed(() => this.native.run(feeds, { [output]: null }, {})[output]);
+  }
+
+  private timed<T>(f: () => T): T {
+    const t0 = performance.now();
+    try {
+      return f();
+    } finally {
+      runTimes.set(this.label, (runTimes.get(this.label) ?? 0) + performance.now() - t0);
+    }
   }
 
   /** Runs the model and returns the named outputs; those in `into` are written there (preallocated, exact shapes). */
   runMany(feeds: Record<string, OrtTensor>, outputs: string[], into: Record<string, OrtTensor> = {}): Record<string, OrtTensor> {
-    const out = this.native.run(feeds, Object.fromEntries(outputs.map((o) => [o, into[o] ?? null])), {});
+    const out = this.timed(() => this.native.run(feeds, Object.fromEntries(outputs.map((o) => [o, into[o] ?? null])), {}));
     return { ...out, ...into };
   }
 
   /** Runs the model with the output written into `target` (preallocated, of the output's exact shape). */
   runInto(feeds: Record<string, OrtTensor>, output: string, target: OrtTensor): void {
-    this.native.run(feeds, { [output]: target }, {});
+    this.timed(() => this.native.run(feeds, { [output]: target }, {}));
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { filledTensor } from "../kernels/index.js";
-import { hashInts } from "../train/rng.js";
+import { hashInts } from "../rng.js";
 
 /**
  * Fills `out` with inverted dropout's multiplier: each element is 0 with probability `rate`, else

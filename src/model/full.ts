@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Batch, TrainableModel } from "../train/trainable.js";
+import type { Batch, TrainableModel } from "./trainable.js";
 import type { TrainableParameterReport } from "./lora.js";
 import { countParameters } from "./params.js";
 import type { Qwen2Model } from "./qwen2.js";

@@ -1,7 +1,8 @@
 import { randomInt } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import { KVCache, type Qwen2Model } from "./qwen2.js";
-import { applyPenalties, argmax, sampleToken, seededRandom, type PenaltyOptions, type SamplingOptions } from "./sampling.js";
+import { seededRandom } from "../rng.js";
+import { applyPenalties, argmax, sampleToken, type PenaltyOptions, type SamplingOptions } from "./sampling.js";
 
 /**
  * Prompt tokens per forward call while prefilling: a chunk's attention scores are [heads, chunk, length], so a long

@@ -1,13 +1,15 @@
-import { readFile, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { readJsonFile } from "../files/read.js";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import type { Batch, TrainableModel } from "../train/trainable.js";
+import type { Batch, TrainableModel } from "./trainable.js";
 import { dropout } from "./dropout.js";
 import { matMulT } from "./ops.js";
 import type { LinearAdapter, Qwen2Model } from "./qwen2.js";
-import { SafetensorsFile, writeJsonAtomic, writeSafetensors, type TensorToWrite } from "./safetensors.js";
-import { seededRandom } from "./sampling.js";
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "./safetensors.js";
+import { writeJsonAtomic } from "../files/atomic.js";
+import { seededRandom } from "../rng.js";
 import { LINEAR_NAMES, linearModule, type LinearName } from "./weights.js";
 import { countParameters } from "./params.js";
 import { flag, integer, listOf, parseSettings, real, seedSetting } from "../settings.js";
@@ -130,12 +132,7 @@ export class LoraModel implements TrainableModel {
   static async load(base: Qwen2Model, dir: string): Promise<LoraModel> {
     if (base.adapters.size) throw new Error("LoraModel.load: the base model already has adapters attached");
     const cfgPath = join(dir, "adapter_config.json");
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(await readFile(cfgPath, "utf8"));
-    } catch (e) {
-      throw new Error(`${cfgPath}: cannot read the adapter config (${(e as Error).message})`);
-    }
+    const raw = readJsonFile<Record<string, unknown>>(cfgPath, "a peft adapter folder's config");
     const config = loraConfigFromPeft(raw, cfgPath);
     const m = new LoraModel(base, config);
     const file = await SafetensorsFile.open(join(dir, "adapter_model.safetensors"));
@@ -201,7 +198,7 @@ export class LoraModel implements TrainableModel {
     const tensors = new Map<string, TensorToWrite>();
     for (const [name, v] of this.trainableVariables()) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
     await writeSafetensors(join(dir, "adapter_model.safetensors"), tensors, { dtype: "F32", metadata: { format: "pt" } });
-    await writeJsonAtomic(join(dir, "adapter_config.json"), peftAdapterConfig(this.config, opts.baseModelNameOrPath ?? null, opts.revision ?? null));
+    writeJsonAtomic(join(dir, "adapter_config.json"), peftAdapterConfig(this.config, opts.baseModelNameOrPath ?? null, opts.revision ?? null));
   }
 
   /** scaling · B·A for one adapted linear, as [in, out] (the transposed layout the base weights use). */

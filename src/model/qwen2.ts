@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { byteProgress } from "../hub/progress.js";
+import { byteProgress } from "../progress.js";
 import { causalAttention } from "./attention.js";
 import { readQwen2Config, type Qwen2Config } from "./config.js";
 import { LayerRunner, type LayerContext, type LinearAdapter } from "./execution.js";

@@ -1,13 +1,14 @@
-import { environment } from "../environment.js";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { environment } from "../environment.js";
 import { parseQwen2Config } from "./config.js";
 import { Qwen2Model } from "./qwen2.js";
 import type { LayerWeights } from "./weights.js";
-import { writeJsonAtomic, writeSafetensors, type TensorToWrite } from "./safetensors.js";
-import { seededRandom } from "./sampling.js";
+import { writeSafetensors, type TensorToWrite } from "./safetensors.js";
+import { writeJsonAtomic } from "../files/atomic.js";
+import { seededRandom } from "../rng.js";
 
 export interface RandomQwen2Options {
   seed?: number;
@@ -130,8 +131,8 @@ export async function createRandomQwen2(dir: string, options: RandomQwen2Options
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await writeSafetensors(join(tmp, "model.safetensors"), tensors, { dtype });
-  await writeJsonAtomic(join(tmp, "config.json"), randomConfigJson(o, dtype));
-  await writeJsonAtomic(join(tmp, "generation_config.json"), {
+  writeJsonAtomic(join(tmp, "config.json"), randomConfigJson(o, dtype));
+  writeJsonAtomic(join(tmp, "generation_config.json"), {
     bos_token_id: QWEN25_ENDOFTEXT_ID,
     eos_token_id: [QWEN25_IM_END_ID, QWEN25_ENDOFTEXT_ID],
     pad_token_id: QWEN25_ENDOFTEXT_ID,

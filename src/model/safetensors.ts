@@ -1,4 +1,4 @@
-import { open, readFile, rename, writeFile, type FileHandle } from "node:fs/promises";
+import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { bf16ToF32, f16ToF32, f32ToBf16 } from "./half.js";
 
@@ -231,12 +231,5 @@ export async function writeSafetensors(
   } finally {
     await fh.close();
   }
-  await rename(tmp, path);
-}
-
-/** Writes a JSON file atomically (temporary name + rename), pretty-printed like transformers does. */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  await writeFile(tmp, JSON.stringify(value, null, 2) + "\n");
   await rename(tmp, path);
 }

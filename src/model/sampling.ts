@@ -3,18 +3,6 @@
  * either (repetition as transformers' RepetitionPenaltyLogitsProcessor, frequency and presence as OpenAI's).
  */
 
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Index of the largest value (the first one on ties, like torch.argmax). */
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;

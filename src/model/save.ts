@@ -3,7 +3,8 @@ import { basename, join } from "node:path";
 import { configForSaving } from "./config.js";
 import type { LoraModel } from "./lora.js";
 import type { Qwen2Model } from "./qwen2.js";
-import { writeJsonAtomic, writeSafetensors } from "./safetensors.js";
+import { writeSafetensors } from "./safetensors.js";
+import { writeJsonAtomic } from "../files/atomic.js";
 import { exportHfTensors, LINEAR_NAMES, linearModule, transposeF32 } from "./weights.js";
 
 export interface SaveModelOptions {
@@ -38,12 +39,12 @@ export async function saveQwen2Model(model: Qwen2Model, dir: string, opts: SaveM
     }
   }
   await writeSafetensors(join(dir, "model.safetensors"), tensors, { dtype, metadata: { format: "pt" } });
-  await writeJsonAtomic(join(dir, "config.json"), configForSaving(model.config, dtype === "BF16" ? "bfloat16" : "float32"));
+  writeJsonAtomic(join(dir, "config.json"), configForSaving(model.config, dtype === "BF16" ? "bfloat16" : "float32"));
   const c = model.config;
   const generationConfig = model.generationConfig ?? {
     ...(c.bosTokenId !== null ? { bos_token_id: c.bosTokenId } : {}),
     ...(c.eosTokenId !== null ? { eos_token_id: c.eosTokenId } : {}),
   };
-  await writeJsonAtomic(join(dir, "generation_config.json"), generationConfig);
+  writeJsonAtomic(join(dir, "generation_config.json"), generationConfig);
   for (const f of opts.copyFiles ?? []) await copyFile(f, join(dir, basename(f)));
 }

@@ -1,9 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
+import { LINEAR_NAMES, type LinearName } from "../kernels/lora-layer-graph.js";
 import { expectedWeightShapes, type Qwen2Config } from "./config.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
 
-export const LINEAR_NAMES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
-export type LinearName = (typeof LINEAR_NAMES)[number];
+// (the fused layer kernel, below the model, names the linears it fuses: one list for both)
+export { LINEAR_NAMES, type LinearName };
 
 /** The module a linear sits in: self_attn for q/k/v/o, mlp for gate/up/down. */
 export function linearModule(name: LinearName): "self_attn" | "mlp" {

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { BACKEND_PREFERENCES } from "../backend-names.js";
 import { evalSettings, type EvalSettings } from "../eval/settings.js";
+import { LOSS_TYPES } from "../rl/loss.js";
+import { REWARD_FUNCS } from "../rl/rewards.js";
 import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 import { OPENR1_REVISION } from "../data/source.js";
 import { splitSettings } from "../data/split.js";
@@ -55,6 +57,33 @@ export const pipelineConfigSchema = z.strictObject({
     compareBase: flag().default(true).describe("also evaluate the base model, side by side"),
     atCheckpoints: flag().default(true).describe("also the accuracy at each checkpoint but the last (LoRA: one evaluation per checkpoint)"),
   }).prefault({}),
+  rl: z.strictObject({
+    enabled: z.boolean().describe("after SFT and its evaluation, train with GRPO on the same problems and evaluate again (the RL stage)"),
+    method: z.enum(["lora", "full"]).describe("lora: new adapters on the SFT model (also the KL reference); full: every weight trains"),
+    numGenerations: z.number().int().min(2).describe("G: completions sampled per prompt (TRL num_generations)"),
+    promptsPerStep: z.number().int().positive().describe("prompts per generation batch (TRL generation_batch_size / num_generations)"),
+    maxCompletionLength: z.number().int().positive().describe("new tokens per completion at most (TRL max_completion_length)"),
+    temperature: z.number().positive().describe("sampling temperature; log-probs are taken at the same temperature"),
+    topP: z.number().gt(0).max(1),
+    microBatchSize: z.number().int().positive().describe("completions per forward/backward pass (does not change the loss)"),
+    numIterations: z.number().int().positive().describe("μ: optimizer steps per generation batch"),
+    epsilon: z.number().min(0).describe("clip range below (and above, unless epsilonHigh)"),
+    epsilonHigh: z.number().min(0).nullable().describe("clip range above (DAPO clip-higher); null: epsilon"),
+    beta: z.number().min(0).describe("KL coefficient against the reference (0: none, TRL's default)"),
+    lossType: z.enum(LOSS_TYPES),
+    scaleRewards: z.enum(["group", "batch", "none"]).describe("divide advantages by the group's, the batch's or no reward std"),
+    maskTruncatedCompletions: z.boolean().describe("leave completions cut at maxCompletionLength out of the loss"),
+    rewardFuncs: z.array(z.enum(REWARD_FUNCS)).min(1).describe("open-r1 reward names"),
+    rewardWeights: z.array(z.number()).nullable().describe("one weight per reward function; null: all 1"),
+    learningRate: z.number().positive(),
+    warmupRatio: z.number().min(0).max(1),
+    schedule: z.enum(["cosine", "linear", "constant"]),
+    maxGradNorm: z.number().positive(),
+    maxSteps: z.number().int().positive().describe("optimizer steps (generation batches × numIterations)"),
+    logEvery: z.number().int().positive(),
+    saveEvery: z.number().int().positive(),
+    keepCheckpoints: z.number().int().positive(),
+  }),
   tracking: z.strictObject({
     mode: oneOf(["auto", "online", "offline", "disabled"]).default("auto").describe("auto: online when WANDB_API_KEY is set, else offline"),
     project: text().default("openr1-ts").describe("W&B project"),
@@ -83,6 +112,12 @@ const PROFILE_CHANGES: Record<Profile, PipelineConfigInput> = {
   default: {
     profile: "default",
     eval: { numProblems: 120, batchSize: 40, maxNewTokens: NEW_TOKEN_DEFAULTS.pipeline },
+    rl: {
+      enabled: true, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 64, temperature: 1, topP: 1, microBatchSize: 32,
+      numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "none", maskTruncatedCompletions: false,
+      rewardFuncs: ["accuracy"], rewardWeights: null, learningRate: 1e-3, warmupRatio: 0, schedule: "constant", maxGradNorm: 1, maxSteps: 50,
+      logEvery: 1, saveEvery: 10, keepCheckpoints: 2,
+    },
   },
   full: {
     profile: "full",
@@ -99,12 +134,35 @@ const PROFILE_CHANGES: Record<Profile, PipelineConfigInput> = {
       maxSteps: null, logEvery: 10, evalEvery: 200, evalOnStart: false, saveEvery: 200, keepCheckpoints: 3,
     },
     eval: { numProblems: 200, batchSize: 8, maxNewTokens: NEW_TOKEN_DEFAULTS.pipelineFull, atCheckpoints: false },
+    rl: {
+      enabled: false, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 2048, temperature: 0.7, topP: 1, microBatchSize: 4,
+      numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "group", maskTruncatedCompletions: false,
+      rewardFuncs: ["accuracy", "format", "tag_count"], rewardWeights: null, learningRate: 1e-5, warmupRatio: 0.1, schedule: "cosine", maxGradNorm: 0.2, maxSteps: 500,
+      logEvery: 5, saveEvery: 50, keepCheckpoints: 3,
+    },
   },
 };
 
 export const profiles: Record<Profile, PipelineConfig> = {
   default: pipelineConfigSchema.parse(PROFILE_CHANGES.default),
   full: pipelineConfigSchema.parse(PROFILE_CHANGES.full),
+};
+
+export type RlConfig = PipelineConfig["rl"];
+export type RlProfile = "default" | "r1-zero";
+
+/**
+ * `openr1 grpo`'s settings: `default` is the pipeline's RL stage (GRPO on the model SFT made, which `openr1 run`
+ * leaves in runs/default/train/merged); `r1-zero` starts from the shipped base model itself, which answers a chat at
+ * once, with no SFT (DeepSeek-R1-Zero's setting), rewarding correct answers and, at a fifth of their weight,
+ * written-out steps; 250 steps take about 15 minutes on two cores.
+ */
+export const rlProfiles: Record<RlProfile, { model: string; rl: RlConfig }> = {
+  default: { model: "runs/default/train/merged", rl: { ...profiles.default.rl } },
+  "r1-zero": {
+    model: "tiny-math",
+    rl: { ...profiles.default.rl, rewardFuncs: ["accuracy", "step_by_step"], rewardWeights: [1, 0.2], maxSteps: 250, saveEvery: 25 },
+  },
 };
 
 /** Splits a `key.path=value` override; the value is read as the setting's type (fromText) when it is applied. */

@@ -1,16 +1,19 @@
-import { environment } from "../environment.js";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
+import { readJsonFile } from "../files/read.js";
+import { environment } from "../environment.js";
 import { selectBackend, type BackendInfo } from "../backend.js";
 import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit, type PreparedDataset } from "../data/index.js";
 import type { DatasetSplit } from "../data/types.js";
 import { CheckpointEvaluation, compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
 import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
-import { writeFileAtomic, writeJsonAtomic } from "../atomic-write.js";
-import { withExclusiveLock } from "../hub/lock.js";
+import { writeFileAtomic, writeJsonAtomic } from "../files/atomic.js";
+import { withExclusiveLock } from "../files/lock.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
 import { evalSettingsOf, pipelineConfigSchema, trainJobOf, type PipelineConfig } from "./config.js";
+import type { GrpoCallback } from "../rl/trainer.js";
+import { rlCheckpointsDir, rlSummary, runRlStage, type RlSummary } from "./rl-stage.js";
 
 /** "stopped": ended where `until` asked (running again without it goes on from there). */
 export type PipelineStatus = "running" | "interrupted" | "stopped" | "completed" | "failed";
@@ -25,6 +28,10 @@ export interface PipelineResult {
   baseModelDir?: string;
   adapterDir?: string;
   mergedDir?: string;
+  /** The RL stage's checkpoints, adapter (on the SFT model) and merged model. */
+  rlCheckpointsDir?: string;
+  rlAdapterDir?: string;
+  rlMergedDir?: string;
   evalDir?: string;
   metricsPath?: string;
   trackingDir?: string;
@@ -40,6 +47,8 @@ export interface PipelineSummary {
   validationLoss?: { first: number; last: number };
   accuracy: { base?: number; tuned: number };
   stepByStep: { base?: number; tuned: number };
+  /** The RL stage (GRPO after SFT), when it ran. */
+  rl?: RlSummary;
 }
 
 /** Loss and validation loss first → last from the trainer's log history, accuracy and step-by-step score base → tuned. */
@@ -67,6 +76,12 @@ export function describeSummary(s: PipelineSummary): string {
   rows.push(["accuracy", base === undefined ? pct(tuned) : `base ${pct(base)} → fine-tuned ${pct(tuned)} (${(100 * (tuned - base)) >= 0 ? "+" : ""}${(100 * (tuned - base)).toFixed(1)} points)`]);
   const sb = s.stepByStep;
   rows.push(["step-by-step score", sb.base === undefined ? f(sb.tuned) : `base ${f(sb.base)} → fine-tuned ${f(sb.tuned)}`]);
+  if (s.rl) {
+    const { sft, rl } = s.rl.accuracy;
+    const points = 100 * (rl - sft);
+    rows.push(["GRPO training reward", `${f(s.rl.reward.first)} → ${f(s.rl.reward.last)} (mean of the first → last quarter of ${s.rl.steps} steps)`]);
+    rows.push(["accuracy after RL", `sft ${pct(sft)} → rl ${pct(rl)} (${points >= 0 ? "+" : ""}${points.toFixed(1)} points)`]);
+  }
   return rows.map(([k, v]) => `  ${k.padEnd(32)} ${v}`).join("\n");
 }
 
@@ -83,7 +98,9 @@ export interface PipelineOptions {
   log?: (line: string) => void;
   /** More trainer callbacks (a notebook's live display, say). */
   callbacks?: TrainerCallback[];
-  /** After each evaluation batch: which model ("base" or "tuned") and how many problems are done. */
+  /** GRPO callbacks for the RL stage (a notebook's live display, say). */
+  rlCallbacks?: GrpoCallback[];
+  /** After each evaluation batch: which model ("base", "tuned" or "rl") and how many problems are done. */
   onEvalProgress?: (label: string, done: number, total: number) => void;
   /** Stop after this stage: "data" writes the split (for `openr1 export trl`) and trains nothing. */
   until?: "data";
@@ -112,9 +129,10 @@ function writeState(runDir: string, state: RunState): void {
 function readState(runDir: string): RunState {
   const file = stateFile(runDir);
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as RunState;
+    return readJsonFile<RunState>(file, "the run's state");
   } catch (e) {
-    throw new Error(`${file}: cannot read the run's state (${(e as Error).message}); move the folder away or use another --run-name`);
+    const why = (e as Error).message.replace(`${file}: `, "");
+    throw new Error(`${file}: cannot read the run's state (${why}); move the folder away or use another --run-name`);
   }
 }
 
@@ -240,7 +258,8 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     name: config.runName ?? config.profile,
     id: state.trackingId,
     resume: resuming ? "allow" : "never",
-    resumeFromStep: resuming ? (checkpoint?.step ?? 0) : undefined,
+    // GRPO's rows follow SFT's last step: a run resumed during RL keeps them up to its RL checkpoint.
+    resumeFromStep: resuming ? (checkpoint?.step ?? 0) + (latestCheckpoint(rlCheckpointsDir(runDir))?.step ?? 0) : undefined,
     runsDir: config.outputDir,
     config: { pipeline: config, backend: backend.name, dataset: { source: config.data.source, ...prepared.report } },
     warn: (m) => log(`warning: ${m}`),
@@ -349,12 +368,33 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
     wandb.logEvalResult(tuned, trained.globalStep);
     if (base) wandb.summarizeEvalResult(base, "eval_base");
     result.summary = pipelineSummary(trained.logHistory, tuned.summary, base?.summary);
+
+    // 5. RL: GRPO on the fine-tuned model, then its evaluation on the same problems.
+    let rlEval: EvalResult | undefined;
+    if (config.rl.enabled) {
+      const rl = await runRlStage({
+        config, runDir, split, startModelDir: trained.tunedDir!, tracker, stepOffset: trained.globalStep, progress, signal: options.signal, log,
+        callbacks: options.rlCallbacks, evaluate: runEval,
+      });
+      result.rlCheckpointsDir = rl.checkpointsDir;
+      if (rl.status === "interrupted") {
+        result.status = "interrupted";
+        return result;
+      }
+      rlEval = rl.evaluation!;
+      result.rlAdapterDir = rl.adapterDir;
+      result.rlMergedDir = rl.mergedDir;
+      result.summary.rl = rlSummary(rl.logHistory, tuned.summary, rlEval.summary);
+      const step = trained.globalStep + result.summary.rl.steps;
+      tracker.log({ "rl/eval_accuracy": rlEval.summary.accuracy, "rl/eval_step_by_step": rlEval.summary.meanRewards.stepByStep }, step);
+      tracker.setSummary({ "eval_rl/accuracy": rlEval.summary.accuracy });
+    }
     const metrics = {
       summary: result.summary,
       train: trained.logHistory.filter((h) => "loss" in h).at(-1),
       // From the log history, so a resumed run keeps the evaluations made before it was interrupted.
       trainEvals: trained.logHistory.filter((h) => "eval_loss" in h).map((h) => ({ step: h.step, evalLoss: h.eval_loss })),
-      eval: { tuned: tuned.summary, base: base?.summary, comparison: base ? compareSummaries(base.summary, tuned.summary) : undefined },
+      eval: { tuned: tuned.summary, base: base?.summary, comparison: base ? compareSummaries(base.summary, tuned.summary) : undefined, rl: rlEval?.summary },
     };
     result.evalDir = evalDir;
     result.metricsPath = join(runDir, "metrics.json");
@@ -380,6 +420,9 @@ export function describeOutputs(r: PipelineResult): string {
     ["checkpoints", r.checkpointsDir],
     ["adapter (peft format)", r.adapterDir],
     ["merged model (HF format)", r.mergedDir],
+    ["GRPO checkpoints", r.rlCheckpointsDir],
+    ["GRPO adapter (on the SFT model)", r.rlAdapterDir],
+    ["GRPO merged model (HF format)", r.rlMergedDir],
     ["evaluation samples + summaries", r.evalDir],
     ["metrics", r.metricsPath],
     [`tracking run (${r.trackingMode})`, r.trackingDir],

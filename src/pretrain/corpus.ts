@@ -1,7 +1,7 @@
-import { generateProblems, solutionText, type GeneratedProblem } from "../data/generated/index.js";
-import { seededRandom } from "../model/sampling.js";
+import { generateProblems, solutionText, type GeneratedProblem } from "../data/synthetic/index.js";
+import { seededRandom } from "../rng.js";
 import type { Tokenizer } from "../tokenizer/index.js";
-import { promptMessages } from "../train/format.js";
+import { promptMessages } from "../data/prompt.js";
 
 /**
  * The pretraining corpus, made from the "pretrain" pool of generated problems (never a problem of the

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generatedRow, generateProblems } from "../data/generated/index.js";
+import { generatedRow, generateProblems } from "../data/synthetic/index.js";
 import { toMathExample } from "../data/preprocess.js";
 import { evaluate, loadModelGenerator } from "../eval/index.js";
 import { FullModel } from "../model/full.js";
@@ -9,7 +9,7 @@ import { parseQwen2Config } from "../model/config.js";
 import { Qwen2Model } from "../model/qwen2.js";
 import { randomQwen2Model } from "../model/random.js";
 import { saveQwen2Model } from "../model/save.js";
-import { writeJsonAtomic } from "../model/safetensors.js";
+import { writeJsonAtomic } from "../files/atomic.js";
 import { buildVocabMap, loadTokenizer, Tokenizer, VocabMap, writeTrimmedTokenizer } from "../tokenizer/index.js";
 import type { TrainerCallback } from "../train/callbacks.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
@@ -262,7 +262,7 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
       check: { problems: examples.length, seed: recipe.check.seed, correct: checked.samples.filter((s) => s.correct === true).length, accuracy: checked.summary.accuracy },
       files: fileHashes(modelDir, ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]),
     };
-    await writeJsonAtomic(join(modelDir, PROVENANCE_FILE), provenance);
+    writeJsonAtomic(join(modelDir, PROVENANCE_FILE), provenance);
     return { ...result, corpus, provenance };
   } finally {
     model.dispose();

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { DecodeBatch, freshRandom, leftPad, Sequence, stopIndex, type RowSampling } from "../model/generate.js";
-import { seededRandom } from "../model/sampling.js";
+import { seededRandom } from "../rng.js";
 import type { Qwen2Model } from "../model/qwen2.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type * as tf from "@tensorflow/tfjs";

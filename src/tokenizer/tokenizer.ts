@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as transformers from "@huggingface/transformers";
+import { readJsonFile } from "../files/read.js";
 import { assetPath } from "../assets.js";
 import { byteLevelBaseVocab, VOCAB_MAP_FILE, VocabMap, type BaseVocab } from "./vocab-map.js";
 
@@ -33,12 +34,7 @@ type HfTokenizer = transformers.PreTrainedTokenizer;
 type HfTokenizerClass = new (tokenizerJson: unknown, tokenizerConfig: unknown) => HfTokenizer;
 
 function readJson(file: string): unknown {
-  if (!existsSync(file)) throw new Error(`${file}: not found (a tokenizer folder needs tokenizer.json and tokenizer_config.json)`);
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  return readJsonFile(file, "a tokenizer folder needs tokenizer.json and tokenizer_config.json");
 }
 
 /**

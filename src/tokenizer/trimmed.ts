@@ -14,9 +14,9 @@
  * always inside the model's vocabulary, and it decodes back to the text.
  */
 
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeJsonAtomic } from "../atomic-write.js";
+import { readJsonFile } from "../files/read.js";
+import { writeJsonAtomic } from "../files/atomic.js";
 import { Tokenizer } from "./tokenizer.js";
 import { VocabMap } from "./vocab-map.js";
 
@@ -42,7 +42,7 @@ export interface TrimmedTokenizerFiles {
 }
 
 function readJson<T>(file: string): T {
-  return JSON.parse(readFileSync(file, "utf8")) as T;
+  return readJsonFile<T>(file, "a tokenizer file");
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -3,9 +3,8 @@
  * The ids a model sees ("model ids") are positions in a sorted list of the base tokenizer's ids
  * ("full ids"), so its embedding table has a few hundred rows instead of ~152k.
  */
-
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import type { Tokenizer } from "./tokenizer.js";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../files/atomic.js";
 
 /** The file a model folder carries when its vocabulary is trimmed. */
 export const VOCAB_MAP_FILE = "vocab_map.json";
@@ -171,14 +170,15 @@ export class VocabMap {
 
   /** Writes the map to `file` atomically (a temporary file renamed over it). */
   write(file: string): void {
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(this.toJSON())}\n`);
-    renameSync(tmp, file);
+    writeFileAtomic(file, `${JSON.stringify(this.toJSON())}\n`);
   }
 }
 
 /** The map for a corpus: every full id the texts encode to (no special tokens added), plus all byte-level and added tokens. */
-export function buildVocabMap(tokenizer: Tokenizer, texts: Iterable<string>): VocabMap {
+export function buildVocabMap(
+  tokenizer: { baseVocab: BaseVocab; unmapped: { encode(text: string, opts: { addSpecialTokens: boolean }): number[] } },
+  texts: Iterable<string>,
+): VocabMap {
   const base = tokenizer.baseVocab;
   const full = tokenizer.unmapped;
   const ids = new Set<number>([...base.byteChars.map((c) => base.tokenToId(c)!), ...base.addedIds]);

@@ -1,8 +1,8 @@
 export * from "./types.js";
-export { readRun, readTable, readHistory, latestRunDir, isTableRef, mergeHistoryLines, type RunData, type HistoryRow } from "./readRun.js";
+export { readRun, readTable, readHistory, latestRunDir, isTableRef, mergeHistoryLines, type RunData, type HistoryRow } from "./read-run.js";
 export { createTracker, resolveTrackingMode, newRunId, runUrl, DEFAULT_PROJECT, DEFAULT_BASE_URL, type TrackerOptions } from "./tracker.js";
 export { syncRun, type SyncOptions, type SyncResult } from "./sync.js";
-export { WandbClient, WandbRequestError, toWandbConfig, type WandbClientSettings, type RemoteRunRef, type FileStreamPayload } from "./wandbClient.js";
+export { WandbClient, WandbRequestError, toWandbConfig, type WandbClientSettings, type RemoteRunRef, type FileStreamPayload } from "./wandb-client.js";
 export {
   WandbCallback,
   rewriteLogs,
@@ -10,9 +10,7 @@ export {
   evaluationTable,
   EVAL_SAMPLE_COLUMNS,
   type RunDescription,
-  type EvaluationSample,
-  type EvaluationSummary,
-} from "./wandbCallback.js";
+} from "./wandb-callback.js";
 export {
   formatRunReport,
   latestTable,
@@ -31,5 +29,5 @@ export {
   type ReportCard,
   type RunState,
 } from "./report.js";
-export { fromEvalResult } from "./evalResult.js";
-export { openTrainingRun, type TrainingRun } from "./trainingRun.js";
+export { fromEvalResult, type EvalResultLike } from "./eval-result.js";
+export { openTrainingRun, type TrainingRun } from "./training-run.js";

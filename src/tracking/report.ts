@@ -1,6 +1,6 @@
 import { relative, sep } from "node:path";
-import { escapeHtml, tableHtml } from "../viz/tableHtml.js";
-import { isTableRef, readTable, type RunData } from "./readRun.js";
+import { escapeHtml, tableHtml } from "../viz/table-html.js";
+import { isTableRef, readTable, type RunData } from "./read-run.js";
 import type { Table } from "./types.js";
 
 /** The `reward/<name>` columns of a sample table, as {name: values}, leaving out samples without a value. */

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { writeJsonAtomic } from "../atomic-write.js";
-import { isTableRef, readRun } from "./readRun.js";
-import { RemoteUploader } from "./remoteUploader.js";
+import { writeJsonAtomic } from "../files/atomic.js";
+import { isTableRef, readRun } from "./read-run.js";
+import { RemoteUploader } from "./remote-uploader.js";
 import { DEFAULT_BASE_URL, runUrl, toRemoteRow } from "./tracker.js";
 import type { RunMeta } from "./types.js";
-import { WandbClient } from "./wandbClient.js";
+import { WandbClient } from "./wandb-client.js";
 
 export interface SyncOptions {
   /** Default: WANDB_API_KEY. */

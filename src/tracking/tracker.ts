@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { keepHistoryUpTo, LocalRunWriter } from "./localRun.js";
-import { isTableRef, readRun, type RunData } from "./readRun.js";
-import { RemoteUploader } from "./remoteUploader.js";
+import { keepHistoryUpTo, LocalRunWriter } from "./local-run.js";
+import { isTableRef, readRun, type RunData } from "./read-run.js";
+import { RemoteUploader } from "./remote-uploader.js";
 import type { FinishResult, RemoteState, RunMeta, Table, Tracker, TrackingMode } from "./types.js";
-import { WandbClient } from "./wandbClient.js";
+import { WandbClient } from "./wandb-client.js";
 
 export interface TrackerOptions {
   /** Default: WANDB_MODE / WANDB_DISABLED, else online when an API key is set, else offline. */

@@ -73,3 +73,31 @@ export interface Tracker {
    */
   closeNow(exitCode: number): void;
 }
+
+/** One evaluated problem, as the sample table shows it. */
+export interface EvaluationSample {
+  problem: string;
+  problemType?: string;
+  gold: string;
+  prediction: string;
+  /** The answer extracted from the prediction (empty when none was found). */
+  extracted: string;
+  /** null: the gold answer could not be parsed, so the sample is not scored. */
+  correct: boolean | null;
+  /** Score of the reasoning steps (open-r1's reasoning_steps reward), when computed. */
+  stepScore?: number;
+  /** Each reward's value for this sample (null: undefined for it); becomes a `reward/<name>` column. */
+  rewards?: Record<string, number | null>;
+  /** Length of the generated response in tokens. */
+  responseLength?: number;
+}
+
+/** Aggregate evaluation results. */
+export interface EvaluationSummary {
+  accuracy: number;
+  /** Mean of each reward over the samples, by reward name (e.g. accuracy, format, reasoning_steps). */
+  rewardMeans?: Record<string, number>;
+  accuracyByProblemType?: Record<string, number>;
+  /** Anything else numeric (e.g. mean response length), logged as eval/<name>. */
+  metrics?: Record<string, number>;
+}

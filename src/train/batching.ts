@@ -1,7 +1,6 @@
-import type { Batch } from "./trainable.js";
+import type { Batch } from "../model/trainable.js";
 import type { TokenizedExample } from "./format.js";
-import { seededRandom } from "../model/sampling.js";
-import { hashInts, shuffleInPlace } from "./rng.js";
+import { hashInts, seededRandom, shuffleInPlace } from "../rng.js";
 
 /** Examples per length-sorted group, in micro-batches (transformers' LengthGroupedSampler uses 50). */
 export const MEGABATCH_MULT = 50;

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as tf from "@tensorflow/tfjs";
+import { readJsonFile } from "../files/read.js";
 import type { ResumeChange } from "./divergence.js";
 import type { AdamW } from "./optimizer.js";
 import type { ScheduleConfig } from "./schedule.js";
@@ -132,12 +133,7 @@ export interface LoadedCheckpoint {
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const stateFile = join(dir, TRAINER_STATE_FILE);
   if (!existsSync(stateFile)) throw new Error(`${dir}: not a complete checkpoint (no ${TRAINER_STATE_FILE})`);
-  let state: TrainerStateFile;
-  try {
-    state = JSON.parse(readFileSync(stateFile, "utf8"));
-  } catch (e) {
-    throw new Error(`${stateFile}: not valid JSON (${(e as Error).message})`);
-  }
+  const state = readJsonFile<TrainerStateFile>(stateFile, "the trainer's state");
   const tensors = readF32Safetensors(join(dir, OPTIMIZER_FILE));
   const pick = (prefix: string) =>
     new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data]));

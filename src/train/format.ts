@@ -1,3 +1,4 @@
+import { promptMessages, targetText, type PromptOptions, type TargetSource } from "../data/prompt.js";
 import type { MathExample } from "../data/types.js";
 import type { ChatTurn, Tokenizer } from "../tokenizer/index.js";
 import { parseSettings } from "../settings.js";
@@ -5,22 +6,7 @@ import { formatSettings, MIN_COMPLETION_TOKENS, type TrainJobSettings } from "./
 
 export { MIN_COMPLETION_TOKENS };
 
-/** open-r1's system prompt (recipes' GRPO config_demo), the default system turn. */
-export const OPEN_R1_SYSTEM_PROMPT =
-  "You are a helpful AI Assistant that provides well-reasoned and detailed responses. You first think about the " +
-  "reasoning process as an internal monologue and then provide the user with the answer. Respond in the following " +
-  "format: <think>\n...\n</think>\n<answer>\n...\n</answer>";
-
-/** DeepSeek-R1 / open-r1's math instruction, appended to every problem. */
-export const MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}.";
-
-export type TargetSource = TrainJobSettings["target"];
 export type OverLengthPolicy = TrainJobSettings["overLength"];
-
-export interface PromptOptions {
-  /** The system turn; null leaves it out (the chat template may then insert its own default). */
-  systemPrompt?: string | null;
-}
 
 /** The formatting settings (target, maxSeqLength, overLength: src/train/settings.ts) and the system turn. */
 export interface FormatOptions extends PromptOptions {
@@ -57,19 +43,6 @@ export interface FormatReport {
 }
 
 type ChatTokenizer = Pick<Tokenizer, "applyChatTemplate" | "encode">;
-
-/** The prompt turns for a problem: system (optional) and user = problem + the math instruction. */
-export function promptMessages(problem: string, opts: PromptOptions = {}): ChatTurn[] {
-  const system = opts.systemPrompt === undefined ? OPEN_R1_SYSTEM_PROMPT : opts.systemPrompt;
-  const user: ChatTurn = { role: "user", content: `${problem}\n${MATH_INSTRUCTION}` };
-  return system === null ? [user] : [{ role: "system", content: system }, user];
-}
-
-/** The assistant target of an example, or undefined when the chosen source is missing. */
-export function targetText(example: MathExample, target: TargetSource = "solution"): string | undefined {
-  const text = target === "solution" ? example.solution : example.reasoning;
-  return text && text.trim() ? text : undefined;
-}
 
 /**
  * Token ids and labels of one example. The prompt (rendered with the generation prompt, i.e. through

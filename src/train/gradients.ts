@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { countTargetTokens, type Batch, type TrainableModel } from "./trainable.js";
+import { countTargetTokens, type Batch, type TrainableModel } from "../model/trainable.js";
 
 export interface AccumulatedGradients {
   /** Sum of token NLL over all micro-batches / number of target tokens across them. */

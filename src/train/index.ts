@@ -1,4 +1,4 @@
-export * from "./trainable.js";
+export * from "../model/trainable.js";
 export * from "./callbacks.js";
 export * from "./format.js";
 export * from "./batching.js";

@@ -1,4 +1,4 @@
-import type { HtmlSink } from "../viz/notebookHtml.js";
+import type { HtmlSink } from "../viz/notebook-html.js";
 import type { TrainerCallback, TrainerState } from "./callbacks.js";
 
 interface Series {

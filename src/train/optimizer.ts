@@ -49,7 +49,7 @@ export class AdamW {
   constructor(
     private readonly params: Map<string, tf.Variable>,
     config: Partial<AdamWConfig> = {},
-    private readonly noDecay: ReadonlySet<string> = new Set(),
+    noDecay: ReadonlySet<string> = new Set(),
   ) {
     this.config = { ...ADAMW_DEFAULTS, ...config };
     const open = new Map<boolean, Omit<Group, "m" | "v">>();

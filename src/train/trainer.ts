@@ -19,11 +19,11 @@ import type { TokenizedExample } from "./format.js";
 import { RESUME_CHANGEABLE, TrainingDivergedError, type CheckpointVerdict, type ResumeChange } from "./divergence.js";
 import { accumulateGradients, clipFactor, globalNorm, readScalar } from "./gradients.js";
 import { isAllocationFailure, TrainingOutOfMemoryError } from "./memory.js";
-import { withExclusiveLock } from "../hub/lock.js";
+import { withExclusiveLock } from "../files/lock.js";
 import { AdamW } from "./optimizer.js";
-import { hashInts } from "./rng.js";
+import { hashInts } from "../rng.js";
 import { learningRateAt, totalTrainingSteps, warmupStepsFromRatio, type ScheduleConfig } from "./schedule.js";
-import type { Batch, TrainableModel } from "./trainable.js";
+import type { Batch, TrainableModel } from "../model/trainable.js";
 import { resolveTrainerConfig, TRAJECTORY_KEYS, trainerSettings, type TrainerConfig, type TrainerConfigInput } from "./settings.js";
 
 export type { TrainerConfig, TrainerConfigInput } from "./settings.js";

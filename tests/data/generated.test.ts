@@ -20,7 +20,7 @@ import {
   type GeneratedProblem,
 } from "../../src/data/index.js";
 import { accuracyReward, reasoningStepsReward } from "../../src/eval/rewards.js";
-import { seededRandom } from "../../src/model/sampling.js";
+import { seededRandom } from "../../src/rng.js";
 import { collect } from "./helpers.js";
 
 const finetune = [...generateProblems({ seed: 11, pool: "finetune", count: 5000 })];

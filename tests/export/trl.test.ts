@@ -13,7 +13,8 @@ import { exportTrl, TEST_FILE, toPyYaml, TRAIN_FILE, trlRecipe } from "../../src
 import { DEFAULT_MODEL_REPO, DEFAULT_MODEL_REVISION, TINY_MATH_MODEL_DIR } from "../../src/model/load.js";
 import { resolveConfig } from "../../src/pipeline/config.js";
 import { loadTokenizer, type ChatTurn } from "../../src/tokenizer/index.js";
-import { MATH_INSTRUCTION, OPEN_R1_SYSTEM_PROMPT, tokenizeExamples } from "../../src/train/format.js";
+import { MATH_INSTRUCTION, OPEN_R1_SYSTEM_PROMPT } from "../../src/data/prompt.js";
+import { tokenizeExamples } from "../../src/train/format.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURES = join(ROOT, "tests/fixtures/trl");

@@ -7,7 +7,8 @@ import { Qwen2Model } from "../../src/model/qwen2.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DecodeBatch, generate, generateAsync, leftPad, Sequence } from "../../src/model/generate.js";
-import { applyPenalties, sampleToken, seededRandom } from "../../src/model/sampling.js";
+import { applyPenalties, sampleToken } from "../../src/model/sampling.js";
+import { seededRandom } from "../../src/rng.js";
 import { GOLDEN_DIR, VARIANTS, readGolden } from "./golden.js";
 
 await selectBackend();

@@ -14,12 +14,12 @@ import { runPipeline } from "../../src/pipeline/run.js";
 import { readRun } from "../../src/tracking/index.js";
 import { selectBackend } from "../../src/backend.js";
 import type { TrainerCallback } from "../../src/train/callbacks.js";
-import { startFakeWandb } from "../tracking/fakeWandbServer.js";
+import { startFakeWandb } from "../tracking/fake-wandb-server.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The embedded default, shortened: the same stages, fewer steps and problems. */
 await selectBackend();
-const QUICK = ["train.maxSteps=4", "train.logEvery=1", "train.evalEvery=2", "train.saveEvery=2", "eval.numProblems=2", "eval.maxNewTokens=8", "tracking.mode=offline"];
+const QUICK = ["train.maxSteps=4", "train.logEvery=1", "train.evalEvery=2", "train.saveEvery=2", "eval.numProblems=2", "eval.maxNewTokens=8", "tracking.mode=offline", "rl.enabled=false"];
 
 /** Runs `body` with a fresh temporary folder, removed afterwards whatever happens. */
 async function inTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {

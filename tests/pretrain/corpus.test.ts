@@ -1,12 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generateProblems, problemPool } from "../../src/data/generated/index.js";
+import { generateProblems, problemPool } from "../../src/data/synthetic/index.js";
 import { chatDocument, corpusDocuments, directAnswer, workedDocument } from "../../src/pretrain/corpus.js";
 import { packDocuments } from "../../src/pretrain/pack.js";
 import { prepareCorpus } from "../../src/pretrain/run.js";
 import { TINY_MATH_RECIPE } from "../../src/pretrain/recipe.js";
 import { loadTokenizer } from "../../src/tokenizer/index.js";
-import { promptMessages, tokenizeChat } from "../../src/train/format.js";
+import { promptMessages } from "../../src/data/prompt.js";
+import { tokenizeChat } from "../../src/train/format.js";
 
 const tokenizer = loadTokenizer();
 

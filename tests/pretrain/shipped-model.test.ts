@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { selectBackend } from "../../src/backend.js";
-import { generatedRow, generateProblems } from "../../src/data/generated/index.js";
+import { generatedRow, generateProblems } from "../../src/data/synthetic/index.js";
 import { toMathExample } from "../../src/data/preprocess.js";
 import { evaluate, loadModelGenerator } from "../../src/eval/index.js";
 import { generate, leftPad, Qwen2Model, TINY_MATH_MODEL_DIR } from "../../src/model/index.js";

@@ -10,7 +10,8 @@ import { dataSourceFrom, prepareDataset } from "../../src/data/index.js";
 import { TINY_MATH_MODEL_DIR } from "../../src/model/load.js";
 import { resolveConfig } from "../../src/pipeline/config.js";
 import { loadTokenizer, trimmedVocabMap, VOCAB_MAP_FILE, type ChatTurn } from "../../src/tokenizer/index.js";
-import { promptMessages, tokenizeExamples } from "../../src/train/format.js";
+import { promptMessages } from "../../src/data/prompt.js";
+import { tokenizeExamples } from "../../src/train/format.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const LAYOUTS = join(ROOT, "tests/fixtures/hf-layouts");

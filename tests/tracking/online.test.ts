@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTracker, readRun, syncRun, type TrackerOptions } from "../../src/tracking/index.js";
-import { simulateTrainingRun } from "./syntheticRun.js";
-import { startFakeWandb, type FakeRun } from "./fakeWandbServer.js";
+import { simulateTrainingRun } from "./synthetic-run.js";
+import { startFakeWandb, type FakeRun } from "./fake-wandb-server.js";
 
 const API_KEY = "0123456789abcdef0123456789abcdef01234567";
 const tmp = () => mkdtempSync(join(tmpdir(), "openr1-online-"));

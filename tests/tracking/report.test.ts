@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { registerTrackingCommands } from "../../src/cli/tracking.js";
-import { createTracker, formatRunReport, latestRunDir, latestTable, readRun, rewardColumns, summaryGroup, tableColumn } from "../../src/tracking/index.js";
-import { simulateTrainingRun } from "./syntheticRun.js";
-import { startFakeWandb } from "./fakeWandbServer.js";
+import { formatRunReport, latestRunDir, latestTable, readRun, rewardColumns, summaryGroup, tableColumn } from "../../src/tracking/index.js";
+import { simulateTrainingRun } from "./synthetic-run.js";
+import { startFakeWandb } from "./fake-wandb-server.js";
 
 async function runCli(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
   const out: string[] = [];

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { train } from "../../src/train/index.js";
 import { createToyModel, toyExamples } from "../train/toy-model.js";
 import { createTracker, readRun, WandbCallback } from "../../src/tracking/index.js";
-import { startFakeWandb } from "./fakeWandbServer.js";
+import { startFakeWandb } from "./fake-wandb-server.js";
 
 // The callback on the real trainer (a toy bigram model): what reaches W&B is the trainer's own log history.
 test("WandbCallback on src/train's trainer: W&B rows are the trainer's logs and evaluations, at their steps", { timeout: 60_000 }, async () => {

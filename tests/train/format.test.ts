@@ -7,13 +7,11 @@ import { loadTokenizer } from "../../src/tokenizer/index.js";
 import {
   collate,
   epochBatches,
-  MATH_INSTRUCTION,
   MIN_COMPLETION_TOKENS,
-  OPEN_R1_SYSTEM_PROMPT,
-  promptMessages,
   tokenizeChat,
   tokenizeExamples,
 } from "../../src/train/index.js";
+import { MATH_INSTRUCTION, OPEN_R1_SYSTEM_PROMPT, promptMessages } from "../../src/data/prompt.js";
 
 const tok = loadTokenizer();
 const vectors = readFileSync(fileURLToPath(new URL("../fixtures/tokenizer/qwen2_5_tokenizer_vectors.jsonl", import.meta.url)), "utf8")

@@ -1,9 +1,9 @@
-import { applyEnvironment, environment } from "../../src/environment.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { applyEnvironment, environment } from "../../src/environment.js";
 import { selectBackend } from "../../src/backend.js";
 import type { MathExample } from "../../src/data/types.js";
 import { defaultTokenizerDir } from "../../src/tokenizer/index.js";

@@ -1,4 +1,4 @@
-import type { RemoteRunRef, WandbClient } from "./wandbClient.js";
+import type { RemoteRunRef, WandbClient } from "./wandb-client.js";
 import type { RemoteState } from "./types.js";
 
 const MAX_ROWS_PER_POST = 500;

@@ -1,7 +1,7 @@
-import { seededRandom } from "../../src/model/sampling.js";
+import { seededRandom } from "../../src/rng.js";
 import { createTracker, type TrackerOptions } from "../../src/tracking/tracker.js";
-import type { FinishResult } from "../../src/tracking/types.js";
-import { WandbCallback, type EvaluationSample } from "../../src/tracking/wandbCallback.js";
+import type { EvaluationSample, FinishResult } from "../../src/tracking/types.js";
+import { WandbCallback } from "../../src/tracking/wandb-callback.js";
 
 export interface SyntheticRunOptions extends TrackerOptions {
   steps?: number;

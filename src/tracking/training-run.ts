@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeJsonAtomic } from "../atomic-write.js";
+import { writeJsonAtomic } from "../files/atomic.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
-import { readRun, type HistoryRow } from "./readRun.js";
+import { readRun, type HistoryRow } from "./read-run.js";
 import { createTracker, newRunId, type TrackerOptions } from "./tracker.js";
 import type { Tracker } from "./types.js";
 

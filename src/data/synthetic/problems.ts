@@ -3,7 +3,7 @@
  * writes numbers digit by digit, so operands have 1–2 digits, every intermediate and final result is a whole
  * number in 0..199, and multiplication stays within the times table.
  */
-import { seededRandom } from "../../model/sampling.js";
+import { seededRandom } from "../../rng.js";
 import { normalizeProblem, sha256Hex } from "../normalize.js";
 
 export interface GeneratedProblem {

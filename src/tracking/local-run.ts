@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic, writeJsonAtomic } from "../atomic-write.js";
+import { writeFileAtomic, writeJsonAtomic } from "../files/atomic.js";
 import type { RunMeta, Table, TableRef } from "./types.js";
 
 /** File name for a table logged under `key` at `step`: W&B keys hold slashes, file names cannot. */

@@ -1,7 +1,6 @@
-import type { EvalResult } from "../eval/run.js";
 import type { TrainerCallback, TrainerState } from "../train/callbacks.js";
-import { fromEvalResult } from "./evalResult.js";
-import type { Table, Tracker } from "./types.js";
+import { fromEvalResult, type EvalResultLike } from "./eval-result.js";
+import type { EvaluationSample, EvaluationSummary, Table, Tracker } from "./types.js";
 
 /** What transformers' WandbCallback puts in the run config besides the training arguments. */
 export interface RunDescription {
@@ -15,34 +14,6 @@ export interface RunDescription {
   numParameters?: number;
   /** Trainable (LoRA) parameters; stored as `model/num_trainable_parameters`. */
   numTrainableParameters?: number;
-}
-
-/** One evaluated problem, as the sample table shows it. */
-export interface EvaluationSample {
-  problem: string;
-  problemType?: string;
-  gold: string;
-  prediction: string;
-  /** The answer extracted from the prediction (empty when none was found). */
-  extracted: string;
-  /** null: the gold answer could not be parsed, so the sample is not scored. */
-  correct: boolean | null;
-  /** Score of the reasoning steps (open-r1's reasoning_steps reward), when computed. */
-  stepScore?: number;
-  /** Each reward's value for this sample (null: undefined for it); becomes a `reward/<name>` column. */
-  rewards?: Record<string, number | null>;
-  /** Length of the generated response in tokens. */
-  responseLength?: number;
-}
-
-/** Aggregate evaluation results. */
-export interface EvaluationSummary {
-  accuracy: number;
-  /** Mean of each reward over the samples, by reward name (e.g. accuracy, format, reasoning_steps). */
-  rewardMeans?: Record<string, number>;
-  accuracyByProblemType?: Record<string, number>;
-  /** Anything else numeric (e.g. mean response length), logged as eval/<name>. */
-  metrics?: Record<string, number>;
 }
 
 // transformers' WandbCallback moves these end-of-training values to the summary instead of the history.
@@ -158,13 +129,13 @@ export class WandbCallback implements TrainerCallback {
    * `logEvaluation` for the evaluation stage's result (src/eval `EvalResult`). `prefix` "eval_base" records the
    * base model's evaluation next to the fine-tuned model's (at step 0: the model before its first update).
    */
-  logEvalResult(result: EvalResult, step = this.globalStep, prefix = "eval"): void {
+  logEvalResult(result: EvalResultLike, step = this.globalStep, prefix = "eval"): void {
     const { summary, samples } = fromEvalResult(result);
     this.logEvaluation(summary, samples, step, prefix);
   }
 
   /** An evaluation's values in the summary only (no history row): for one made after later steps were logged. */
-  summarizeEvalResult(result: EvalResult, prefix = "eval"): void {
+  summarizeEvalResult(result: EvalResultLike, prefix = "eval"): void {
     const { summary, samples } = fromEvalResult(result);
     this.tracker.setSummary(evaluationValues(summary, samples.length, prefix));
   }

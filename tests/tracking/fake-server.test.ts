@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import wandb from "@wandb/sdk";
-import { startFakeWandb } from "./fakeWandbServer.js";
+import { startFakeWandb } from "./fake-wandb-server.js";
 
 // The fake server is only worth its assertions if it speaks what the real client speaks: run @wandb/sdk
 // 0.5.1 itself against it (happy path only; the SDK does not survive failures, see the README's tracking section).

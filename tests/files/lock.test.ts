@@ -6,7 +6,7 @@ import fsp from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { withExclusiveLock, withFileLock } from "../../src/hub/lock.js";
+import { withExclusiveLock, withFileLock } from "../../src/files/lock.js";
 
 /** Field 22 of /proc/<pid>/stat read the plain way (the processes here have no space in their names). */
 const startTimeOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[21]);

@@ -1,0 +1,3 @@
+export { writeFileAtomic, writeJsonAtomic } from "./atomic.js";
+export { withExclusiveLock, withFileLock } from "./lock.js";
+export { readJsonFile } from "./read.js";
