@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { selectBackend } from "../backend.js";
-import { addOptions, configOption } from "./options.js";
+import { addOptions, configOption, givenSettings, settingFlag } from "./options.js";
 import { formatFilterReport } from "../data/index.js";
-import { pipelineConfigSchema, profiles, resolveConfig, trainJobOf, type PipelineConfig, type PipelineConfigInput, type Profile } from "../pipeline/config.js";
+import { pipelineConfigSchema, profiles, resolveConfig, trainJobOf, type PipelineConfig, type Profile } from "../pipeline/config.js";
 import { prepareRunData } from "../pipeline/run.js";
 import { settingLeaves } from "../settings.js";
 import { interruptController } from "../train/interrupt.js";
@@ -16,19 +16,6 @@ const changeable = (v: string) => {
   return names.map((n) => CHANGEABLE[n]!);
 };
 
-/** Flags whose names are not the setting's own (kebab-case, `lora-` before a LoRA setting). */
-const FLAG_NAMES: Record<string, string> = {
-  "data.source": "data",
-  "data.limit": "limit",
-  "data.validation": "validation",
-  "model.source": "model",
-  "train.gradientAccumulation": "grad-accum",
-  "train.learningRate": "lr",
-  "lora.targetModules": "lora-targets",
-};
-
-const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
 /**
  * The settings `openr1 train` takes, each with its flag: every training and LoRA setting, and the seed, backend,
  * data and model settings it shares with `openr1 run`.
@@ -36,10 +23,7 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 export const TRAIN_SETTINGS: { path: string; flag: string }[] = [
   ...["data.source", "data.limit", "data.validation", "model.source", "seed", "backend"],
   ...["train", "lora"].flatMap((section) => settingLeaves(pipelineConfigSchema).map((l) => l.path.join(".")).filter((p) => p.startsWith(`${section}.`))),
-].map((path) => {
-  const [section, key] = path.split(".");
-  return { path, flag: FLAG_NAMES[path] ?? (key === undefined ? section! : `${section === "lora" ? "lora-" : ""}${kebab(key)}`) };
-});
+].map((path) => ({ path, flag: settingFlag(path) }));
 
 /**
  * The command line that follows a divergence's advice: these options, resuming from `checkpoint` with a tenth of the
@@ -64,15 +48,7 @@ export function recoveryCommand(args: string[], checkpoint: string, lr: number):
  */
 export function trainCommandConfig(command: Command): PipelineConfig {
   const o = command.opts<TrainCliOptions>();
-  const patch: Record<string, unknown> = {};
-  for (const { path, flag } of TRAIN_SETTINGS) {
-    const attribute = command.options.find((option) => option.long === `--${flag}`)!.attributeName();
-    if (command.getOptionValueSource(attribute) !== "cli") continue;
-    const [section, key] = path.split(".");
-    if (key === undefined) patch[section!] = o[attribute];
-    else ((patch[section!] ??= {}) as Record<string, unknown>)[key] = o[attribute];
-  }
-  return resolveConfig({ profile: o.profile, file: o.config, patch: patch as PipelineConfigInput });
+  return resolveConfig({ profile: o.profile, file: o.config, patch: givenSettings(command, TRAIN_SETTINGS) });
 }
 
 interface TrainCliOptions extends Record<string, unknown> {
