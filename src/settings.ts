@@ -3,7 +3,7 @@
  * flag, `openr1 run --set key=value`, a config file, a library call — parses a value with that schema, so each door
  * accepts the same values and refuses the others with the same words ("must be an integer ≥ 1"). The settings
  * themselves live with the code that uses them (src/model/lora.ts, src/train/settings.ts, src/eval/settings.ts,
- * src/serve/settings.ts); src/pipeline/config.ts composes them into the run's configuration.
+ * src/serve/settings.ts, src/rl/settings.ts); src/pipeline/config.ts composes them into the run's configuration.
  */
 import { z } from "zod";
 
@@ -88,6 +88,12 @@ export function textOrNull(pattern?: { regex: RegExp; rule: string }): z.ZodNull
 export function listOf<const T extends readonly [string, ...string[]]>(values: T): z.ZodArray<z.ZodEnum<{ [K in T[number]]: K }>> {
   const error = `must be a non-empty list of ${values.join(", ")}`;
   return z.array(z.enum(values, { error }), { error }).min(1, { error });
+}
+
+/** A non-empty list of finite numbers (on a command line: comma-separated), or null. */
+export function realListOrNull(): z.ZodNullable<z.ZodArray<z.ZodNumber>> {
+  const error = "must be a non-empty list of numbers, or null";
+  return z.array(z.number({ error }), { error }).min(1, { error }).nullable();
 }
 
 /** The seed of everything random in a run: the split, the data order, dropout, LoRA's initial A and sampling. */

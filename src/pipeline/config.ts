@@ -2,13 +2,12 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { BACKEND_PREFERENCES } from "../backend-names.js";
 import { evalSettings, type EvalSettings } from "../eval/settings.js";
-import { LOSS_TYPES } from "../rl/loss.js";
-import { REWARD_FUNCS } from "../rl/rewards.js";
 import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 import { OPENR1_REVISION } from "../data/source.js";
 import { splitSettings } from "../data/split.js";
 import { DEFAULT_MODEL_REPO } from "../model/load.js";
 import { loraSettings } from "../model/lora.js";
+import { resolveGrpoConfig, RL_GRPO_KEYS, rlSettings, type GrpoConfig } from "../rl/settings.js";
 import { flag, fromText, integerOrNull, oneOf, parseSettings, seedSetting, settingAt, text, textOrNull } from "../settings.js";
 import { TRAINER_KEYS, trainerSettings, trainJobSettings, type TrainerConfig } from "../train/settings.js";
 
@@ -34,9 +33,9 @@ const { mergedDtype, ...jobShape } = trainJobSettings.shape;
 
 /**
  * The run's configuration. Each setting is defined once, where the code that uses it lives — the trainer's in
- * src/train/settings.ts, LoRA's in src/model/lora.ts, the evaluation's in src/eval/settings.ts — and composed here;
- * its default is the embedded default's (`npm start`), except the evaluation's (`openr1 evaluate`'s, for any model:
- * the profiles set theirs).
+ * src/train/settings.ts, LoRA's in src/model/lora.ts, the evaluation's in src/eval/settings.ts, GRPO's in
+ * src/rl/settings.ts — and composed here; its default is the embedded default's (`npm start`), except the
+ * evaluation's (`openr1 evaluate`'s, for any model: the profiles set theirs).
  */
 export const pipelineConfigSchema = z.strictObject({
   profile: oneOf(["default", "full"]).default("default").describe("the settings this configuration starts from"),
@@ -57,33 +56,7 @@ export const pipelineConfigSchema = z.strictObject({
     compareBase: flag().default(true).describe("also evaluate the base model, side by side"),
     atCheckpoints: flag().default(true).describe("also the accuracy at each checkpoint but the last (LoRA: one evaluation per checkpoint)"),
   }).prefault({}),
-  rl: z.strictObject({
-    enabled: z.boolean().describe("after SFT and its evaluation, train with GRPO on the same problems and evaluate again (the RL stage)"),
-    method: z.enum(["lora", "full"]).describe("lora: new adapters on the SFT model (also the KL reference); full: every weight trains"),
-    numGenerations: z.number().int().min(2).describe("G: completions sampled per prompt (TRL num_generations)"),
-    promptsPerStep: z.number().int().positive().describe("prompts per generation batch (TRL generation_batch_size / num_generations)"),
-    maxCompletionLength: z.number().int().positive().describe("new tokens per completion at most (TRL max_completion_length)"),
-    temperature: z.number().positive().describe("sampling temperature; log-probs are taken at the same temperature"),
-    topP: z.number().gt(0).max(1),
-    microBatchSize: z.number().int().positive().describe("completions per forward/backward pass (does not change the loss)"),
-    numIterations: z.number().int().positive().describe("μ: optimizer steps per generation batch"),
-    epsilon: z.number().min(0).describe("clip range below (and above, unless epsilonHigh)"),
-    epsilonHigh: z.number().min(0).nullable().describe("clip range above (DAPO clip-higher); null: epsilon"),
-    beta: z.number().min(0).describe("KL coefficient against the reference (0: none, TRL's default)"),
-    lossType: z.enum(LOSS_TYPES),
-    scaleRewards: z.enum(["group", "batch", "none"]).describe("divide advantages by the group's, the batch's or no reward std"),
-    maskTruncatedCompletions: z.boolean().describe("leave completions cut at maxCompletionLength out of the loss"),
-    rewardFuncs: z.array(z.enum(REWARD_FUNCS)).min(1).describe("open-r1 reward names"),
-    rewardWeights: z.array(z.number()).nullable().describe("one weight per reward function; null: all 1"),
-    learningRate: z.number().positive(),
-    warmupRatio: z.number().min(0).max(1),
-    schedule: z.enum(["cosine", "linear", "constant"]),
-    maxGradNorm: z.number().positive(),
-    maxSteps: z.number().int().positive().describe("optimizer steps (generation batches × numIterations)"),
-    logEvery: z.number().int().positive(),
-    saveEvery: z.number().int().positive(),
-    keepCheckpoints: z.number().int().positive(),
-  }),
+  rl: rlSettings.prefault({}),
   tracking: z.strictObject({
     mode: oneOf(["auto", "online", "offline", "disabled"]).default("auto").describe("auto: online when WANDB_API_KEY is set, else offline"),
     project: text().default("openr1-ts").describe("W&B project"),
@@ -101,23 +74,19 @@ export type Profile = PipelineConfig["profile"];
  * `default`: offline in a few minutes on two CPU cores. The shipped base model (qwen2-tiny-math, pretrained
  * by `openr1 pretrain` on generated arithmetic: it answers chat prompts directly, without steps) is
  * LoRA-fine-tuned on generated OpenR1-format problems whose solutions reason step by step, then base and
- * tuned are evaluated on held-out problems of the same generator. The training settings' defaults are its values;
- * it evaluates 120 problems in batches of 40 with tiny-math's short answers' token budget.
+ * tuned are evaluated on held-out problems of the same generator, then GRPO trains the fine-tuned model further
+ * (the RL stage) and it is evaluated again. The training and RL settings' defaults are its values; it evaluates 120
+ * problems in batches of 40 with tiny-math's short answers' token budget.
  *
  * `full`: Qwen2.5-0.5B-Instruct on OpenR1-Math-220k (default config) from the Hub, in the spirit of open-r1's
  * SFT recipe (reasoning traces, cosine with a 10% floor, 10% warmup, effective batch 16) scaled to LoRA
- * (rank 16 on all linears and the 10× learning rate LoRA usually needs).
+ * (rank 16 on all linears and the 10× learning rate LoRA usually needs). Its RL stage (2,048-token completions,
+ * accuracy, format and tag rewards) is off unless `rl.enabled` turns it on.
  */
 const PROFILE_CHANGES: Record<Profile, PipelineConfigInput> = {
   default: {
     profile: "default",
     eval: { numProblems: 120, batchSize: 40, maxNewTokens: NEW_TOKEN_DEFAULTS.pipeline },
-    rl: {
-      enabled: true, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 64, temperature: 1, topP: 1, microBatchSize: 32,
-      numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "none", maskTruncatedCompletions: false,
-      rewardFuncs: ["accuracy"], rewardWeights: null, learningRate: 1e-3, warmupRatio: 0, schedule: "constant", maxGradNorm: 1, maxSteps: 50,
-      logEvery: 1, saveEvery: 10, keepCheckpoints: 2,
-    },
   },
   full: {
     profile: "full",
@@ -135,10 +104,8 @@ const PROFILE_CHANGES: Record<Profile, PipelineConfigInput> = {
     },
     eval: { numProblems: 200, batchSize: 8, maxNewTokens: NEW_TOKEN_DEFAULTS.pipelineFull, atCheckpoints: false },
     rl: {
-      enabled: false, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 2048, temperature: 0.7, topP: 1, microBatchSize: 4,
-      numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "group", maskTruncatedCompletions: false,
-      rewardFuncs: ["accuracy", "format", "tag_count"], rewardWeights: null, learningRate: 1e-5, warmupRatio: 0.1, schedule: "cosine", maxGradNorm: 0.2, maxSteps: 500,
-      logEvery: 5, saveEvery: 50, keepCheckpoints: 3,
+      enabled: false, maxCompletionLength: 2048, temperature: 0.7, microBatchSize: 4, scaleRewards: "group", rewardFuncs: ["accuracy", "format", "tag_count"],
+      learningRate: 1e-5, warmupRatio: 0.1, schedule: "cosine", maxGradNorm: 0.2, maxSteps: 500, logEvery: 5, saveEvery: 50, keepCheckpoints: 3,
     },
   },
 };
@@ -258,4 +225,10 @@ export function trainJobOf(config: PipelineConfig, outputDir: string) {
     trainer: trainerConfigOf(config, outputDir),
     mergedDtype,
   };
+}
+
+/** The GRPO trainer's settings in a run's configuration (src/rl/settings.ts): the `rl` section's but enabled and method. */
+export function grpoConfigOf(config: PipelineConfig, outputDir: string): GrpoConfig {
+  const picked = Object.fromEntries(RL_GRPO_KEYS.map((k) => [k, config.rl[k]]));
+  return resolveGrpoConfig({ ...picked, seed: config.seed, outputDir });
 }
