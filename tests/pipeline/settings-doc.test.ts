@@ -16,4 +16,6 @@ test("the reference lists each setting once, with its flags, and the profiles' c
   assert.match(lr, /`train --lr` \| a number > 0 \| `0.002` \|  \| `0.0002` \| peak learning rate \|/);
   assert.match(rows.find((r) => r.startsWith("| `eval.maxNewTokens`"))!, /`evaluate --max-new-tokens` \| an integer ≥ 1 \| `512` \| `96` \| `2048` \|/);
   assert.match(rows.find((r) => r.startsWith("| `maxBatch`"))!, /`serve --max-batch` \| an integer ≥ 1 \| `8` \|/);
+  assert.match(rows.find((r) => r.startsWith("| `rl.learningRate`"))!, /`grpo --lr` \| a number > 0 \| `0.001` \|  \| `0.00001` \| peak learning rate \|/);
+  assert.match(doc, /`--profile r1-zero` starts from `tiny-math` and changes `rl.rewardFuncs` `accuracy,step_by_step`, `rl.rewardWeights` `1,0.2`/);
 });
