@@ -1,22 +1,31 @@
 // Every setting through every door: a command-line flag (parsed by the real commander programs of `openr1 train`,
-// `openr1 evaluate` and `openr1 serve`), `openr1 run --set key=value` (resolveConfig), and the library function that
-// takes it (train()'s resolveTrainerConfig, runTrainJob's resolveTrainJobSettings, LoraModel.create's
-// resolveLoraConfig, evaluate()'s resolveEvalSettings, splitExamples, GenerationEngine and startServer). Each value
-// must come out the same from each door, or be refused by each with the same words.
+// `openr1 grpo`, `openr1 evaluate` and `openr1 serve`), `openr1 run --set key=value` (resolveConfig), a config file
+// (the RL settings), and the library function that takes it (train()'s resolveTrainerConfig, runTrainJob's
+// resolveTrainJobSettings, LoraModel.create's resolveLoraConfig, trainGrpo()'s resolveGrpoConfig, evaluate()'s
+// resolveEvalSettings, splitExamples, GenerationEngine and startServer). Each value must come out the same from each
+// door, or be refused by each with the same words.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 import { Command } from "commander";
 import { z } from "zod";
 import { registerEvalCommands, evaluateCommandSettings, EVALUATE_SETTINGS } from "../../src/cli/eval.js";
+import { GRPO_SETTINGS, grpoCommandConfig, registerGrpoCommands } from "../../src/cli/grpo.js";
 import { registerServeCommands } from "../../src/cli/serve.js";
 import { registerTrainCommands, trainCommandConfig, TRAIN_SETTINGS } from "../../src/cli/train.js";
 import { splitExamples } from "../../src/data/split.js";
 import { resolveEvalSettings } from "../../src/eval/settings.js";
 import { LoraModel, resolveLoraConfig } from "../../src/model/lora.js";
 import type { Qwen2Model } from "../../src/model/qwen2.js";
-import { evalSettingsOf, pipelineConfigSchema, profiles, resolveConfig, trainerConfigOf } from "../../src/pipeline/config.js";
+import { evalSettingsOf, grpoConfigOf, pipelineConfigSchema, profiles, resolveConfig, rlProfiles, trainerConfigOf } from "../../src/pipeline/config.js";
+import { runGrpoJob } from "../../src/rl/job.js";
+import { resolveGrpoConfig } from "../../src/rl/settings.js";
+import { trainGrpo } from "../../src/rl/trainer.js";
 import { resolveEngineSettings, resolveServerSettings, serveSettings } from "../../src/serve/settings.js";
 import { fromText, parseSettings, settingDefault, settingLeaves, unwrapSetting } from "../../src/settings.js";
 import { resolveTrainerConfig, resolveTrainJobSettings, TRAINER_KEYS, trainJobSettings } from "../../src/train/settings.js";
@@ -80,6 +89,7 @@ function library(path: string, value: unknown): Outcome {
     const outcomes = [
       attempt(() => resolveTrainerConfig({ outputDir: "o", seed: value as number }).seed),
       attempt(() => resolveEvalSettings({ seed: value as number }).seed),
+      attempt(() => resolveGrpoConfig({ outputDir: "o", seed: value as number }).seed),
       attempt(() => splitExamples([], { validation: 1, seed: value as number }) && value),
       // LoraModel.create checks its seed before it touches the model.
       attempt(() => {
@@ -97,6 +107,8 @@ function library(path: string, value: unknown): Outcome {
   if (section === "train" && (TRAINER_KEYS as string[]).includes(key!)) return attempt(() => (resolveTrainerConfig({ outputDir: "o", [key!]: value }) as Record<string, unknown>)[key!]);
   if (section === "train" && key! in trainJobSettings.shape) return attempt(() => (resolveTrainJobSettings({ [key!]: value }) as Record<string, unknown>)[key!]);
   if (section === "lora") return attempt(() => (resolveLoraConfig({ [key!]: value }) as Record<string, unknown>)[key!]);
+  // rl.enabled is the pipeline's switch and rl.method runGrpoJob's choice of model class: neither is trainGrpo()'s.
+  if (section === "rl" && key !== "enabled" && key !== "method") return attempt(() => (resolveGrpoConfig({ outputDir: "o", [key!]: value }) as Record<string, unknown>)[key!]);
   if (section === "eval") return attempt(() => (resolveEvalSettings({ [key!]: value }) as Record<string, unknown>)[key!]);
   if (path === "data.validation") {
     return attempt(() => {
@@ -241,7 +253,120 @@ test("train() refuses a wrong setting, or another stage's, before it makes anyth
   assert.throws(() => LoraModel.create({} as Qwen2Model, { dropout: 1 }), /^Error: LoRA config: dropout must be a number in \[0, 1\), got 1$/);
 });
 
-test("end to end: `openr1 train --lr 0`, `openr1 run --set train.learningRate=0`, `openr1 evaluate --batch-size 0` and `openr1 serve --max-batch 0` refuse with the setting's words", () => {
+test("openr1 grpo has a flag for every RL setting but rl.enabled, every LoRA setting, and the data, seed and backend settings it shares with run", () => {
+  const flagged = GRPO_SETTINGS.map((s) => s.path).sort();
+  assert.deepEqual(flagged, [...leafPaths("rl.").filter((p) => p !== "rl.enabled"), ...leafPaths("lora."), "data.source", "data.validation", "seed", "backend"].sort());
+  assert.equal(new Set(GRPO_SETTINGS.map((s) => s.flag)).size, GRPO_SETTINGS.length, "one flag per setting");
+  // The flags `openr1 grpo` had before its options were made from the settings.
+  for (const flag of [
+    "data", "validation", "seed", "method", "lora-r", "lora-alpha", "lora-dropout", "lora-targets", "num-generations", "prompts-per-step",
+    "max-completion-length", "temperature", "top-p", "micro-batch-size", "num-iterations", "epsilon", "epsilon-high", "beta", "loss-type",
+    "scale-rewards", "mask-truncated-completions", "reward-funcs", "reward-weights", "lr", "warmup-ratio", "schedule", "max-grad-norm",
+    "max-steps", "log-every", "save-every", "keep-checkpoints", "backend",
+  ]) {
+    assert.ok(GRPO_SETTINGS.some((s) => s.flag === flag), `--${flag}`);
+  }
+  // Where both commands have a setting, it has the same flag.
+  for (const { path, flag } of GRPO_SETTINGS) {
+    const train = TRAIN_SETTINGS.find((s) => s.path === path);
+    if (train) assert.equal(flag, train.flag, path);
+  }
+});
+
+/** More texts for the RL settings: reward lists, a weight per function, the enums. */
+const RL_PROBES = ["1,0.2", "accuracy,step_by_step", "accuracy,accuracy", "accuracy,nope", "group", "dapo", "bnpo"];
+
+test("every RL setting: the same value or the same refusal from `openr1 grpo --flag`, `openr1 run --set`, a config file and trainGrpo()", () => {
+  const dir = mkdtempSync(join(tmpdir(), "openr1-settings-"));
+  const file = join(dir, "config.json");
+  let compared = 0;
+  try {
+    for (const { path, flag } of GRPO_SETTINGS) {
+      const schema = settingLeaves(pipelineConfigSchema).find((l) => l.path.join(".") === path)!.schema;
+      const seen = new Set<string>();
+      for (const text of [...probesOf(schema), ...(path.startsWith("rl.") ? RL_PROBES : [])]) {
+        const cli = parse(registerGrpoCommands, ["grpo", `--${flag}=${text}`], (c) => at(grpoCommandConfig(c), path));
+        const set = attempt(() => at(resolveConfig({ overrides: [`${path}=${text}`] }), path));
+        assert.deepEqual(cli, set, `${path} = ${JSON.stringify(text)}: --${flag} and --set`);
+        seen.add(Object.keys(set)[0]!);
+        if (!path.startsWith("rl.")) continue; // the LoRA, data and seed settings: checked with openr1 train above
+        const value = fromText(schema, text);
+        const key = path.slice("rl.".length);
+        const json = JSON.stringify({ rl: { [key]: value } });
+        // A config file holds JSON: not Infinity.
+        if (isDeepStrictEqual(JSON.parse(json).rl[key], value)) {
+          writeFileSync(file, json);
+          assert.deepEqual(attempt(() => at(resolveConfig({ file }), path)), set, `${path} = ${JSON.stringify(text)}: a config file and --set`);
+        }
+        if (key === "enabled" || key === "method") continue;
+        assert.deepEqual(library(path, value), set, `${path} = ${JSON.stringify(text)}: trainGrpo() and --set`);
+        compared++;
+      }
+      assert.deepEqual([...seen].sort(), ["refused", "value"], `${path}: the probes include values it takes and values it refuses`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(compared > 600, `${compared} comparisons with trainGrpo()`);
+});
+
+test("one default per RL setting: openr1 grpo, openr1 run and trainGrpo(); openr1 grpo --profile r1-zero changes its own", () => {
+  assert.deepEqual(parse(registerGrpoCommands, ["grpo"], grpoCommandConfig), { value: profiles.default }, "openr1 grpo with no flags: the default profile");
+  assert.deepEqual(resolveConfig({}).rl, profiles.default.rl);
+  assert.deepEqual(grpoConfigOf(profiles.default, "o"), resolveGrpoConfig({ outputDir: "o" }), "trainGrpo()'s defaults are the default profile's RL stage");
+  const r1 = parse(registerGrpoCommands, ["grpo", "--profile", "r1-zero", "--lr", "1e-4"], (c) => grpoCommandConfig(c).rl);
+  assert.deepEqual(r1, { value: { ...rlProfiles["r1-zero"].rl, learningRate: 1e-4 } }, "--profile r1-zero: the flags change that profile's RL settings");
+  // The embedded default's RL stage, now also trainGrpo()'s defaults (TRL's 1e-6, linear, group scaling and 96 tokens were the library's).
+  const d = resolveGrpoConfig({ outputDir: "o" });
+  assert.deepEqual([d.learningRate, d.schedule, d.scaleRewards, d.maxCompletionLength, d.maxSteps], [1e-3, "constant", "none", 64, 50]);
+});
+
+test("the RL settings' disagreements, each settled once (the same in every door)", () => {
+  const cases: [path: string, flag: string, text: string, expected: Outcome][] = [
+    // 0 turns clipping and checkpoints off, as for the trainer (the pipeline refused 0, trainGrpo() took it)
+    ["rl.maxGradNorm", "max-grad-norm", "0", { value: 0 }],
+    ["rl.saveEvery", "save-every", "0", { value: 0 }],
+    // a group of one has no relative advantage; GRPO samples
+    ["rl.numGenerations", "num-generations", "1", { refused: "must be an integer ≥ 2, got 1" }],
+    ["rl.temperature", "temperature", "0", { refused: "must be a number > 0, got 0" }],
+    // a weight per reward function, and each function once: the pipeline found out only when its RL stage began
+    ["rl.rewardWeights", "reward-weights", "1,0.2", { refused: "must be one weight per reward function (1: accuracy), or null, got [1,0.2]" }],
+    ["rl.rewardFuncs", "reward-funcs", "accuracy,accuracy", { refused: 'must be a list naming each reward function once, got ["accuracy","accuracy"]' }],
+    ["rl.rewardFuncs", "reward-funcs", "accuracy,nope", { refused: 'must be a non-empty list of accuracy, correctness, format, tag_count, reasoning_steps, step_by_step, got "nope"' }],
+    ["rl.lossType", "loss-type", "bnpo", { refused: 'must be one of grpo, dr_grpo, dapo, got "bnpo"' }],
+  ];
+  const dir = mkdtempSync(join(tmpdir(), "openr1-settings-"));
+  try {
+    for (const [path, flag, text, expected] of cases) {
+      const schema = settingLeaves(pipelineConfigSchema).find((l) => l.path.join(".") === path)!.schema;
+      const file = join(dir, "config.json");
+      writeFileSync(file, JSON.stringify({ rl: { [path.slice(3)]: fromText(schema, text) } }));
+      assert.deepEqual(parse(registerGrpoCommands, ["grpo", `--${flag}`, text], (c) => at(grpoCommandConfig(c), path)), expected, `grpo --${flag} ${text}`);
+      assert.deepEqual(attempt(() => at(resolveConfig({ overrides: [`${path}=${text}`] }), path)), expected, `--set ${path}=${text}`);
+      assert.deepEqual(attempt(() => at(resolveConfig({ file }), path)), expected, `a config file, ${path} ${text}`);
+      assert.deepEqual(library(path, fromText(schema, text)), expected, `trainGrpo(), ${path} ${text}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // r1-zero's two weights follow its two reward functions; naming one function there needs one weight.
+  assert.deepEqual(parse(registerGrpoCommands, ["grpo", "--profile", "r1-zero", "--reward-funcs", "accuracy"], (c) => grpoCommandConfig(c).rl.rewardWeights),
+    { refused: "must be one weight per reward function (1: accuracy), or null, got [1,0.2]" });
+  // Boolean settings: --flag, --flag false, --no-flag.
+  const mask = (args: string[]) => parse(registerGrpoCommands, ["grpo", ...args], (c) => grpoCommandConfig(c).rl.maskTruncatedCompletions);
+  assert.deepEqual([mask([]), mask(["--mask-truncated-completions"]), mask(["--mask-truncated-completions", "false"]), mask(["--no-mask-truncated-completions"])].map((o) => (o as { value: unknown }).value), [false, true, false, false]);
+});
+
+test("trainGrpo() and runGrpoJob refuse a wrong setting, or another stage's, before they make or load anything", async () => {
+  const call = (config: Record<string, unknown>) =>
+    trainGrpo({ model: {} as never, trainable: {} as never, tokenizer: {} as never, train: [], config: { outputDir: "/nonexistent/never-made", ...config } });
+  await assert.rejects(call({ numGenerations: 1 }), /^Error: GRPO config: numGenerations must be an integer ≥ 2, got 1$/);
+  // The pipeline's switch and runGrpoJob's method are not the trainer's.
+  await assert.rejects(call({ ...profiles.default.rl }), /GRPO config: unknown settings "enabled", "method"/);
+  await assert.rejects(runGrpoJob({ train: [], model: "/nonexistent/model", grpo: { outputDir: "/nonexistent/never-made", temperature: 0 } }), /^Error: GRPO config: temperature must be a number > 0, got 0$/);
+});
+
+test("end to end: `openr1 train --lr 0`, `openr1 run --set train.learningRate=0`, `openr1 evaluate --batch-size 0`, `openr1 serve --max-batch 0` and `openr1 grpo --num-generations 1` refuse with the setting's words", () => {
   const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, WANDB_API_KEY: "" } });
   const train = run(["train", "--lr", "0", "--output-dir", "/nonexistent/never-made"]);
   assert.equal(train.status, 1);
@@ -253,4 +378,7 @@ test("end to end: `openr1 train --lr 0`, `openr1 run --set train.learningRate=0`
   assert.match(evaluate.stderr, /option '--batch-size <n>' argument '0' is invalid\. eval\.batchSize must be an integer ≥ 1, got 0/);
   const serve = run(["serve", "--max-batch", "0"]);
   assert.match(serve.stderr, /option '--max-batch <n>' argument '0' is invalid\. serve\.maxBatch must be an integer ≥ 1, got 0/);
+  const grpo = run(["grpo", "--num-generations", "1", "--output-dir", "/nonexistent/never-made"]);
+  assert.equal(grpo.status, 1);
+  assert.match(grpo.stderr, /option '--num-generations <n>' argument '1' is invalid\. rl\.numGenerations must be an integer ≥ 2, got 1/);
 });
