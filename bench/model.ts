@@ -117,7 +117,7 @@ async function benchOne(name: string, model: Qwen2Model, o: Workloads): Promise<
     row({ measure: "decode (KV cache)", batch: B, prompt: o.prompt, newTokens: o.decode, seconds: +(decodeMs / 1000).toFixed(3), tokensPerSecond: +((B * o.decode) / (decodeMs / 1000)).toFixed(1) });
   }
 
-  const lora = LoraModel.create(model, { r: 16, alpha: 32, dropout: 0.05 });
+  const lora = LoraModel.create(model, { r: 16, alpha: 32, dropout: 0.05 }, 0);
   const vars = [...lora.trainableVariables().values()];
   for (const seq of o.trainSeq) {
     const ids = tokens(1, seq, 9);

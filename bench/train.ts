@@ -78,7 +78,7 @@ export async function benchTrainStep(c: TrainBenchConfig): Promise<TrainBenchRow
   applyEnvironment(readEnvironment(process.env));
   const backend = await selectBackend();
   const base = randomQwen2Model(MODELS[c.model].shape);
-  const lora = LoraModel.create(base, { r: 16, alpha: 32, dropout: 0.05 });
+  const lora = LoraModel.create(base, { r: 16, alpha: 32, dropout: 0.05 }, 0);
   let s = 12345;
   // One step's worth of examples: each epoch is one step, so every step sees the same batch.
   const examples = Array.from({ length: c.batch * c.accumulation }, (_, i) => {

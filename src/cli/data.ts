@@ -1,4 +1,7 @@
 import type { Command } from "commander";
+import { splitSettings } from "../data/split.js";
+import { seedSetting } from "../settings.js";
+import { settingOption } from "./setting-option.js";
 import {
   dataSourceFrom,
   describeSource,
@@ -15,8 +18,8 @@ interface DataCommandOptions {
   config: string;
   revision: string;
   limit?: string;
-  validation: string;
-  seed: string;
+  validation: number;
+  seed: number;
   stratify: boolean;
   verifiedCorrect: boolean;
   completeReasoning: boolean;
@@ -45,8 +48,10 @@ export function registerDataCommands(program: Command): void {
     .option("--config <name>", "Hub config: default, extended or all", "default")
     .option("--revision <rev>", "Hub revision (a commit keeps the data reproducible)", OPENR1_REVISION)
     .option("--limit <rows>", "rows to read before filtering (default: all)")
-    .option("--validation <size>", "validation size: a count (≥ 1) or a fraction (< 1)", "0.05")
-    .option("--seed <n>", "split seed", "42")
+    // The split's settings (src/data/split.ts), read as `openr1 run --set data.validation` / `seed` reads them; this
+    // command's own default size, a fraction, suits any data set it may load.
+    .addOption(settingOption("validation", splitSettings.shape.validation.default(0.05), "data.validation", "size")[0]!)
+    .addOption(settingOption("seed", seedSetting, "seed")[0]!)
     .option("--stratify", "keep each problem_type's share equal in train and validation", false)
     .option("--no-verified-correct", "keep rows without a Math-Verify-correct generation")
     .option("--no-complete-reasoning", "keep rows without a complete (verified) reasoning trace")
@@ -75,7 +80,7 @@ export function registerDataCommands(program: Command): void {
         const written = await prepareSplitFiles(source, opts.out, {
           limit: positive("limit", opts.limit, true),
           filters,
-          split: { validation: positive("validation", opts.validation, false)!, seed: Number(opts.seed), stratify: opts.stratify },
+          split: { validation: opts.validation, seed: opts.seed, stratify: opts.stratify },
         });
         console.log(formatFilterReport(written.report));
         console.log(`train: ${written.counts.train} examples -> ${written.paths.train}`);

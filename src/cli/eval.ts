@@ -4,7 +4,9 @@ import { SingleBar, Presets } from "cli-progress";
 import { readExamples } from "../data/read-split.js";
 import { interruptController } from "../train/interrupt.js";
 import { compareSummaries } from "../eval/summary.js";
-import { DEFAULT_EVAL_CONFIG, evaluate, saveResults, type EvalConfig, type EvalResult, type Generator } from "../eval/run.js";
+import { evaluate, saveResults, type EvalResult, type Generator } from "../eval/run.js";
+import { evaluationSettings, type EvalSettings } from "../eval/settings.js";
+import { addOptions, settingOption } from "./setting-option.js";
 import { scoreFile } from "../eval/score-file.js";
 import type { MatchType } from "../eval/index.js";
 
@@ -24,13 +26,6 @@ function int(name: string, value: string, min: number): number {
   return n;
 }
 
-function num(name: string, value: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${value}"`);
-  return n;
-}
-
-
 interface ScoreOptions {
   matchTypes?: string;
   precision?: string;
@@ -39,18 +34,29 @@ interface ScoreOptions {
   timeoutMs: string;
 }
 
+/** The evaluation settings `openr1 evaluate` takes, with their flags (the pipeline's `eval` section and seed). */
+export const EVALUATE_SETTINGS: { key: keyof EvalSettings; flag: string; path: string }[] = [
+  { key: "numProblems", flag: "limit", path: "eval.numProblems" },
+  { key: "batchSize", flag: "batch-size", path: "eval.batchSize" },
+  { key: "maxNewTokens", flag: "max-new-tokens", path: "eval.maxNewTokens" },
+  { key: "temperature", flag: "temperature", path: "eval.temperature" },
+  { key: "topP", flag: "top-p", path: "eval.topP" },
+  { key: "seed", flag: "seed", path: "seed" },
+  { key: "checkTimeoutMs", flag: "timeout-ms", path: "eval.checkTimeoutMs" },
+];
+
+/** The evaluation settings of a parsed `openr1 evaluate` command line (each flag already checked by its setting). */
+export function evaluateCommandSettings(command: Command): EvalSettings {
+  const o = command.opts();
+  const attribute = (flag: string) => command.options.find((option) => option.long === `--${flag}`)!.attributeName();
+  return Object.fromEntries(EVALUATE_SETTINGS.map((s) => [s.key, o[attribute(s.flag)]])) as EvalSettings;
+}
+
 interface EvaluateOptions {
   model: string;
   adapter?: string;
   baseModel?: string;
   data: string;
-  limit?: string;
-  batchSize: string;
-  maxNewTokens: string;
-  temperature: string;
-  topP: string;
-  seed: string;
-  timeoutMs: string;
   out: string;
   endpoint?: string;
   apiKey?: string;
@@ -89,7 +95,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
       print(JSON.stringify(summary));
     });
 
-  program
+  const evaluateCommand = program
     .command("evaluate")
     .description("Generate for validation problems, verify the answers and score the rewards; with --base-model, base vs fine-tuned side by side")
     .requiredOption("--model <dir>", 'model to evaluate: HF-layout directory, Hub id, "tiny-math" (shipped) or "random-small"; with --endpoint, the served model\'s name')
@@ -99,30 +105,17 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
     .option("--fresh", "with --endpoint: an answer cache (<out>/<label>.completions.jsonl) made by another server, model or settings is moved aside and filled anew, instead of refused")
     .option("--adapter <dir>", "LoRA adapter (PEFT layout) applied to --model")
     .option("--base-model <dir>", "also evaluate this model (directory, Hub id, tiny-math or random-small) and print both side by side")
-    .requiredOption("--data <file>", "validation jsonl written by `openr1 data`")
-    .option("--limit <n>", "evaluate the first N problems")
-    .option("--batch-size <n>", "prompts per generate call", String(DEFAULT_EVAL_CONFIG.batchSize))
-    .option("--max-new-tokens <n>", "generation budget per problem", String(DEFAULT_EVAL_CONFIG.maxNewTokens))
-    .option("--temperature <t>", "0 = greedy", String(DEFAULT_EVAL_CONFIG.temperature))
-    .option("--top-p <p>", "nucleus sampling mass", String(DEFAULT_EVAL_CONFIG.topP))
-    .option("--seed <n>", "sampling seed", String(DEFAULT_EVAL_CONFIG.seed))
-    .option("--timeout-ms <ms>", "time limit per answer check", String(DEFAULT_EVAL_CONFIG.checkTimeoutMs))
+    .requiredOption("--data <file>", "validation jsonl written by `openr1 data`");
+  for (const s of EVALUATE_SETTINGS) addOptions(evaluateCommand, settingOption(s.flag, evaluationSettings.shape[s.key], s.path));
+  evaluateCommand
     .option("--out <dir>", "where samples jsonl + summary json go", "runs/eval")
     .action(async (o: EvaluateOptions) => {
       const examples = readExamples(o.data);
-      const config: Partial<EvalConfig> = {
-        limit: o.limit === undefined ? undefined : int("limit", o.limit, 1),
-        batchSize: int("batch-size", o.batchSize, 1),
-        maxNewTokens: int("max-new-tokens", o.maxNewTokens, 1),
-        temperature: num("temperature", o.temperature, 0),
-        topP: num("top-p", o.topP, 0),
-        seed: int("seed", o.seed, 0),
-        checkTimeoutMs: int("timeout-ms", o.timeoutMs, 1),
-      };
+      const config = evaluateCommandSettings(evaluateCommand);
       const interrupt = interruptController({ what: "the current batch" });
       if (o.endpoint && o.adapter) throw new Error("--adapter applies to a local model: with --endpoint, serve the adapter (openr1 serve MODEL --adapter DIR, or vLLM's --lora-modules) and pass its name as --model");
       const concurrency = int("concurrency", o.concurrency, 1);
-      if (o.endpoint) config.batchSize = Math.max(config.batchSize!, concurrency);
+      if (o.endpoint) config.batchSize = Math.max(config.batchSize, concurrency);
       // Loaded on use: the model stack (TensorFlow.js) or the OpenAI client, not both, and neither for `score`.
       const load = async (label: string, model: string, adapter?: string): Promise<{ generator: Generator; report?: () => string }> => {
         if (o.endpoint) {
@@ -134,7 +127,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps = {
       };
       const run = async (label: string, model: string, adapter?: string): Promise<EvalResult> => {
         const { generator, report } = await load(label, model, adapter);
-        const total = config.limit === undefined ? examples.length : Math.min(config.limit, examples.length);
+        const total = config.numProblems === null ? examples.length : Math.min(config.numProblems, examples.length);
         const bar = new SingleBar({ format: `${label} |{bar}| {value}/{total} problems | {eta_formatted} left`, stream: process.stderr }, Presets.shades_classic);
         bar.start(total, 0);
         try {

@@ -58,7 +58,7 @@ export function registerModelCommands(program: Command): void {
     .option("--top-p <x>", "nucleus sampling mass", num("--top-p"), 0.8)
     .option("--seed <n>", "sampling seed", int("--seed"), 0)
     .option("--offline", "use the Hub cache only")
-    .option(...backendOption, "auto")
+    .addOption(backendOption())
     .action(async (o: {
       prompt: string; model: string; adapter?: string; system: string | false; maxNewTokens: number; sample?: boolean;
       temperature: number; topK: number; topP: number; seed: number; offline?: boolean; backend: BackendPreference;

@@ -19,9 +19,9 @@ export function registerPipelineCommands(program: Command): void {
   program
     .command("run")
     .description("Run the whole pipeline: data → split → model + LoRA → training → evaluation → tracking (resumes an unfinished run)")
-    .option("--profile <name>", "default (embedded sample, small random model, offline) or full (Qwen2.5-0.5B-Instruct on OpenR1-Math-220k)")
+    .option("--profile <name>", "default (the shipped tiny-math model on generated problems, offline) or full (Qwen2.5-0.5B-Instruct on OpenR1-Math-220k)")
     .option("--config <file>", "JSON config merged over the profile")
-    .option("--set <key=value>", "override one setting, e.g. --set train.learningRate=1e-4 (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
+    .option("--set <key=value>", "set one setting, e.g. --set train.learningRate=1e-4 (repeatable; every setting: docs/settings.md)", (v: string, acc: string[]) => [...acc, v], [])
     .option("--run-name <name>", "run directory name under outputDir (default: the profile name)")
     .option("--fresh", "discard an earlier run of the same name instead of resuming it")
     .option("--no-progress", "no progress bars")

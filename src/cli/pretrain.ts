@@ -26,7 +26,7 @@ export function registerPretrainCommands(program: Command): void {
     .description(`Pretrain the shipped base model (${TINY_MATH_RECIPE.name}) from scratch on its generated corpus, every weight trainable (about an hour on 2 cores)`)
     .option("--output-dir <dir>", "checkpoints, then model/ (HF layout + provenance.json)", "runs/pretrain")
     .option("--resume", "continue from the latest checkpoint in --output-dir")
-    .option(...backendOption, "auto")
+    .addOption(backendOption())
     .option("--no-progress", "no progress bar")
     .action(async (o: PretrainCliOptions) => {
       const interrupt = interruptController({ what: "the current step (corpus preparation stops at once)" });

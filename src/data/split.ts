@@ -1,13 +1,23 @@
+import { z } from "zod";
 import type { MathExample } from "./types.js";
 import { normalizeProblem, sha256Hex } from "./normalize.js";
+import { flag, parseSettings, seedSetting } from "../settings.js";
 
-export interface SplitOptions {
-  /** Validation size: a count (≥ 1) or a fraction of the examples (< 1). */
-  validation: number;
-  seed?: number;
-  /** Keep each problem_type's share the same on both sides. */
-  stratify?: boolean;
-}
+const VALIDATION_RULE = "must be an integer count ≥ 1 or a fraction in (0, 1)";
+
+/** The split's settings (the pipeline's data.validation, data.stratify and seed). */
+export const splitSettings = z.strictObject({
+  validation: z
+    .number({ error: VALIDATION_RULE })
+    .gt(0, { error: VALIDATION_RULE })
+    .refine((v) => v < 1 || Number.isInteger(v), { error: VALIDATION_RULE })
+    .describe("validation examples: a count (≥ 1) or a fraction (< 1) of the rows"),
+  seed: seedSetting,
+  stratify: flag().default(false).describe("keep each problem type's share equal in train and validation"),
+});
+
+/** Validation size: a count (≥ 1) or a fraction of the examples (< 1); the seed; stratification by problem type. */
+export type SplitOptions = z.input<typeof splitSettings>;
 
 /** What the split reads of an example: the problem text (its hash places it) and, to stratify, its type. */
 type Splittable = Pick<MathExample, "problem" | "problemType">;
@@ -61,10 +71,8 @@ function allocate(sizes: number[], total: number): number[] {
  * rows with the smallest hashes, so new rows can only push validation rows into train, never the reverse.
  */
 export function splitExamples<T extends Splittable = MathExample>(examples: readonly T[], options: SplitOptions): { train: T[]; validation: T[] } {
-  const { validation: size, seed = 42, stratify = false } = options;
-  if (!(size > 0)) throw new RangeError(`validation size must be a count ≥ 1 or a fraction in (0, 1), got ${size}`);
+  const { validation: size, seed, stratify } = parseSettings(splitSettings, options, "Split");
   const isFraction = size < 1;
-  if (!isFraction && !Number.isInteger(size)) throw new RangeError(`validation count must be an integer, got ${size}`);
   const groups = groupByProblem(examples, seed);
   const validation = new Set<Group<T>>();
   if (isFraction && !stratify) {

@@ -2,13 +2,13 @@ import type { MathExample } from "../data/types.js";
 import type { Tracker } from "../tracking/types.js";
 import type { TrainerCallback, TrainerState } from "../train/callbacks.js";
 import { evaluateModel } from "./model-generator.js";
-import type { EvalConfig } from "./run.js";
+import type { EvalConfigInput } from "./run.js";
 
 export interface CheckpointEvaluationOptions {
   /** The model the adapters belong to ("tiny-math", a folder, a Hub id). */
   baseModel: string;
   problems: MathExample[];
-  config?: Partial<EvalConfig>;
+  config?: EvalConfigInput;
   /** The run's interrupt: a checkpoint written because of it is not evaluated, and an evaluation stops with it. */
   signal?: AbortSignal;
 }

@@ -13,3 +13,4 @@ export * from "./report.js";
 export * from "./endpoint-generator.js";
 export * from "./ask.js";
 export * from "./checkpoint-evaluation.js";
+export * from "./settings.js";

@@ -18,7 +18,7 @@ import {
 import { loadTokenizer, type Tokenizer } from "../tokenizer/index.js";
 import { OPEN_R1_SYSTEM_PROMPT } from "../data/prompt.js";
 import type { MathExample } from "../data/types.js";
-import { evaluate, type EvalConfig, type EvalResult, type EvalSamplingOptions, type Generation, type Generator } from "./run.js";
+import { evaluate, type EvalConfigInput, type EvalResult, type EvalSamplingOptions, type Generation, type Generator } from "./run.js";
 
 export interface ModelGeneratorOptions {
   /** The system turn before each problem: by default the one training used (open-r1's); null for none. */
@@ -108,7 +108,7 @@ export async function loadModelGenerator(spec: { model: string; adapter?: string
  * Evaluates a model (with a PEFT adapter, wherever it was trained: here, or by TRL / open-r1 after `openr1 export
  * trl`) on `examples`, and frees it afterwards.
  */
-export async function evaluateModel(spec: { model: string; adapter?: string; label?: string }, examples: MathExample[], config: Partial<EvalConfig> = {}): Promise<EvalResult> {
+export async function evaluateModel(spec: { model: string; adapter?: string; label?: string }, examples: MathExample[], config: EvalConfigInput = {}): Promise<EvalResult> {
   const loaded = await loadGenerationModel(spec);
   try {
     return await evaluate(modelGenerator(spec.label ?? (spec.adapter ? "adapter" : "model"), loaded.model, loaded.tokenizer), examples, config);

@@ -18,10 +18,10 @@ import {
   type CorrectnessStatus,
 } from "./rewards.js";
 import { summarize, type EvalSummary } from "./summary.js";
-import type { EvalSamplingOptions, Generation, Generator, SampleResult, SampleRewards } from "./types.js";
+import { resolveEvalSettings, type EvalSettings, type EvalSettingsInput } from "./settings.js";
+import type { Generation, Generator, SampleResult, SampleRewards } from "./types.js";
 
 export type { EvalSamplingOptions, Generation, Generator, SampleResult, SampleRewards } from "./types.js";
-import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
 
 export const DEFAULT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}.";
 
@@ -30,13 +30,9 @@ export function buildPrompt(example: Pick<MathExample, "problem">, instruction =
   return `${example.problem}\n${instruction}`;
 }
 
-export interface EvalConfig extends EvalSamplingOptions {
-  batchSize: number;
-  /** Evaluate only the first N problems (all when undefined). */
-  limit?: number;
+/** The evaluation's settings (src/eval/settings.ts) and what a caller hooks in. */
+export interface EvalConfig extends EvalSettings {
   instruction: string;
-  /** Time limit for checking one answer. */
-  checkTimeoutMs: number;
   onProgress?: (done: number, total: number) => void;
   /** Stops after the current batch when aborted (Ctrl-C); the result then holds the problems done so far. */
   signal?: AbortSignal;
@@ -49,15 +45,16 @@ export interface EvalConfig extends EvalSamplingOptions {
   onBatch?: (samples: SampleResult[]) => void;
 }
 
-export const DEFAULT_EVAL_CONFIG: EvalConfig = {
-  maxNewTokens: NEW_TOKEN_DEFAULTS.evaluate,
-  temperature: 0,
-  topP: 1,
-  seed: 42,
-  batchSize: 4,
-  instruction: DEFAULT_INSTRUCTION,
-  checkTimeoutMs: 5000,
-};
+/** What `evaluate()` takes: any evaluation setting (the rest default) and the hooks; another key is refused. */
+export type EvalConfigInput = EvalSettingsInput & Partial<Omit<EvalConfig, keyof EvalSettings>>;
+
+export const DEFAULT_EVAL_CONFIG: EvalConfig = { ...resolveEvalSettings({}), instruction: DEFAULT_INSTRUCTION };
+
+/** Settings checked and defaulted (src/eval/settings.ts), the hooks kept. */
+export function resolveEvalConfig(config: EvalConfigInput = {}): EvalConfig {
+  const { instruction = DEFAULT_INSTRUCTION, onProgress, signal, previous, onBatch, ...settings } = config;
+  return { ...resolveEvalSettings(settings), instruction, onProgress, signal, previous, onBatch };
+}
 
 export interface EvalResult {
   samples: SampleResult[];
@@ -107,10 +104,9 @@ export function scoreGeneration(example: MathExample, gen: Generation, checker: 
 }
 
 /** Generates for `examples` in batches and scores every completion. */
-export async function evaluate(generator: Generator, examples: MathExample[], config: Partial<EvalConfig> = {}): Promise<EvalResult> {
-  const c = { ...DEFAULT_EVAL_CONFIG, ...config };
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer, got ${c.batchSize}`);
-  const chosen = c.limit === undefined ? examples : examples.slice(0, c.limit);
+export async function evaluate(generator: Generator, examples: MathExample[], config: EvalConfigInput = {}): Promise<EvalResult> {
+  const c = resolveEvalConfig(config);
+  const chosen = c.numProblems === null ? examples : examples.slice(0, c.numProblems);
   const checker = new AnswerChecker({ timeoutMs: c.checkTimeoutMs });
   const samples: SampleResult[] = c.previous ? c.previous.slice(0, usablePrevious(c.previous, chosen, c.batchSize)) : [];
   const t0 = performance.now();

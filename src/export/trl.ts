@@ -7,12 +7,12 @@ import { readExamples } from "../data/read-split.js";
 import { list, string, type SchemaElement } from "../data/write-parquet.js";
 import type { MathExample } from "../data/types.js";
 import { baseModelReference, TINY_MATH_MODEL, TINY_MATH_MODEL_DIR } from "../model/load.js";
-import type { PipelineConfig } from "../pipeline/config.js";
+import { pipelineConfigSchema, type PipelineConfig } from "../pipeline/config.js";
+import { parseSettings } from "../settings.js";
 import { loadTokenizer, type ChatTurn, type Tokenizer } from "../tokenizer/index.js";
 import { promptMessages, targetText } from "../data/prompt.js";
 import { tokenizeExamples } from "../train/format.js";
 import { totalTrainingSteps, warmupStepsFromRatio } from "../train/schedule.js";
-import { DEFAULT_TRAINER_CONFIG } from "../train/trainer.js";
 
 export interface TrlExport {
   dir: string;
@@ -90,6 +90,7 @@ export function trlRecipe(config: PipelineConfig, options: RecipeOptions): Recor
   const steps = totalTrainingSteps(options.trainExamples, t);
   const schedule =
     t.schedule === "linear" ? { lr_scheduler_type: "linear" }
+    : t.schedule === "constant" ? { lr_scheduler_type: "constant_with_warmup" }
     : t.minLrRatio > 0 ? { lr_scheduler_type: "cosine_with_min_lr", lr_scheduler_kwargs: { min_lr_rate: t.minLrRatio } }
     : { lr_scheduler_type: "cosine" };
   const wandb = config.tracking.mode !== "disabled";
@@ -104,6 +105,7 @@ export function trlRecipe(config: PipelineConfig, options: RecipeOptions): Recor
           lora_alpha: config.lora.alpha,
           lora_dropout: config.lora.dropout,
           lora_target_modules: config.lora.targetModules,
+          use_rslora: config.lora.useRslora,
           lora_task_type: "CAUSAL_LM",
         }
       : {}),
@@ -123,9 +125,9 @@ export function trlRecipe(config: PipelineConfig, options: RecipeOptions): Recor
     ...schedule,
     warmup_steps: warmupStepsFromRatio(t.warmupRatio, steps),
     weight_decay: t.weightDecay,
-    adam_beta1: DEFAULT_TRAINER_CONFIG.beta1,
-    adam_beta2: DEFAULT_TRAINER_CONFIG.beta2,
-    adam_epsilon: DEFAULT_TRAINER_CONFIG.eps,
+    adam_beta1: t.beta1,
+    adam_beta2: t.beta2,
+    adam_epsilon: t.eps,
     max_grad_norm: t.maxGradNorm,
     per_device_train_batch_size: t.batchSize,
     gradient_accumulation_steps: t.gradientAccumulation,
@@ -133,12 +135,12 @@ export function trlRecipe(config: PipelineConfig, options: RecipeOptions): Recor
     num_train_epochs: t.epochs,
     max_steps: steps,
     do_eval: true,
-    eval_strategy: "steps",
-    eval_steps: t.evalEvery,
+    // evalEvery 0 (at the end only) and saveEvery 0 (never): no periodic evaluation or checkpoint; open-r1's sft.py
+    // evaluates (do_eval) and saves the model at the end either way.
+    ...(t.evalEvery > 0 ? { eval_strategy: "steps", eval_steps: t.evalEvery } : { eval_strategy: "no" }),
     logging_strategy: "steps",
     logging_steps: t.logEvery,
-    save_strategy: "steps",
-    save_steps: t.saveEvery,
+    ...(t.saveEvery > 0 ? { save_strategy: "steps", save_steps: t.saveEvery } : { save_strategy: "no" }),
     save_total_limit: t.keepCheckpoints,
     seed: config.seed,
     output_dir: `${OUTPUT_DIR}/${config.runName ?? config.profile}`,
@@ -231,8 +233,9 @@ function makeDir(dir: string): string[] {
 export function exportTrl(runDir: string, options: { outDir?: string; datasetPath?: string } = {}): TrlExport {
   const statePath = join(runDir, "pipeline.json");
   if (!existsSync(statePath)) throw new Error(`${runDir}: not a pipeline run (no pipeline.json); export trl reads a folder made by \`openr1 run\``);
-  const state = JSON.parse(readFileSync(statePath, "utf8")) as { config: PipelineConfig; result?: { baseModelDir?: string } };
-  const config = state.config;
+  const state = JSON.parse(readFileSync(statePath, "utf8")) as { config: unknown; result?: { baseModelDir?: string } };
+  // Read as this version reads a configuration: a setting added since the run was made takes its default.
+  const config = parseSettings(pipelineConfigSchema, state.config, `${statePath}: the run's configuration`);
   const dir = resolve(options.outDir ?? join(runDir, "trl"));
   // Only a folder that is new, empty or an earlier export is written to: never over a user's own files.
   if (existsSync(dir)) {
@@ -256,7 +259,7 @@ export function exportTrl(runDir: string, options: { outDir?: string; datasetPat
     warnings.push(`${truncated} examples are longer than max_length ${config.train.maxSeqLength}: training here cut them in the middle of the answer, TRL truncates at the right`);
   }
   if (source === "random-small") warnings.push("the model random-small is generated on this machine: copy its folder to the training machine, or set model_name_or_path");
-  const model = baseModelReference(source, baseDir ?? source, config.model.revision);
+  const model = baseModelReference(source, baseDir ?? source, config.model.revision ?? undefined);
   const datasetPath = options.datasetPath ?? dir;
   const recipe = trlRecipe(config, { datasetPath, model, trainExamples: train.rows.length });
   const header = [

@@ -11,7 +11,7 @@ export type { GenerateOptions, GenerateResult, FinishReason, RowSampling, Sequen
 export { sampleToken, argmax, applyPenalties } from "./sampling.js";
 export { seededRandom } from "../rng.js";
 export type { SamplingOptions, PenaltyOptions } from "./sampling.js";
-export { LoraModel, DEFAULT_LORA_CONFIG, resolveLoraConfig, loraScaling, peftTensorName, peftAdapterConfig, loraConfigFromPeft } from "./lora.js";
+export { LoraModel, loraSettings, DEFAULT_LORA_CONFIG, resolveLoraConfig, loraScaling, peftTensorName, peftAdapterConfig, loraConfigFromPeft } from "./lora.js";
 export type { LoraConfig, TrainableParameterReport } from "./lora.js";
 export { countParameters, parameterTableHtml } from "./params.js";
 export type { ModuleParameters } from "./params.js";

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonFile } from "../files/read.js";
 import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
 import type { Batch, TrainableModel } from "./trainable.js";
 import { dropout } from "./dropout.js";
 import { matMulT } from "./ops.js";
@@ -11,34 +12,24 @@ import { writeJsonAtomic } from "../files/atomic.js";
 import { seededRandom } from "../rng.js";
 import { LINEAR_NAMES, linearModule, type LinearName } from "./weights.js";
 import { countParameters } from "./params.js";
+import { flag, integer, listOf, parseSettings, real, seedSetting } from "../settings.js";
 
-export interface LoraConfig {
-  r: number;
-  alpha: number;
-  dropout: number;
-  targetModules: LinearName[];
-  /** rsLoRA scaling alpha/sqrt(r) instead of alpha/r. */
-  useRslora?: boolean;
-}
+/** Every LoRA setting: its type, range, default and help (the pipeline's `lora` section and `openr1 train --lora-*`). */
+export const loraSettings = z.strictObject({
+  r: integer({ min: 1 }).default(16).describe("LoRA rank: A is [r, in], B is [out, r]"),
+  alpha: real({ gt: 0 }).default(32).describe("LoRA alpha: the update B·A is scaled by alpha / r (alpha / √r with useRslora)"),
+  dropout: real({ min: 0, lt: 1 }).default(0.05).describe("dropout on the adapters' input while training (peft's lora_dropout)"),
+  targetModules: listOf(LINEAR_NAMES).default(() => [...LINEAR_NAMES]).describe("the linears of every layer that get adapters"),
+  useRslora: flag().default(false).describe("rsLoRA: scale by alpha / √r instead of alpha / r (peft's use_rslora)"),
+});
 
-export const DEFAULT_LORA_CONFIG: LoraConfig = {
-  r: 16,
-  alpha: 32,
-  dropout: 0.05,
-  targetModules: [...LINEAR_NAMES],
-};
+export type LoraConfig = z.output<typeof loraSettings>;
 
-/** Fills in defaults and checks a LoRA config; `source` names it in errors. */
-export function resolveLoraConfig(partial: Partial<LoraConfig> = {}, source = "LoRA config"): LoraConfig {
-  const c = { ...DEFAULT_LORA_CONFIG, ...partial };
-  if (!Number.isInteger(c.r) || c.r <= 0) throw new Error(`${source}: r must be a positive integer, got ${c.r}`);
-  if (!(c.alpha > 0)) throw new Error(`${source}: alpha must be > 0, got ${c.alpha}`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`${source}: dropout must be in [0, 1), got ${c.dropout}`);
-  if (c.targetModules.length === 0) throw new Error(`${source}: targetModules is empty`);
-  for (const m of c.targetModules) {
-    if (!LINEAR_NAMES.includes(m)) throw new Error(`${source}: unknown target module "${m}" (Qwen2 has ${LINEAR_NAMES.join(", ")})`);
-  }
-  return c;
+export const DEFAULT_LORA_CONFIG: LoraConfig = loraSettings.parse({});
+
+/** Fills in defaults and checks a LoRA config; `source` names it in errors. Unknown keys are refused. */
+export function resolveLoraConfig(partial: z.input<typeof loraSettings> = {}, source = "LoRA config"): LoraConfig {
+  return parseSettings(loraSettings, partial, source);
 }
 
 /** peft's LoRA scaling: alpha / r (alpha / sqrt(r) with rsLoRA). */
@@ -113,11 +104,16 @@ export class LoraModel implements TrainableModel {
     return { inF, outF };
   }
 
-  /** New adapters with peft's initialisation: A Kaiming-uniform (a = √5, i.e. U(±1/√in)), B zero. */
-  static create(base: Qwen2Model, config: Partial<LoraConfig> = {}, seed = 0): LoraModel {
+  /**
+   * New adapters with peft's initialisation: A Kaiming-uniform (a = √5, i.e. U(±1/√in)), B zero; `seed` (the run's
+   * seed setting, default 42) draws A.
+   */
+  static create(base: Qwen2Model, config: z.input<typeof loraSettings> = {}, seed: number = seedSetting.parse(undefined)): LoraModel {
+    const resolved = resolveLoraConfig(config);
+    const s = parseSettings(seedSetting, seed, "LoraModel.create", ["seed"]);
     if (base.adapters.size) throw new Error("LoraModel.create: the base model already has adapters attached");
-    const m = new LoraModel(base, resolveLoraConfig(config));
-    const random = seededRandom(seed);
+    const m = new LoraModel(base, resolved);
+    const random = seededRandom(s);
     for (let l = 0; l < base.config.numHiddenLayers; l++) {
       for (const name of m.config.targetModules) {
         const { inF, outF } = m.dims(name);

@@ -1,192 +1,119 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { BACKEND_PREFERENCES } from "../backend-names.js";
-import { LOSS_TYPES } from "../rl/loss.js";
-import { REWARD_FUNCS } from "../rl/rewards.js";
+import { evalSettings, type EvalSettings } from "../eval/settings.js";
 import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
+import { OPENR1_REVISION } from "../data/source.js";
+import { splitSettings } from "../data/split.js";
+import { DEFAULT_MODEL_REPO } from "../model/load.js";
+import { loraSettings } from "../model/lora.js";
+import { resolveGrpoConfig, RL_GRPO_KEYS, rlSettings, type GrpoConfig } from "../rl/settings.js";
+import { flag, fromText, integerOrNull, oneOf, parseSettings, seedSetting, settingAt, text, textOrNull } from "../settings.js";
+import { TRAINER_KEYS, trainerSettings, trainJobSettings, type TrainerConfig } from "../train/settings.js";
 
-const filters = z.strictObject({
-  verifiedCorrect: z.boolean().describe("keep rows with at least one Math-Verify-correct generation"),
-  completeReasoning: z.boolean().describe("keep rows with at least one complete reasoning trace"),
-  nonEmptyAnswer: z.boolean(),
-  maxProblemChars: z.number().int().positive().nullable(),
-  maxSolutionChars: z.number().int().positive().nullable(),
-  dedupe: z.boolean(),
+const dataSettings = z.strictObject({
+  source: text().default("generated").describe('"generated" (problems made here), "embedded" (54 real rows), "hub", or a local parquet/jsonl file or folder'),
+  hubConfig: oneOf(["default", "extended", "all"]).default("default").describe("OpenR1-Math-220k's config on the Hub"),
+  revision: text().default(OPENR1_REVISION).describe("the dataset's Hub revision (a commit keeps the data reproducible)"),
+  limit: integerOrNull({ min: 1 }).default(null).describe("rows to read before filtering; null: all"),
+  filters: z.strictObject({
+    verifiedCorrect: flag().default(false).describe("keep rows with at least one Math-Verify-correct generation"),
+    completeReasoning: flag().default(false).describe("keep rows with at least one complete reasoning trace"),
+    nonEmptyAnswer: flag().default(true).describe("keep rows whose answer is not empty"),
+    maxProblemChars: integerOrNull({ min: 1 }).default(null).describe("drop rows whose problem is longer; null: no limit"),
+    maxSolutionChars: integerOrNull({ min: 1 }).default(null).describe("drop rows whose reference solution is longer; null: no limit"),
+    dedupe: flag().default(true).describe("keep one row of each repeated problem"),
+  }).prefault({}),
+  validation: splitSettings.shape.validation.default(120),
+  stratify: splitSettings.shape.stratify,
 });
 
+const { outputDir: _outputDir, seed: _seed, ...trainerShape } = trainerSettings.shape;
+const { mergedDtype, ...jobShape } = trainJobSettings.shape;
+
+/**
+ * The run's configuration. Each setting is defined once, where the code that uses it lives — the trainer's in
+ * src/train/settings.ts, LoRA's in src/model/lora.ts, the evaluation's in src/eval/settings.ts, GRPO's in
+ * src/rl/settings.ts — and composed here; its default is the embedded default's (`npm start`), except the
+ * evaluation's (`openr1 evaluate`'s, for any model: the profiles set theirs).
+ */
 export const pipelineConfigSchema = z.strictObject({
-  profile: z.enum(["default", "full"]),
-  runName: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a run name is a folder name under outputDir (letters, digits, . _ -; no path, not . or ..)")
-    .nullable()
+  profile: oneOf(["default", "full"]).default("default").describe("the settings this configuration starts from"),
+  runName: textOrNull({ regex: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, rule: "a folder name under outputDir (letters, digits, . _ -; no path, not . or ..)" })
+    .default(null)
     .describe("run directory name under outputDir; null: the profile's name"),
-  outputDir: z.string().min(1),
-  seed: z.number().int(),
-  backend: z.enum(BACKEND_PREFERENCES),
-  data: z.strictObject({
-    source: z.string().min(1).describe('"generated", "embedded" (54 real rows), "hub", or a local parquet/jsonl file or directory'),
-    hubConfig: z.enum(["default", "extended", "all"]),
-    revision: z.string().min(1),
-    limit: z.number().int().positive().nullable().describe("rows to read before filtering"),
-    filters,
-    validation: z.number().positive().describe("a count (≥ 1) or a fraction (< 1)"),
-    stratify: z.boolean(),
-  }),
+  outputDir: text().default("runs").describe("where run directories (and tracking records) go"),
+  seed: seedSetting,
+  backend: oneOf(BACKEND_PREFERENCES).default("auto").describe("TensorFlow.js backend; auto: the fastest that loads (OPENR1_BACKEND sets it)"),
+  data: dataSettings.prefault({}),
   model: z.strictObject({
-    source: z.string().min(1).describe('"tiny-math" (shipped), "random-small", a Hub repo id, or a local HF-layout directory'),
-    revision: z.string().min(1),
-  }),
-  lora: z.strictObject({
-    r: z.number().int().positive(),
-    alpha: z.number().positive(),
-    dropout: z.number().min(0).max(1),
-    targetModules: z.array(z.enum(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])).min(1),
-  }),
-  train: z.strictObject({
-    method: z.enum(["lora", "full"]).describe("lora: adapters on the frozen model; full: every weight trains"),
-    target: z.enum(["solution", "reasoning"]).describe("assistant turn: reference solution or verified reasoning trace"),
-    maxSeqLength: z.number().int().min(16),
-    overLength: z.enum(["truncate", "drop"]),
-    batchSize: z.number().int().positive(),
-    gradientAccumulation: z.number().int().positive(),
-    learningRate: z.number().positive(),
-    weightDecay: z.number().min(0),
-    warmupRatio: z.number().min(0).max(1),
-    schedule: z.enum(["cosine", "linear"]),
-    minLrRatio: z.number().min(0).max(1),
-    maxGradNorm: z.number().positive(),
-    epochs: z.number().positive(),
-    maxSteps: z.number().int().positive().nullable().describe("overrides epochs when set"),
-    logEvery: z.number().int().positive(),
-    evalEvery: z.number().int().positive(),
-    evalOnStart: z.boolean().describe("validation loss of the base model before the first step"),
-    saveEvery: z.number().int().positive(),
-    keepCheckpoints: z.number().int().positive(),
-    mergedDtype: z.enum(["bf16", "f32"]),
-  }),
-  eval: z.strictObject({
-    numProblems: z.number().int().positive(),
-    batchSize: z.number().int().positive(),
-    maxNewTokens: z.number().int().positive(),
-    temperature: z.number().min(0).describe("0: greedy"),
-    topP: z.number().gt(0).max(1),
-    compareBase: z.boolean().describe("also evaluate the base model, side by side"),
-    atCheckpoints: z.boolean().describe("also the accuracy at each checkpoint but the last (LoRA: one evaluation per checkpoint)"),
-  }),
-  rl: z.strictObject({
-    enabled: z.boolean().describe("after SFT and its evaluation, train with GRPO on the same problems and evaluate again (the RL stage)"),
-    method: z.enum(["lora", "full"]).describe("lora: new adapters on the SFT model (also the KL reference); full: every weight trains"),
-    numGenerations: z.number().int().min(2).describe("G: completions sampled per prompt (TRL num_generations)"),
-    promptsPerStep: z.number().int().positive().describe("prompts per generation batch (TRL generation_batch_size / num_generations)"),
-    maxCompletionLength: z.number().int().positive().describe("new tokens per completion at most (TRL max_completion_length)"),
-    temperature: z.number().positive().describe("sampling temperature; log-probs are taken at the same temperature"),
-    topP: z.number().gt(0).max(1),
-    microBatchSize: z.number().int().positive().describe("completions per forward/backward pass (does not change the loss)"),
-    numIterations: z.number().int().positive().describe("μ: optimizer steps per generation batch"),
-    epsilon: z.number().min(0).describe("clip range below (and above, unless epsilonHigh)"),
-    epsilonHigh: z.number().min(0).nullable().describe("clip range above (DAPO clip-higher); null: epsilon"),
-    beta: z.number().min(0).describe("KL coefficient against the reference (0: none, TRL's default)"),
-    lossType: z.enum(LOSS_TYPES),
-    scaleRewards: z.enum(["group", "batch", "none"]).describe("divide advantages by the group's, the batch's or no reward std"),
-    maskTruncatedCompletions: z.boolean().describe("leave completions cut at maxCompletionLength out of the loss"),
-    rewardFuncs: z.array(z.enum(REWARD_FUNCS)).min(1).describe("open-r1 reward names"),
-    rewardWeights: z.array(z.number()).nullable().describe("one weight per reward function; null: all 1"),
-    learningRate: z.number().positive(),
-    warmupRatio: z.number().min(0).max(1),
-    schedule: z.enum(["cosine", "linear", "constant"]),
-    maxGradNorm: z.number().positive(),
-    maxSteps: z.number().int().positive().describe("optimizer steps (generation batches × numIterations)"),
-    logEvery: z.number().int().positive(),
-    saveEvery: z.number().int().positive(),
-    keepCheckpoints: z.number().int().positive(),
-  }),
+    source: text().default("tiny-math").describe('"tiny-math" (shipped), "random-small", a Hub repo id, or a local HF-layout folder'),
+    revision: textOrNull().default(null).describe(`the model's Hub revision; null: the pinned commit for ${DEFAULT_MODEL_REPO}, else main`),
+  }).prefault({}),
+  lora: loraSettings.prefault({}),
+  train: z.strictObject({ ...jobShape, ...trainerShape, mergedDtype }).prefault({}),
+  eval: evalSettings.extend({
+    compareBase: flag().default(true).describe("also evaluate the base model, side by side"),
+    atCheckpoints: flag().default(true).describe("also the accuracy at each checkpoint but the last (LoRA: one evaluation per checkpoint)"),
+  }).prefault({}),
+  rl: rlSettings.prefault({}),
   tracking: z.strictObject({
-    mode: z.enum(["auto", "online", "offline", "disabled"]).describe("auto: online when WANDB_API_KEY is set"),
-    project: z.string().min(1),
-    entity: z.string().min(1).nullable(),
-  }),
+    mode: oneOf(["auto", "online", "offline", "disabled"]).default("auto").describe("auto: online when WANDB_API_KEY is set, else offline"),
+    project: text().default("openr1-ts").describe("W&B project"),
+    entity: textOrNull().default(null).describe("W&B entity (user or team); null: the key's default"),
+  }).prefault({}),
 });
 
-export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
 export type Profile = PipelineConfig["profile"];
 
 /**
+ * What each profile changes from the settings' defaults.
+ *
  * `default`: offline in a few minutes on two CPU cores. The shipped base model (qwen2-tiny-math, pretrained
  * by `openr1 pretrain` on generated arithmetic: it answers chat prompts directly, without steps) is
  * LoRA-fine-tuned on generated OpenR1-format problems whose solutions reason step by step, then base and
- * tuned are evaluated on held-out problems of the same generator.
- */
-const embeddedDefault: PipelineConfig = {
-  profile: "default",
-  runName: null,
-  outputDir: "runs",
-  seed: 42,
-  backend: "auto",
-  data: {
-    source: "generated",
-    hubConfig: "default",
-    revision: "main",
-    limit: null,
-    filters: { verifiedCorrect: false, completeReasoning: false, nonEmptyAnswer: true, maxProblemChars: null, maxSolutionChars: null, dedupe: true },
-    validation: 120,
-    stratify: false,
-  },
-  model: { source: "tiny-math", revision: "main" },
-  lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
-  train: {
-    method: "lora", target: "solution", maxSeqLength: 256, overLength: "truncate", batchSize: 8, gradientAccumulation: 1,
-    learningRate: 2e-3, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
-    epochs: 1, maxSteps: 120, logEvery: 5, evalEvery: 20, evalOnStart: true, saveEvery: 40, keepCheckpoints: 2, mergedDtype: "bf16",
-  },
-  eval: { numProblems: 120, batchSize: 40, maxNewTokens: NEW_TOKEN_DEFAULTS.pipeline, temperature: 0, topP: 1, compareBase: true, atCheckpoints: true },
-  rl: {
-    enabled: true, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 64, temperature: 1, topP: 1, microBatchSize: 32,
-    numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "none", maskTruncatedCompletions: false,
-    rewardFuncs: ["accuracy"], rewardWeights: null, learningRate: 1e-3, warmupRatio: 0, schedule: "constant", maxGradNorm: 1, maxSteps: 50,
-    logEvery: 1, saveEvery: 10, keepCheckpoints: 2,
-  },
-  tracking: { mode: "auto", project: "openr1-ts", entity: null },
-};
-
-/**
+ * tuned are evaluated on held-out problems of the same generator, then GRPO trains the fine-tuned model further
+ * (the RL stage) and it is evaluated again. The training and RL settings' defaults are its values; it evaluates 120
+ * problems in batches of 40 with tiny-math's short answers' token budget.
+ *
  * `full`: Qwen2.5-0.5B-Instruct on OpenR1-Math-220k (default config) from the Hub, in the spirit of open-r1's
  * SFT recipe (reasoning traces, cosine with a 10% floor, 10% warmup, effective batch 16) scaled to LoRA
- * (rank 16 on all linears and the 10× learning rate LoRA usually needs).
+ * (rank 16 on all linears and the 10× learning rate LoRA usually needs). Its RL stage (2,048-token completions,
+ * accuracy, format and tag rewards) is off unless `rl.enabled` turns it on.
  */
-const full: PipelineConfig = {
-  profile: "full",
-  runName: null,
-  outputDir: "runs",
-  seed: 42,
-  backend: "auto",
-  data: {
-    source: "hub",
-    hubConfig: "default",
-    revision: "e4e141ec9dea9f8326f4d347be56105859b2bd68",
-    limit: null,
-    filters: { verifiedCorrect: true, completeReasoning: true, nonEmptyAnswer: true, maxProblemChars: null, maxSolutionChars: null, dedupe: true },
-    validation: 500,
-    stratify: true,
+const PROFILE_CHANGES: Record<Profile, PipelineConfigInput> = {
+  default: {
+    profile: "default",
+    eval: { numProblems: 120, batchSize: 40, maxNewTokens: NEW_TOKEN_DEFAULTS.pipeline },
   },
-  model: { source: "Qwen/Qwen2.5-0.5B-Instruct", revision: "7ae557604adf67be50417f59c2c2f167def9a775" },
-  lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
-  train: {
-    method: "lora", target: "reasoning", maxSeqLength: 4096, overLength: "drop", batchSize: 1, gradientAccumulation: 16,
-    learningRate: 2e-4, weightDecay: 0, warmupRatio: 0.1, schedule: "cosine", minLrRatio: 0.1, maxGradNorm: 1,
-    epochs: 1, maxSteps: null, logEvery: 10, evalEvery: 200, evalOnStart: false, saveEvery: 200, keepCheckpoints: 3, mergedDtype: "bf16",
+  full: {
+    profile: "full",
+    data: {
+      source: "hub",
+      revision: "e4e141ec9dea9f8326f4d347be56105859b2bd68",
+      filters: { verifiedCorrect: true, completeReasoning: true },
+      validation: 500,
+      stratify: true,
+    },
+    model: { source: "Qwen/Qwen2.5-0.5B-Instruct", revision: "7ae557604adf67be50417f59c2c2f167def9a775" },
+    train: {
+      target: "reasoning", maxSeqLength: 4096, overLength: "drop", batchSize: 1, gradientAccumulation: 16, learningRate: 2e-4,
+      maxSteps: null, logEvery: 10, evalEvery: 200, evalOnStart: false, saveEvery: 200, keepCheckpoints: 3,
+    },
+    eval: { numProblems: 200, batchSize: 8, maxNewTokens: NEW_TOKEN_DEFAULTS.pipelineFull, atCheckpoints: false },
+    rl: {
+      enabled: false, maxCompletionLength: 2048, temperature: 0.7, microBatchSize: 4, scaleRewards: "group", rewardFuncs: ["accuracy", "format", "tag_count"],
+      learningRate: 1e-5, warmupRatio: 0.1, schedule: "cosine", maxGradNorm: 0.2, maxSteps: 500, logEvery: 5, saveEvery: 50, keepCheckpoints: 3,
+    },
   },
-  eval: { numProblems: 200, batchSize: 8, maxNewTokens: NEW_TOKEN_DEFAULTS.pipelineFull, temperature: 0, topP: 1, compareBase: true, atCheckpoints: false },
-  rl: {
-    enabled: false, method: "lora", numGenerations: 8, promptsPerStep: 8, maxCompletionLength: 2048, temperature: 0.7, topP: 1, microBatchSize: 4,
-    numIterations: 1, epsilon: 0.2, epsilonHigh: null, beta: 0, lossType: "dapo", scaleRewards: "group", maskTruncatedCompletions: false,
-    rewardFuncs: ["accuracy", "format", "tag_count"], rewardWeights: null, learningRate: 1e-5, warmupRatio: 0.1, schedule: "cosine", maxGradNorm: 0.2, maxSteps: 500,
-    logEvery: 5, saveEvery: 50, keepCheckpoints: 3,
-  },
-  tracking: { mode: "auto", project: "openr1-ts", entity: null },
 };
 
-export const profiles: Record<Profile, PipelineConfig> = { default: embeddedDefault, full };
+export const profiles: Record<Profile, PipelineConfig> = {
+  default: pipelineConfigSchema.parse(PROFILE_CHANGES.default),
+  full: pipelineConfigSchema.parse(PROFILE_CHANGES.full),
+};
 
 export type RlConfig = PipelineConfig["rl"];
 export type RlProfile = "default" | "r1-zero";
@@ -198,35 +125,36 @@ export type RlProfile = "default" | "r1-zero";
  * written-out steps; 250 steps take about 15 minutes on two cores.
  */
 export const rlProfiles: Record<RlProfile, { model: string; rl: RlConfig }> = {
-  default: { model: "runs/default/train/merged", rl: { ...embeddedDefault.rl } },
+  default: { model: "runs/default/train/merged", rl: { ...profiles.default.rl } },
   "r1-zero": {
     model: "tiny-math",
-    rl: { ...embeddedDefault.rl, rewardFuncs: ["accuracy", "step_by_step"], rewardWeights: [1, 0.2], maxSteps: 250, saveEvery: 25 },
+    rl: { ...profiles.default.rl, rewardFuncs: ["accuracy", "step_by_step"], rewardWeights: [1, 0.2], maxSteps: 250, saveEvery: 25 },
   },
 };
 
-/** Parses `key.path=value` overrides; values are JSON when they parse as JSON, else strings. */
-export function parseOverride(spec: string): [string[], unknown] {
+/** Splits a `key.path=value` override; the value is read as the setting's type (fromText) when it is applied. */
+export function parseOverride(spec: string): [string[], string] {
   const eq = spec.indexOf("=");
   if (eq <= 0) throw new Error(`Override "${spec}" is not of the form key.path=value`);
-  const path = spec.slice(0, eq).split(".");
-  const raw = spec.slice(eq + 1);
-  let value: unknown = raw;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    // a bare string such as runs/x or Qwen/Qwen2.5-0.5B
-  }
-  return [path, value];
+  return [spec.slice(0, eq).split("."), spec.slice(eq + 1)];
 }
 
-function setPath(target: Record<string, unknown>, path: string[], value: unknown, spec: string): void {
-  let node: Record<string, unknown> = target;
-  for (const [i, key] of path.entries()) {
-    if (node === null || typeof node !== "object" || !(key in node)) throw new Error(`Unknown config key "${path.slice(0, i + 1).join(".")}" in override "${spec}"`);
-    if (i === path.length - 1) node[key] = value;
-    else node = node[key] as Record<string, unknown>;
+/** The override's value as the setting's type, set at its path (an object value is merged into the section). */
+function applyOverride(target: Record<string, unknown>, spec: string): void {
+  const [path, raw] = parseOverride(spec);
+  const setting = settingAt(pipelineConfigSchema, path);
+  if (!setting) {
+    const known = path.findIndex((_, i) => !settingAt(pipelineConfigSchema, path.slice(0, i + 1)));
+    throw new Error(`Unknown setting "${path.slice(0, known + 1).join(".")}" in override "${spec}"`);
   }
+  const value = fromText(setting, raw);
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (node[key] === null || typeof node[key] !== "object") node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  const last = path.at(-1)!;
+  node[last] = deepMerge(node[last], value);
 }
 
 function deepMerge(base: unknown, patch: unknown): unknown {
@@ -241,11 +169,13 @@ export interface ConfigSources {
   profile?: Profile;
   /** A JSON config file: a partial config merged over the profile (it may name the profile itself). */
   file?: string;
-  /** `key.path=value` overrides, applied last. */
+  /** Typed settings merged over the file (what a command's flags set, e.g. `openr1 train --lr`). */
+  patch?: PipelineConfigInput;
+  /** `key.path=value` overrides (`--set`), applied last; each value is read as its setting's type. */
   overrides?: string[];
 }
 
-/** Profile ← config file ← overrides, validated: unknown keys and bad values are errors that name them. */
+/** Profile ← config file ← patch ← overrides, validated: unknown keys and bad values are errors that name them. */
 export function resolveConfig(sources: ConfigSources = {}): PipelineConfig {
   let fileConfig: Record<string, unknown> = {};
   if (sources.file) {
@@ -264,15 +194,41 @@ export function resolveConfig(sources: ConfigSources = {}): PipelineConfig {
   const profileName = sources.profile ?? (fileConfig.profile as Profile | undefined) ?? "default";
   const base = profiles[profileName];
   if (!base) throw new Error(`Unknown profile "${profileName}": use ${Object.keys(profiles).join(" or ")}`);
-  const merged = deepMerge(structuredClone(base), fileConfig) as Record<string, unknown>;
-  for (const spec of sources.overrides ?? []) {
-    const [path, value] = parseOverride(spec);
-    setPath(merged, path, value, spec);
-  }
-  const parsed = pipelineConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const where = sources.file ? ` (from ${sources.file}${sources.overrides?.length ? " and overrides" : ""})` : "";
-    throw new Error(`Invalid configuration${where}:\n${z.prettifyError(parsed.error)}`);
-  }
-  return parsed.data;
+  const merged = deepMerge(deepMerge(structuredClone(base), fileConfig), sources.patch ?? {}) as Record<string, unknown>;
+  for (const spec of sources.overrides ?? []) applyOverride(merged, spec);
+  const where = sources.file ? ` (from ${sources.file}${sources.overrides?.length ? " and overrides" : ""})` : "";
+  return parseSettings(pipelineConfigSchema, merged, `Invalid configuration${where}`);
+}
+
+/** The trainer's settings in a run's configuration: exactly the trainer's keys (src/train/settings.ts), no others. */
+export function trainerConfigOf(config: PipelineConfig, outputDir: string): TrainerConfig {
+  const train = config.train as Record<string, unknown>;
+  const picked = Object.fromEntries(TRAINER_KEYS.filter((k) => k in train).map((k) => [k, train[k]]));
+  return { ...(picked as Omit<TrainerConfig, "outputDir" | "seed">), seed: config.seed, outputDir };
+}
+
+/** The evaluation's settings in a run's configuration (src/eval/settings.ts) with the run's seed. */
+export function evalSettingsOf(config: PipelineConfig): EvalSettings {
+  const { compareBase: _c, atCheckpoints: _a, ...settings } = config.eval;
+  return { ...settings, seed: config.seed };
+}
+
+/** What runTrainJob takes from a run's configuration (the pipeline's training stage and `openr1 train` alike). */
+export function trainJobOf(config: PipelineConfig, outputDir: string) {
+  const { method, target, maxSeqLength, overLength, mergedDtype } = config.train;
+  return {
+    model: config.model.source,
+    modelOptions: { revision: config.model.revision ?? undefined },
+    method,
+    lora: config.lora,
+    format: { target, maxSeqLength, overLength },
+    trainer: trainerConfigOf(config, outputDir),
+    mergedDtype,
+  };
+}
+
+/** The GRPO trainer's settings in a run's configuration (src/rl/settings.ts): the `rl` section's but enabled and method. */
+export function grpoConfigOf(config: PipelineConfig, outputDir: string): GrpoConfig {
+  const picked = Object.fromEntries(RL_GRPO_KEYS.map((k) => [k, config.rl[k]]));
+  return resolveGrpoConfig({ ...picked, seed: config.seed, outputDir });
 }

@@ -7,7 +7,7 @@ import type { GrpoCallback } from "../rl/trainer.js";
 import { GrpoTrackingCallback } from "../rl/tracking.js";
 import type { Tracker } from "../tracking/index.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
-import type { PipelineConfig } from "./config.js";
+import { grpoConfigOf, type PipelineConfig } from "./config.js";
 
 /**
  * What the RL stage changed: the SFT model's accuracy → the RL model's; the training reward and completion length,
@@ -61,14 +61,13 @@ export async function runRlStage(o: RlStageOptions): Promise<RlStageResult> {
   const checkpointsDir = rlCheckpointsDir(o.runDir);
   const checkpoint = latestCheckpoint(checkpointsDir);
   if (checkpoint) log(`resuming GRPO from ${checkpoint.dir}`);
-  const { enabled: _e, method, ...grpo } = rl;
   const job = await runGrpoJob({
     train: o.split.train,
     model: o.startModelDir,
     modelOptions: { progress: o.progress },
-    method,
+    method: rl.method,
     lora: config.lora,
-    grpo: { ...grpo, seed: config.seed, outputDir: checkpointsDir },
+    grpo: grpoConfigOf(config, checkpointsDir),
     resumeFrom: checkpoint ? "latest" : undefined,
     callbacks: [new GrpoTrackingCallback(o.tracker, { prefix: "rl/", stepOffset: o.stepOffset }), ...(o.progress ? [new GrpoProgressBar()] : []), ...(o.callbacks ?? [])],
     signal: o.signal,

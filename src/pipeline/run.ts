@@ -4,14 +4,14 @@ import { SingleBar, Presets } from "cli-progress";
 import { readJsonFile } from "../files/read.js";
 import { environment } from "../environment.js";
 import { selectBackend, type BackendInfo } from "../backend.js";
-import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit } from "../data/index.js";
+import { dataSourceFrom, formatFilterReport, prepareDataset, writeSplit, type PreparedDataset } from "../data/index.js";
 import type { DatasetSplit } from "../data/types.js";
 import { CheckpointEvaluation, compareSummaries, evaluate, loadModelGenerator, readResults, readSamplesFile, saveResults, usablePrevious, type EvalResult } from "../eval/index.js";
 import { createTracker, WandbCallback, type Tracker } from "../tracking/index.js";
 import { writeFileAtomic, writeJsonAtomic } from "../files/atomic.js";
 import { withExclusiveLock } from "../files/lock.js";
 import { describeFormatReport, latestCheckpoint, ProgressBarCallback, runTrainJob, type TrainerCallback } from "../train/index.js";
-import type { PipelineConfig } from "./config.js";
+import { evalSettingsOf, pipelineConfigSchema, trainJobOf, type PipelineConfig } from "./config.js";
 import type { GrpoCallback } from "../rl/trainer.js";
 import { rlCheckpointsDir, rlSummary, runRlStage, type RlSummary } from "./rl-stage.js";
 
@@ -154,8 +154,12 @@ function openRun(runDir: string, config: PipelineConfig, fresh: boolean, log: (l
   if (fresh) rmSync(runDir, { recursive: true, force: true });
   if (existsSync(stateFile(runDir))) {
     const previous = readState(runDir);
-    // Where the run directory was reached from (outputDir "runs" or "../runs") does not change the run.
-    const comparable = (c: PipelineConfig) => JSON.stringify({ ...c, outputDir: undefined });
+    // Where the run directory was reached from (outputDir "runs" or "../runs") does not change the run. The recorded
+    // configuration is read as this version reads one: a setting added since takes its default, as it would have.
+    const comparable = (c: unknown) => {
+      const parsed = pipelineConfigSchema.safeParse(c);
+      return parsed.success ? JSON.stringify({ ...parsed.data, outputDir: undefined }) : undefined;
+    };
     if (comparable(previous.config) !== comparable(config)) {
       throw new Error(
         `${runDir} holds a run made with a different configuration; use --fresh to discard it or another --run-name (config.runName)`,
@@ -181,6 +185,16 @@ function evalProgress(label: string, enabled: boolean): { onProgress?: (done: nu
     },
     stop: () => started && bar.stop(),
   };
+}
+
+/** The run's data, filtered and split as its configuration says (the pipeline and `openr1 train` alike). */
+export function prepareRunData(config: PipelineConfig): Promise<PreparedDataset> {
+  const { source, hubConfig, revision, limit, filters, validation, stratify } = config.data;
+  return prepareDataset(dataSourceFrom(source, { config: hubConfig, revision }), {
+    limit: limit ?? undefined,
+    filters: { ...filters, maxProblemChars: filters.maxProblemChars ?? undefined, maxSolutionChars: filters.maxSolutionChars ?? undefined },
+    split: { validation, seed: config.seed, stratify },
+  });
 }
 
 /** data → split → model + LoRA → training → evaluation (base and fine-tuned) → tracking, resumable. */
@@ -222,16 +236,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
   log(`backend: ${backend.name} via ${backend.source}`);
 
   // 1. Data: the split is a pure function of the data and the seed, so a resumed run rebuilds the same one.
-  const source = dataSourceFrom(config.data.source, { config: config.data.hubConfig, revision: config.data.revision });
-  const prepared = await prepareDataset(source, {
-    limit: config.data.limit ?? undefined,
-    filters: {
-      ...config.data.filters,
-      maxProblemChars: config.data.filters.maxProblemChars ?? undefined,
-      maxSolutionChars: config.data.filters.maxSolutionChars ?? undefined,
-    },
-    split: { validation: config.data.validation, seed: config.seed, stratify: config.data.stratify },
-  }).catch(fail);
+  const prepared = await prepareRunData(config).catch(fail);
   const split: DatasetSplit = prepared.split;
   await writeSplit(dataDir, split, prepared.report).catch(fail);
   log(formatFilterReport(prepared.report));
@@ -274,24 +279,19 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
   process.once("exit", closeOnExit);
   let error: string | undefined;
   const callbacks: TrainerCallback[] = [wandb, ...(progress ? [new ProgressBarCallback()] : []), ...(options.callbacks ?? [])];
+  const evalConfig = evalSettingsOf(config);
   if (config.eval.atCheckpoints && config.train.method === "lora") {
-    const { numProblems, batchSize, maxNewTokens, temperature, topP } = config.eval;
-    const at = { baseModel: config.model.source, problems: split.validation, signal: options.signal };
-    callbacks.push(new CheckpointEvaluation(tracker, { ...at, config: { limit: numProblems, batchSize, maxNewTokens, temperature, topP, seed: config.seed } }));
+    callbacks.push(new CheckpointEvaluation(tracker, { baseModel: config.model.source, problems: split.validation, signal: options.signal, config: evalConfig }));
   }
 
   try {
     // 3. Model + LoRA + training, resuming from the last checkpoint of an unfinished run.
     if (checkpoint) log(`resuming training from ${checkpoint.dir}`);
+    const job = trainJobOf(config, checkpointsDir);
     const trained = await runTrainJob({
+      ...job,
       data: split,
-      model: config.model.source,
-      modelOptions: { revision: config.model.revision, progress },
-      method: config.train.method,
-      lora: config.lora,
-      format: { maxSeqLength: config.train.maxSeqLength, target: config.train.target, overLength: config.train.overLength },
-      trainer: { ...config.train, seed: config.seed, outputDir: checkpointsDir },
-      mergedDtype: config.train.mergedDtype,
+      modelOptions: { ...job.modelOptions, progress },
       resumeFrom: checkpoint ? "latest" : undefined,
       callbacks,
       signal: options.signal,
@@ -316,14 +316,6 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
 
     // 4. Evaluation: the base model and the merged fine-tuned model on the same validation problems.
     const evalDir = join(runDir, "eval");
-    const evalConfig = {
-      limit: config.eval.numProblems,
-      batchSize: config.eval.batchSize,
-      maxNewTokens: config.eval.maxNewTokens,
-      temperature: config.eval.temperature,
-      topP: config.eval.topP,
-      seed: config.seed,
-    };
     const runEval = async (label: string, model: string): Promise<EvalResult | undefined> => {
       const done = readResults(evalDir, label);
       if (done) {
@@ -332,7 +324,7 @@ async function runLocked(runDir: string, config: PipelineConfig, options: Pipeli
       }
       // Batches are saved as they are scored: an interrupted evaluation goes on where it stopped.
       const partial = join(evalDir, `${label}.partial.jsonl`);
-      const chosen = split.validation.slice(0, evalConfig.limit);
+      const chosen = split.validation.slice(0, evalConfig.numProblems ?? undefined);
       const saved = readSamplesFile(partial);
       const previous = saved.slice(0, usablePrevious(saved, chosen, evalConfig.batchSize));
       mkdirSync(evalDir, { recursive: true });

@@ -230,7 +230,8 @@ export async function runPretrain(opts: PretrainOptions): Promise<PretrainResult
       train: corpus.train,
       validation: corpus.validation,
       padTokenId: tokenizer.padTokenId,
-      config: { ...recipe.trainer, seed: recipe.seed, outputDir: opts.outputDir },
+      // No validation loss before the first step: the shipped model's run took none (its recipe predates the setting).
+      config: { ...recipe.trainer, evalOnStart: false, seed: recipe.seed, outputDir: opts.outputDir },
       callbacks: [recordFirst, ...(opts.callbacks ?? [])],
       outputs: { saveModel },
       resumeFrom,

@@ -7,3 +7,4 @@ export * from "./trainer.js";
 export * from "./job.js";
 export * from "./tracking.js";
 export * from "./display.js";
+export * from "./settings.js";

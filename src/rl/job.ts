@@ -10,7 +10,8 @@ import { defaultTokenizerDir, loadTokenizer, type Tokenizer } from "../tokenizer
 import { loraOutputs } from "../train/lora-outputs.js";
 import { checkTrainingMemory } from "../train/memory.js";
 import type { RewardFunction } from "./rewards.js";
-import { trainGrpo, type GrpoCallback, type GrpoConfig, type GrpoResult } from "./trainer.js";
+import { resolveGrpoConfig, type GrpoConfigInput } from "./settings.js";
+import { trainGrpo, type GrpoCallback, type GrpoResult } from "./trainer.js";
 
 export interface GrpoJobOptions {
   /** The problems to sample completions for (their `answer` is what the rewards check). */
@@ -21,7 +22,8 @@ export interface GrpoJobOptions {
   /** "lora" (default): new adapters on the frozen starting model, which is then also the KL reference; "full": every weight trains. */
   method?: "lora" | "full";
   lora?: Partial<LoraConfig>;
-  grpo: Partial<GrpoConfig> & { outputDir: string };
+  /** The output folder and any other GRPO setting (src/rl/settings.ts; the rest default). */
+  grpo: GrpoConfigInput;
   /** Reward functions of your own, named in grpo.rewardFuncs. */
   rewardFunctions?: Record<string, RewardFunction>;
   /** The merged (LoRA) or trained (full) model's weights on disk; default f32, so that small RL updates are not rounded away. */
@@ -45,21 +47,22 @@ export interface GrpoJobResult extends GrpoResult {
 
 /** Model + tokenizer + LoRA (or full-parameter training) + GRPO: what `openr1 grpo`, the pipeline's RL stage and notebook 06 run. */
 export async function runGrpoJob(opts: GrpoJobOptions): Promise<GrpoJobResult> {
+  // A wrong setting is refused before anything is loaded.
+  const grpo = resolveGrpoConfig(opts.grpo, Object.keys(opts.rewardFunctions ?? {}));
   const modelDir = await resolveModelDir(opts.model, opts.modelOptions);
   const method = opts.method ?? "lora";
   const model = await Qwen2Model.fromDirectory(modelDir, { progress: opts.modelOptions?.progress });
   let reference: Qwen2Model | undefined;
   try {
     checkTrainingMemory(model.config, method, opts.lora);
-    const beta = opts.grpo.beta ?? 0;
     // Full-parameter training with a KL term keeps a frozen copy of the starting model as the reference.
-    if (method === "full" && beta !== 0) reference = await Qwen2Model.fromDirectory(modelDir);
+    if (method === "full" && grpo.beta !== 0) reference = await Qwen2Model.fromDirectory(modelDir);
   } catch (e) {
     model.dispose();
     throw e;
   }
   const tokenizer = loadTokenizer(existsSync(join(modelDir, "tokenizer.json")) ? modelDir : defaultTokenizerDir());
-  const trainable = method === "full" ? new FullModel(model) : LoraModel.create(model, opts.lora, opts.grpo.seed ?? 42);
+  const trainable = method === "full" ? new FullModel(model) : LoraModel.create(model, opts.lora, grpo.seed);
   const parameters = trainable.trainableParameters();
   opts.onReady?.({ parameters, modelDir });
   const mergedDtype = opts.mergedDtype ?? "f32";
@@ -70,7 +73,7 @@ export async function runGrpoJob(opts: GrpoJobOptions): Promise<GrpoJobResult> {
       reference: trainable instanceof LoraModel ? "adapters-off" : reference,
       tokenizer,
       train: opts.train,
-      config: opts.grpo,
+      config: grpo,
       rewardFunctions: opts.rewardFunctions,
       callbacks: opts.callbacks,
       outputs:

@@ -25,106 +25,22 @@ import {
   TRAINER_STATE_FILE,
   writeCheckpointAtomic,
 } from "../train/checkpoint.js";
-import { OPEN_R1_SYSTEM_PROMPT, promptMessages } from "../data/prompt.js";
+import { promptMessages } from "../data/prompt.js";
 import { clipFactor, globalNorm, readScalar } from "../train/gradients.js";
 import { AdamW } from "../train/optimizer.js";
 import { hashInts, seededRandom, shuffleInPlace } from "../rng.js";
-
-import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "../train/schedule.js";
+import { learningRateAt, warmupStepsFromRatio, type ScheduleConfig } from "../train/schedule.js";
 import type { TrainerOutputs } from "../train/trainer.js";
-import { groupAdvantages, nanMean, nanStd, weightedRewards, type ScaleRewards } from "./advantages.js";
+import { groupAdvantages, nanMean, nanStd, weightedRewards } from "./advantages.js";
 import { tokenLogProbs } from "./logprobs.js";
-import { clipStats, LOSS_TYPES, surrogateLoss, tokenWeights, type LossType } from "./loss.js";
-import { checkRewardNames, RewardScorer, type RewardFunction } from "./rewards.js";
+import { clipStats, surrogateLoss, tokenWeights } from "./loss.js";
+import { RewardScorer, type RewardFunction } from "./rewards.js";
+import { grpoSettings, resolveGrpoConfig, type GrpoConfig, type GrpoConfigInput } from "./settings.js";
 
-export interface GrpoConfig {
-  /** Checkpoints (checkpoint-<step>/) and the final adapter / model go here. */
-  outputDir: string;
-  seed: number;
-  /** G: completions sampled per prompt (TRL's num_generations). */
-  numGenerations: number;
-  /** Prompts per generation batch (TRL's generation_batch_size = promptsPerStep · numGenerations). */
-  promptsPerStep: number;
-  /** TRL's max_completion_length: new tokens per completion at most. */
-  maxCompletionLength: number;
-  /** Sampling temperature (> 0); log-probs are taken at the same temperature, as TRL does. */
-  temperature: number;
-  topP: number;
-  /** 0: off. */
-  topK: number;
-  /** Completions per forward/backward pass (gradient accumulation within a step; the loss is the same). */
-  microBatchSize: number;
-  /** μ: optimizer steps per generation batch (TRL's num_iterations); above 1 the sampling policy's log-probs are kept. */
-  numIterations: number;
-  epsilon: number;
-  /** null: epsilon. */
-  epsilonHigh: number | null;
-  /** KL coefficient against the reference (0: no reference is computed, as in TRL's default). */
-  beta: number;
-  lossType: LossType;
-  scaleRewards: ScaleRewards;
-  /** Leave completions cut at maxCompletionLength out of the loss (DAPO). */
-  maskTruncatedCompletions: boolean;
-  /** Reward functions by name: open-r1's (src/rl/rewards.ts) or those given in GrpoOptions.rewardFunctions. */
-  rewardFuncs: string[];
-  /** One weight per reward function; null: all 1. */
-  rewardWeights: number[] | null;
-  /** The system turn before each problem (open-r1's, as SFT and evaluation use); null for none. */
-  systemPrompt: string | null;
-  learningRate: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  warmupRatio: number;
-  schedule: ScheduleKind;
-  minLrRatio: number;
-  maxGradNorm: number;
-  /** Optimizer steps (generation batches × numIterations). */
-  maxSteps: number;
-  logEvery: number;
-  /** Checkpoint every K steps and at the end; 0: never. */
-  saveEvery: number;
-  keepCheckpoints: number;
-  /** Log the last generation batch's prompts, completions, rewards and advantages as a table at each log. */
-  logCompletions: boolean;
-}
+export type { GrpoConfig, GrpoConfigInput } from "./settings.js";
 
-/** TRL's GRPOConfig defaults where they apply (temperature 1, ε 0.2, β 0, dapo, group scaling, μ 1), sized for two CPU cores. */
-export const DEFAULT_GRPO_CONFIG: Omit<GrpoConfig, "outputDir"> = {
-  seed: 42,
-  numGenerations: 8,
-  promptsPerStep: 8,
-  maxCompletionLength: 96,
-  temperature: 1,
-  topP: 1,
-  topK: 0,
-  microBatchSize: 32,
-  numIterations: 1,
-  epsilon: 0.2,
-  epsilonHigh: null,
-  beta: 0,
-  lossType: "dapo",
-  scaleRewards: "group",
-  maskTruncatedCompletions: false,
-  rewardFuncs: ["accuracy"],
-  rewardWeights: null,
-  systemPrompt: OPEN_R1_SYSTEM_PROMPT,
-  learningRate: 1e-6,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  warmupRatio: 0,
-  schedule: "linear",
-  minLrRatio: 0,
-  maxGradNorm: 1,
-  maxSteps: 20,
-  logEvery: 1,
-  saveEvery: 10,
-  keepCheckpoints: 2,
-  logCompletions: true,
-};
+/** Every GRPO setting's default (src/rl/settings.ts): the embedded default's RL stage. */
+export const DEFAULT_GRPO_CONFIG: Omit<GrpoConfig, "outputDir"> = grpoSettings.omit({ outputDir: true }).parse({});
 
 /** One sampled completion of a generation batch, scored. */
 export interface GrpoCompletion {
@@ -184,7 +100,8 @@ export interface GrpoOptions {
   reference?: "adapters-off" | Qwen2Model;
   tokenizer: Tokenizer;
   train: MathExample[];
-  config: Partial<GrpoConfig> & { outputDir: string };
+  /** The output folder and any other GRPO setting (src/rl/settings.ts; the rest default). */
+  config: GrpoConfigInput;
   /** Reward functions of your own, named in config.rewardFuncs. */
   rewardFunctions?: Record<string, RewardFunction>;
   callbacks?: GrpoCallback[];
@@ -223,24 +140,6 @@ interface GrpoStateFile {
   run: Record<string, unknown>;
   logHistory: Record<string, number>[];
   pendingLog: { metrics: Record<string, number>; seconds: number }[];
-}
-
-export function resolveGrpoConfig(config: GrpoOptions["config"], custom: Record<string, RewardFunction> = {}): GrpoConfig {
-  const c = { ...DEFAULT_GRPO_CONFIG, ...config };
-  for (const k of ["numGenerations", "promptsPerStep", "maxCompletionLength", "microBatchSize", "numIterations", "maxSteps", "logEvery", "keepCheckpoints"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`GRPO config: ${k} must be a positive integer (got ${c[k]})`);
-  }
-  if (!Number.isInteger(c.saveEvery) || c.saveEvery < 0) throw new Error(`GRPO config: saveEvery must be a non-negative integer (got ${c.saveEvery})`);
-  if (c.numGenerations < 2) throw new Error("GRPO config: numGenerations must be at least 2 (a group of one has no relative advantage)");
-  if (!(c.temperature > 0)) throw new Error(`GRPO config: temperature must be > 0 (GRPO samples), got ${c.temperature}`);
-  if (!(c.topP > 0 && c.topP <= 1)) throw new Error(`GRPO config: topP must be in (0, 1], got ${c.topP}`);
-  if (!(c.learningRate > 0)) throw new Error("GRPO config: learningRate must be > 0");
-  if (!(c.epsilon >= 0) || (c.epsilonHigh !== null && !(c.epsilonHigh >= 0))) throw new Error("GRPO config: epsilon and epsilonHigh must be >= 0");
-  if (!(c.beta >= 0)) throw new Error("GRPO config: beta must be >= 0");
-  if (!LOSS_TYPES.includes(c.lossType)) throw new Error(`GRPO config: lossType must be one of ${LOSS_TYPES.join(", ")} (got ${c.lossType})`);
-  if (!["group", "batch", "none"].includes(c.scaleRewards)) throw new Error(`GRPO config: scaleRewards must be group, batch or none (got ${c.scaleRewards})`);
-  checkRewardNames(c.rewardFuncs, c.rewardWeights, custom);
-  return c;
 }
 
 /** sha256 of the problems and answers trained on, in order. */
@@ -337,12 +236,13 @@ export function promptIdsFor(tokenizer: Pick<Tokenizer, "encodeChat">, problem: 
 }
 
 export async function trainGrpo(opts: GrpoOptions): Promise<GrpoResult> {
-  mkdirSync(opts.config.outputDir, { recursive: true });
-  return withExclusiveLock(join(opts.config.outputDir, ".lock"), `The checkpoint folder ${opts.config.outputDir}`, () => trainLocked(opts));
+  // A wrong setting is refused before the output folder is made.
+  const cfg = resolveGrpoConfig(opts.config, Object.keys(opts.rewardFunctions ?? {}));
+  mkdirSync(cfg.outputDir, { recursive: true });
+  return withExclusiveLock(join(cfg.outputDir, ".lock"), `The checkpoint folder ${cfg.outputDir}`, () => trainLocked(opts, cfg));
 }
 
-async function trainLocked(opts: GrpoOptions): Promise<GrpoResult> {
-  const cfg = resolveGrpoConfig(opts.config, opts.rewardFunctions);
+async function trainLocked(opts: GrpoOptions, cfg: GrpoConfig): Promise<GrpoResult> {
   const { model, tokenizer } = opts;
   const data = opts.train;
   if (data.length === 0) throw new Error("GRPO: no training problems");

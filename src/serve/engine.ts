@@ -1,8 +1,10 @@
-import { DEFAULT_PREFILL_CHUNK, DecodeBatch, freshRandom, leftPad, Sequence, stopIndex, type RowSampling } from "../model/generate.js";
+import type { z } from "zod";
+import { DecodeBatch, freshRandom, leftPad, Sequence, stopIndex, type RowSampling } from "../model/generate.js";
 import { seededRandom } from "../rng.js";
 import type { Qwen2Model } from "../model/qwen2.js";
 import type { Tokenizer } from "../tokenizer/index.js";
 import type * as tf from "@tensorflow/tfjs";
+import { resolveEngineSettings, type engineSettings } from "./settings.js";
 
 /** One completion to produce: prompt token ids, its sampling (with its budget), and where its text goes as it grows. */
 export interface GenerationJob {
@@ -37,13 +39,8 @@ export class JobCancelledError extends Error {
   }
 }
 
-export interface EngineLimits {
-  /** Sequences generated at once (decoding and prefilling together). */
-  maxBatch: number;
-  /** Jobs waiting for a place before new ones are refused. */
-  maxQueue: number;
-  /** Largest prompt chunk per forward call (default DEFAULT_PREFILL_CHUNK). */
-  prefillChunk?: number;
+/** The engine's settings (maxBatch, maxQueue, prefillChunk: src/serve/settings.ts) and two timing knobs. */
+export interface EngineLimits extends z.input<typeof engineSettings> {
   /**
    * While other sequences are decoding, a prefill chunk is sized to take about this long (default 25 ms), so their
    * token steps keep coming between a long prompt's chunks.
@@ -165,11 +162,15 @@ export class GenerationEngine {
   private readonly decode: (ids: number[]) => string;
   private readonly eos: number[];
 
+  private readonly limits: z.output<typeof engineSettings> & Pick<EngineLimits, "prefillSliceMs" | "prefillAloneMs">;
+
   constructor(
     readonly model: Qwen2Model,
     readonly tokenizer: Tokenizer,
-    private readonly limits: EngineLimits,
+    limits: EngineLimits = {},
   ) {
+    const { prefillSliceMs, prefillAloneMs, ...settings } = limits;
+    this.limits = { ...resolveEngineSettings(settings), prefillSliceMs, prefillAloneMs };
     this.decode = (ids) => tokenizer.decode(ids, { skipSpecialTokens: true });
     this.eos = tokenizer.chatStopIds;
   }
@@ -263,7 +264,7 @@ export class GenerationEngine {
    * chunk is prefilled alone, so that a chunk's attention is one sequence's.
    */
   private group(): void {
-    const chunk = this.limits.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
+    const chunk = this.limits.prefillChunk;
     const taken = this.admitted.splice(0).filter((r) => !r.cancelled || (this.settle(r), false)).sort((a, b) => a.job.promptIds.length - b.job.promptIds.length);
     let group: Run[] = [];
     const flush = () => {
@@ -353,7 +354,7 @@ export class GenerationEngine {
 
   private async prefillChunk(): Promise<void> {
     const g = this.prefilling.reduce((a, b) => (b.batch.promptLeft < a.batch.promptLeft ? b : a));
-    const max = this.limits.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
+    const max = this.limits.prefillChunk;
     // Sized from the last chunk's speed to take about the time allowed (the first, unmeasured, 64 tokens beside decoding).
     const target = this.decoding ? (this.limits.prefillSliceMs ?? 25) : (this.limits.prefillAloneMs ?? 250);
     const n = g.msPerToken === undefined ? (this.decoding ? 64 : max) : Math.max(16, Math.min(max, Math.floor(target / Math.max(g.msPerToken, 1e-3))));

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { NEW_TOKEN_DEFAULTS } from "../generation-defaults.js";
+import { resolveServerSettings } from "./settings.js";
 import type { ChatTurn } from "../tokenizer/index.js";
 import { EngineClosedError, GenerationEngine, JobCancelledError, QueueFullError, type GenerationJob, type JobResult } from "./engine.js";
 import { ApiError, chatRequest, completionRequest, messageText, parseRequest, stopList, type ChatRequest, type CompletionRequest } from "./protocol.js";
@@ -13,14 +14,14 @@ export interface ServeOptions {
   host?: string;
   /** Default 8000; 0 picks a free port. */
   port?: number;
-  /** When set, requests need `Authorization: Bearer <apiKey>` (not /health). */
-  apiKey?: string;
   /** `max_tokens` of a chat request that gives none (default NEW_TOKEN_DEFAULTS.serveChat; completions: OpenAI's 16). */
-  defaultMaxTokens?: number;
+  maxTokens?: number;
   /** Largest request body accepted, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
   /** Prompt plus new tokens a request may reach (default, and at most, the model's max_position_embeddings). */
-  maxContext?: number;
+  maxContext?: number | null;
+  /** When set, requests need `Authorization: Bearer <apiKey>` (not /health). */
+  apiKey?: string;
   /** What the model is, for clients to tell models apart: e.g. a hash of its weights and adapter (see modelFingerprint). */
   fingerprint?: string;
   /** Where the weights came from (a folder), and the base model's when they are an adapter: `root` and `parent`, as vLLM reports them. */
@@ -101,10 +102,11 @@ function samplingOf(body: ChatRequest | CompletionRequest): Omit<GenerationJob["
  * Errors come in the API's error shape, naming the field; a client that goes away cancels its generation.
  */
 export async function startServer(engine: GenerationEngine, options: ServeOptions): Promise<RunningServer> {
+  const settings = resolveServerSettings({ host: options.host, port: options.port, maxTokens: options.maxTokens, maxContext: options.maxContext, maxBodyBytes: options.maxBodyBytes });
   const created = Math.floor(Date.now() / 1000);
-  const maxBody = options.maxBodyBytes ?? 2 ** 20;
+  const maxBody = settings.maxBodyBytes;
   const modelLimit = engine.model.config.maxPositionEmbeddings;
-  const contextLength = Math.min(options.maxContext ?? modelLimit, modelLimit);
+  const contextLength = Math.min(settings.maxContext ?? modelLimit, modelLimit);
   const tok = engine.tokenizer;
   const fullVocab = tok.vocabMap ? tok.unmapped.vocabSize : tok.vocabSize;
   const inflight = new Set<Promise<void>>();
@@ -186,7 +188,7 @@ export async function startServer(engine: GenerationEngine, options: ServeOption
     checkModel(body.model);
     const turns: ChatTurn[] = body.messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: messageText(m.content) }));
     const ids = tok.encodeChat(turns, { addGenerationPrompt: true });
-    const maxTokens = budget(ids.length, body.max_completion_tokens ?? body.max_tokens, options.defaultMaxTokens ?? NEW_TOKEN_DEFAULTS.serveChat, "messages",
+    const maxTokens = budget(ids.length, body.max_completion_tokens ?? body.max_tokens, settings.maxTokens, "messages",
       body.max_completion_tokens ? "max_completion_tokens" : "max_tokens");
     checkMinTokens(body, maxTokens);
     const completionId = id("chatcmpl");
@@ -293,10 +295,10 @@ export async function startServer(engine: GenerationEngine, options: ServeOption
     }).finally(() => inflight.delete(done));
     inflight.add(done);
   });
-  const host = options.host ?? "127.0.0.1";
+  const host = settings.host;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 8000, host, resolve);
+    server.listen(settings.port, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
   return {

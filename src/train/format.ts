@@ -1,21 +1,23 @@
 import { promptMessages, targetText, type PromptOptions, type TargetSource } from "../data/prompt.js";
 import type { MathExample } from "../data/types.js";
 import type { ChatTurn, Tokenizer } from "../tokenizer/index.js";
+import { parseSettings } from "../settings.js";
+import { formatSettings, MIN_COMPLETION_TOKENS, type TrainJobSettings } from "./settings.js";
 
-/** Fewer completion tokens than this after truncation is not worth training on: the example is dropped. */
-export const MIN_COMPLETION_TOKENS = 16;
+export { MIN_COMPLETION_TOKENS };
 
-export type OverLengthPolicy = "truncate" | "drop";
+export type OverLengthPolicy = TrainJobSettings["overLength"];
 
+/** The formatting settings (target, maxSeqLength, overLength: src/train/settings.ts) and the system turn. */
 export interface FormatOptions extends PromptOptions {
-  /** The assistant turn: the reference solution or the verified reasoning trace. Default "solution". */
+  /** The assistant turn: the reference solution or the verified reasoning trace. */
   target?: TargetSource;
-  maxSeqLength: number;
+  maxSeqLength?: number;
   /**
    * What to do with an example longer than maxSeqLength. "truncate": keep the whole prompt and cut the
    * MIDDLE of the completion (its first ⌊b/2⌋ and last ⌈b/2⌉ tokens stay, b = maxSeqLength − prompt length),
    * so the final \boxed{} answer and <|im_end|> are still learned; an example whose prompt leaves fewer than
-   * MIN_COMPLETION_TOKENS for the completion is dropped. "drop": drop it. Default "truncate".
+   * MIN_COMPLETION_TOKENS for the completion is dropped. "drop": drop it.
    */
   overLength?: OverLengthPolicy;
 }
@@ -64,7 +66,7 @@ export function tokenizeExamples(
   tokenizer: ChatTokenizer,
   opts: FormatOptions,
 ): { examples: TokenizedExample[]; report: FormatReport } {
-  const { maxSeqLength, overLength = "truncate", target = "solution" } = opts;
+  const { maxSeqLength, overLength, target } = parseSettings(formatSettings, { target: opts.target, maxSeqLength: opts.maxSeqLength, overLength: opts.overLength }, "Format options");
   const out: TokenizedExample[] = [];
   const report: FormatReport = { total: examples.length, kept: 0, truncated: 0, droppedTooLong: 0, droppedNoTarget: 0, targetTokenFraction: 1 };
   let targetBefore = 0;

@@ -6,6 +6,7 @@ export * from "./schedule.js";
 export * from "./optimizer.js";
 export * from "./gradients.js";
 export * from "./checkpoint.js";
+export * from "./settings.js";
 export * from "./trainer.js";
 export * from "./divergence.js";
 export * from "./progress.js";

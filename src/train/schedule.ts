@@ -1,4 +1,6 @@
-export type ScheduleKind = "cosine" | "linear" | "constant";
+/** After warmup (transformers' cosine_with_min_lr / cosine, linear and constant_with_warmup schedules). */
+export const SCHEDULE_KINDS = ["cosine", "linear", "constant"] as const;
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
 export interface ScheduleConfig {
   kind: ScheduleKind;

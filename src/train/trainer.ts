@@ -22,67 +22,14 @@ import { isAllocationFailure, TrainingOutOfMemoryError } from "./memory.js";
 import { withExclusiveLock } from "../files/lock.js";
 import { AdamW } from "./optimizer.js";
 import { hashInts } from "../rng.js";
-import { learningRateAt, totalTrainingSteps, warmupStepsFromRatio, type ScheduleConfig, type ScheduleKind } from "./schedule.js";
+import { learningRateAt, totalTrainingSteps, warmupStepsFromRatio, type ScheduleConfig } from "./schedule.js";
 import type { Batch, TrainableModel } from "../model/trainable.js";
+import { resolveTrainerConfig, TRAJECTORY_KEYS, trainerSettings, type TrainerConfig, type TrainerConfigInput } from "./settings.js";
 
-export interface TrainerConfig {
-  /** Checkpoints (checkpoint-<step>/) and final outputs (adapter/, merged/) go here. */
-  outputDir: string;
-  seed: number;
-  /** Examples per micro-batch. */
-  batchSize: number;
-  /** Micro-batches per optimizer step. */
-  gradientAccumulation: number;
-  learningRate: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** Warmup steps = ceil(warmupRatio · total steps), as transformers. */
-  warmupRatio: number;
-  schedule: ScheduleKind;
-  /** Cosine floor as a fraction of the peak learning rate. */
-  minLrRatio: number;
-  /** Clip gradients to this global norm; 0 or Infinity turns clipping off (the norm is still reported). */
-  maxGradNorm: number;
-  epochs: number;
-  /** Overrides epochs when set. */
-  maxSteps: number | null;
-  logEvery: number;
-  /** Validation loss every N steps and at the end; 0: only at the end (when there is a validation set). */
-  evalEvery: number;
-  /** Also take the validation loss before the first step (transformers' eval_on_start): the base model's. */
-  evalOnStart: boolean;
-  evalBatchSize: number;
-  /** Checkpoint every K steps and at the end; 0: never. */
-  saveEvery: number;
-  keepCheckpoints: number;
-  padToMultipleOf: number;
-}
+export type { TrainerConfig, TrainerConfigInput } from "./settings.js";
 
-export const DEFAULT_TRAINER_CONFIG: Omit<TrainerConfig, "outputDir"> = {
-  seed: 42,
-  batchSize: 2,
-  gradientAccumulation: 1,
-  learningRate: 2e-4,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  warmupRatio: 0.1,
-  schedule: "cosine",
-  minLrRatio: 0.1,
-  maxGradNorm: 1,
-  epochs: 1,
-  maxSteps: null,
-  logEvery: 10,
-  evalEvery: 0,
-  evalOnStart: false,
-  evalBatchSize: 4,
-  saveEvery: 0,
-  keepCheckpoints: 2,
-  padToMultipleOf: 1,
-};
+/** Every trainer setting's default (src/train/settings.ts): the embedded default's values. */
+export const DEFAULT_TRAINER_CONFIG: Omit<TrainerConfig, "outputDir"> = trainerSettings.omit({ outputDir: true }).parse({});
 
 /** Model-specific writers of the final outputs (the model stage provides them). */
 export interface TrainerOutputs {
@@ -101,7 +48,8 @@ export interface TrainOptions {
   train: TokenizedExample[];
   validation?: TokenizedExample[];
   padTokenId: number;
-  config: Partial<TrainerConfig> & { outputDir: string };
+  /** The trainer's settings (src/train/settings.ts): outputDir and any other, the rest default; another key is refused. */
+  config: TrainerConfigInput;
   callbacks?: TrainerCallback[];
   outputs?: TrainerOutputs;
   /** A checkpoint folder, or "latest" (the newest complete checkpoint in outputDir). */
@@ -169,28 +117,20 @@ export async function evaluateLoss(model: Pick<TrainableModel, "sumLoss">, examp
   }
 }
 
-function resolveConfig(config: TrainOptions["config"]): TrainerConfig {
-  const cfg = { ...DEFAULT_TRAINER_CONFIG, ...config };
-  for (const k of ["batchSize", "gradientAccumulation", "logEvery", "keepCheckpoints", "evalBatchSize", "padToMultipleOf"] as const) {
-    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`Trainer config: ${k} must be a positive integer (got ${cfg[k]})`);
-  }
-  if (cfg.maxSteps !== null && (!Number.isInteger(cfg.maxSteps) || cfg.maxSteps < 1)) throw new Error(`Trainer config: maxSteps must be a positive integer or null`);
-  if (!(cfg.learningRate > 0)) throw new Error(`Trainer config: learningRate must be > 0`);
-  return cfg;
-}
-
 /**
  * Fine-tunes the model's trainable variables: AdamW, warmup + cosine/linear schedule, gradient accumulation
  * with token-count normalisation, clipping, validation, logging through callbacks, atomic checkpoints with
  * exact resume, and the final adapter / merged model.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  mkdirSync(opts.config.outputDir, { recursive: true });
+  // Checked before anything is made: a wrong setting leaves no folder behind.
+  const cfg = resolveTrainerConfig(opts.config);
+  mkdirSync(cfg.outputDir, { recursive: true });
   // One writer per folder: a second run would prune and overwrite this one's checkpoints.
   const at = { where: "the set-up before the first step" };
-  return withExclusiveLock(join(opts.config.outputDir, ".lock"), `The checkpoint folder ${opts.config.outputDir}`, async () => {
+  return withExclusiveLock(join(cfg.outputDir, ".lock"), `The checkpoint folder ${cfg.outputDir}`, async () => {
     try {
-      return await trainLocked(opts, at);
+      return await trainLocked(opts, cfg, at);
     } catch (e) {
       throw isAllocationFailure(e) ? new TrainingOutOfMemoryError(at.where, e as Error) : e;
     }
@@ -198,8 +138,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 }
 
 /** `at.where` says what runs (for an allocation failure's message). */
-async function trainLocked(opts: TrainOptions, at: { where: string }): Promise<TrainResult> {
-  const cfg = resolveConfig(opts.config);
+async function trainLocked(opts: TrainOptions, cfg: TrainerConfig, at: { where: string }): Promise<TrainResult> {
   const { model, padTokenId } = opts;
   const data = opts.train;
   if (data.length === 0) throw new Error("No training examples (after formatting and length filtering)");
@@ -219,9 +158,12 @@ async function trainLocked(opts: TrainOptions, at: { where: string }): Promise<T
   if (params.size === 0) throw new Error("The model has no trainable variables");
   const optimizer = new AdamW(params, { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay }, model.noWeightDecay?.());
 
-  // Everything but where outputs go and how often the run logs, evaluates and saves.
-  const { outputDir: _o, logEvery: _l, evalEvery: _e, evalOnStart: _s, evalBatchSize: _b, saveEvery: _v, keepCheckpoints: _k, ...settings } = cfg;
-  const trajectory: Record<string, unknown> = { ...settings, maxSteps, numExamples: data.length, examples: hashExamples(data) };
+  // The trainer settings that decide the updates (not where outputs go nor how often the run logs, evaluates and
+  // saves), the step count and the data: what a resume must find unchanged.
+  const trajectory: Record<string, unknown> = {
+    ...Object.fromEntries(TRAJECTORY_KEYS.map((k) => [k, cfg[k]])),
+    maxSteps, numExamples: data.length, examples: hashExamples(data),
+  };
   let globalStep = 0;
   let microBatchCursor = 0;
   let numTokens = 0;
@@ -243,7 +185,10 @@ async function trainLocked(opts: TrainOptions, at: { where: string }): Promise<T
     if (s.maxSteps !== maxSteps || s.seed !== cfg.seed) {
       throw new Error(`${dir}: made with maxSteps ${s.maxSteps} and seed ${s.seed}, but this run has maxSteps ${maxSteps} and seed ${cfg.seed}; an exact resume needs the same`);
     }
-    const differ = s.run ? Object.keys({ ...s.run, ...trajectory }).filter((k) => JSON.stringify(s.run![k]) !== JSON.stringify(trajectory[k])) : [];
+    // Only this run's trajectory keys are compared: checkpoints made before the trainer took exactly its own settings
+    // also recorded the pipeline's (method, target, maxSeqLength, overLength, mergedDtype), which are not the
+    // trainer's to judge (a different target or length changes the examples, and their hash, anyway).
+    const differ = s.run ? Object.keys(trajectory).filter((k) => JSON.stringify(s.run![k]) !== JSON.stringify(trajectory[k])) : [];
     const allowed = opts.allowChanges ?? [];
     const unknown = allowed.filter((k) => !(RESUME_CHANGEABLE as readonly string[]).includes(k));
     if (unknown.length) throw new Error(`allowChanges: ${unknown.join(", ")} cannot change on a resume (only ${RESUME_CHANGEABLE.join(", ")}: the rest decides which batches the steps see)`);

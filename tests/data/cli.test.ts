@@ -69,7 +69,7 @@ describe("openr1 data", () => {
     const offline = await run(["--source", "hub", "--offline", "--cache-dir", join(dir, "empty-cache"), "--out", join(dir, "y")]);
     assert.equal(offline.code, 1);
     assert.match(offline.err, /error: data\/train-00000-of-00010\.parquet from dataset open-r1\/OpenR1-Math-220k@.* is not in the cache/);
-    const badSize = await run(["--validation", "-3"]);
-    assert.match(badSize.err, /--validation must be a positive number/);
+    // The split's setting, refused as `openr1 run --set data.validation=-3` refuses it.
+    await assert.rejects(run(["--validation", "-3"]), /option '--validation <size>' argument '-3' is invalid\. data\.validation must be an integer count ≥ 1 or a fraction in \(0, 1\), got -3/);
   });
 });

@@ -69,7 +69,7 @@ describe("train/validation split", () => {
   });
 
   it("rejects sizes that make no sense", () => {
-    assert.throws(() => splitExamples(examples(10), { validation: 0 }), /validation size/);
+    assert.throws(() => splitExamples(examples(10), { validation: 0 }), /Split: validation must be an integer count ≥ 1 or a fraction in \(0, 1\), got 0/);
     assert.throws(() => splitExamples(examples(10), { validation: 2.5 }), /integer/);
     assert.throws(() => splitExamples(examples(10), { validation: 10 }), /leaves no training examples/);
   });

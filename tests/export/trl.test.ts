@@ -233,6 +233,18 @@ test("export trl: every recipe key is a field open-r1's sft.py (TRL 0.18) and `t
     assert.equal(f.model_revision, DEFAULT_MODEL_REVISION);
     assert.deepEqual(f.report_to, ["none"]);
     assert.equal(f.env, undefined);
+    // The values 0 and constant mean here what they mean to TRL: no periodic evaluation or checkpoint, no clipping,
+    // constant after warmup; rsLoRA is peft's use_rslora. (trl sft 1.13 read and trained such a recipe: checked by hand.)
+    const offs = resolveConfig({ overrides: [`outputDir=${runDir}`, "train.schedule=constant", "train.evalEvery=0", "train.saveEvery=0", "train.maxGradNorm=0", "lora.useRslora=true"] });
+    const o = trlRecipe(offs, { datasetPath: "/d", model: { nameOrPath: "m", revision: null }, trainExamples: 1000 });
+    assert.deepEqual(
+      [o.lr_scheduler_type, o.eval_strategy, o.eval_steps, o.save_strategy, o.save_steps, o.max_grad_norm, o.use_rslora],
+      ["constant_with_warmup", "no", undefined, "no", undefined, 0, true],
+    );
+    for (const [name, target] of Object.entries(TARGETS)) {
+      const all = Object.assign({}, ...Object.values(target.classes)) as Record<string, Field>;
+      for (const [key, value] of Object.entries(o).filter(([k]) => k !== "env")) assert.ok(key in all && fits(value, all[key]!.type, target.enums), `${name}: ${key} = ${JSON.stringify(value)}`);
+    }
     const tricky = { a: 1e-8, b: 2.5e21, c: -3e-7, d: 0.002, s: "no", t: "on", u: "1e-8", l: [1e-8, "off"] };
     assertPyYamlReadsTheSame(toPyYaml(tricky));
     assert.deepEqual(YAML.parse(toPyYaml(tricky)), tricky);

@@ -17,7 +17,7 @@ test("both profiles satisfy the schema", () => {
 });
 
 test("the full profile pins the Hub revisions of the model and the dataset", () => {
-  assert.match(profiles.full.model.revision, /^[0-9a-f]{40}$/);
+  assert.match(profiles.full.model.revision ?? "", /^[0-9a-f]{40}$/);
   assert.match(profiles.full.data.revision, /^[0-9a-f]{40}$/);
 });
 
@@ -33,8 +33,8 @@ test("a config file merges over its profile and overrides come last", () => {
 
 test("unknown keys are errors that name the key", () => {
   const f = file("unknown.json", JSON.stringify({ train: { learningrate: 1e-4 } }));
-  assert.throws(() => resolveConfig({ file: f }), /learningrate/);
-  assert.throws(() => resolveConfig({ overrides: ["train.lr=1"] }), /Unknown config key "train\.lr"/);
+  assert.throws(() => resolveConfig({ file: f }), /unknown setting "train\.learningrate"/);
+  assert.throws(() => resolveConfig({ overrides: ["train.lr=1"] }), /Unknown setting "train\.lr" in override "train\.lr=1"/);
 });
 
 test("invalid values are errors that name the field", () => {
@@ -50,7 +50,7 @@ test("a missing or malformed config file is a clear error", () => {
 });
 
 test("an override that goes below a value names the key instead of a TypeError", () => {
-  assert.throws(() => resolveConfig({ overrides: ["train.maxSteps.x=1"] }), /Unknown config key "train\.maxSteps\.x"/);
+  assert.throws(() => resolveConfig({ overrides: ["train.maxSteps.x=1"] }), /Unknown setting "train\.maxSteps\.x"/);
 });
 
 test("a run name is a folder name, never a path: ., .., a/b and absolute paths are refused naming runName", () => {

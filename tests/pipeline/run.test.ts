@@ -1,7 +1,7 @@
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import fs, { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import fs, { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -213,6 +213,14 @@ test("a different configuration never resumes a run it does not match", () =>
     const sameRunOtherPath = resolveConfig({ overrides: [...QUICK, "eval.compareBase=false", `outputDir=${out}/../${basename(out)}`] });
     const records = () => readdirSync(out).filter((d) => d.startsWith("run-"));
     const before = records();
+    // A run recorded before some settings existed (AdamW's betas, the evaluation's check time limit) reads them as
+    // their defaults: it is the same run.
+    const statePath = join(out, "default", "pipeline.json");
+    const recorded = JSON.parse(readFileSync(statePath, "utf8"));
+    for (const k of ["beta1", "beta2", "eps", "evalBatchSize", "padToMultipleOf"]) delete recorded.config.train[k];
+    delete recorded.config.eval.checkTimeoutMs;
+    delete recorded.config.lora.useRslora;
+    writeFileSync(statePath, JSON.stringify(recorded));
     const lines: string[] = [];
     const again = await runPipeline(sameRunOtherPath, { progress: false, log: (l) => lines.push(l) });
     assert.equal(again.status, "completed", "the same run reached by another path is recognised");
@@ -220,6 +228,27 @@ test("a different configuration never resumes a run it does not match", () =>
     assert.deepEqual(records(), before, "and no second tracking record appears");
     const fresh = await runPipeline(b, { progress: false, log: () => {}, fresh: true });
     assert.equal(fresh.status, "completed");
+  }));
+
+test("`openr1 train --resume` goes on from a checkpoint `openr1 run` made with the same settings, step for step as the run did", () =>
+  inTempDir("openr1-train-resume-", async (out) => {
+    const cli = (args: string[]) => execFileSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, WANDB_API_KEY: "" } });
+    const settings = ["train.maxSteps=4", "train.logEvery=1", "train.evalEvery=2", "train.saveEvery=2", "train.keepCheckpoints=2"];
+    cli(["run", "--no-progress", ...[...settings, "eval.numProblems=2", "eval.maxNewTokens=8", "eval.compareBase=false", "eval.atCheckpoints=false", "tracking.mode=disabled", `outputDir=${out}`].flatMap((s) => ["--set", s])]);
+    const runDir = join(out, "default", "train");
+    const state = (dir: string, step: number) => JSON.parse(readFileSync(join(dir, `checkpoint-${step}`, "trainer_state.json"), "utf8"));
+    // The run's checkpoints hold the trainer's settings only: none of the pipeline's (method, target, maxSeqLength, …).
+    assert.deepEqual(Object.keys(state(runDir, 2).run).sort(), [
+      "batchSize", "beta1", "beta2", "epochs", "eps", "examples", "gradientAccumulation", "learningRate", "maxGradNorm", "maxSteps",
+      "minLrRatio", "numExamples", "padToMultipleOf", "schedule", "seed", "warmupRatio", "weightDecay",
+    ]);
+    // `openr1 train` with the same settings, as flags, resumes from the run's checkpoint of step 2.
+    const dir = join(out, "train");
+    cpSync(join(runDir, "checkpoint-2"), join(dir, "checkpoint-2"), { recursive: true });
+    const stdout = cli(["train", "--no-progress", "--output-dir", dir, "--resume", "--max-steps", "4", "--log-every", "1", "--eval-every", "2", "--save-every", "2"]);
+    assert.match(stdout, /done: 4\/4 steps/);
+    const steps = (history: Record<string, number>[]) => history.map(({ tokens_per_second: _t, ...rest }) => rest);
+    assert.deepEqual(steps(state(dir, 4).logHistory), steps(state(runDir, 4).logHistory), "steps 3 and 4 (losses, learning rates, gradient norms, validation losses) as the run made them");
   }));
 
 test("a folder the pipeline did not make is neither resumed nor deleted, even with --fresh", () =>

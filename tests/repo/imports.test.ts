@@ -11,7 +11,7 @@ const SRC = fileURLToPath(new URL("../../src", import.meta.url));
 
 /** Lowest first: a module may import from its own layer (without a cycle) and from the layers below. */
 const LAYERS: string[][] = [
-  ["backend-names", "generation-defaults", "assets", "rng", "progress", "files", "environment"],
+  ["backend-names", "generation-defaults", "assets", "rng", "progress", "files", "environment", "settings"],
   ["hub", "webgpu", "kernels", "tokenizer", "viz"],
   ["backend", "model", "data"],
   ["train"],

@@ -25,9 +25,10 @@ const problems: MathExample[] = [...generateProblems({ seed: 5, pool: "finetune"
 const TIMED = new Set(["step_time", "sampled_tokens_per_second", "train_tokens_per_second"]);
 const startsWithOne = (completion: string) => (/\\boxed\{1/.test(completion) ? 1 : 0);
 
+// TRL's group scaling of the advantages (the pipeline's default is none): the rare reward is then learnt in a few steps.
 const base: Partial<GrpoConfig> = {
   promptsPerStep: 4, numGenerations: 8, maxCompletionLength: 16, learningRate: 3e-3, schedule: "constant", rewardFuncs: ["starts_with_1"],
-  saveEvery: 0, logEvery: 1, microBatchSize: 16, seed: 5,
+  saveEvery: 0, logEvery: 1, microBatchSize: 16, seed: 5, scaleRewards: "group",
 };
 
 async function withRun<T>(body: (dir: string, model: Qwen2Model, lora: LoraModel) => Promise<T>, lora = { r: 8, alpha: 16, dropout: 0.1 }): Promise<T> {
@@ -130,10 +131,13 @@ test("masking truncated completions: when every completion is cut, nothing enter
 test("settings that cannot work are refused, naming the setting", () =>
   withRun(async (dir, model, lora) => {
     const run = (c: Partial<GrpoConfig>, extra: Partial<GrpoOptions> = {}) => trainGrpo(options(dir, model, lora, { maxSteps: 1, ...c }, extra));
-    await assert.rejects(run({ numGenerations: 1 }), /numGenerations must be at least 2/);
-    await assert.rejects(run({ temperature: 0 }), /temperature must be > 0/);
-    await assert.rejects(run({ rewardFuncs: ["accuracy", "nope"] }), /Unknown reward function "nope"/);
-    await assert.rejects(run({ rewardFuncs: ["accuracy", "format"], rewardWeights: [1] }), /rewardWeights has 1 values for 2 reward functions/);
+    // The words of the settings (src/rl/settings.ts), as `openr1 grpo` and `openr1 run --set rl.…` say them.
+    await assert.rejects(run({ numGenerations: 1 }), /^Error: GRPO config: numGenerations must be an integer ≥ 2, got 1$/);
+    await assert.rejects(run({ temperature: 0 }), /temperature must be a number > 0, got 0/);
+    // The caller's own reward functions are names it may list beside open-r1's.
+    await assert.rejects(run({ rewardFuncs: ["accuracy", "nope"] }), /rewardFuncs must be a non-empty list of accuracy, .*, step_by_step, starts_with_1, got "nope"/);
+    await assert.rejects(run({ rewardFuncs: ["accuracy", "accuracy"] }), /rewardFuncs must be a list naming each reward function once/);
+    await assert.rejects(run({ rewardFuncs: ["accuracy", "format"], rewardWeights: [1] }), /rewardWeights must be one weight per reward function \(2: accuracy, format\), or null, got \[1\]/);
     await assert.rejects(run({ lossType: "bnpo" as "dapo" }), /lossType must be one of grpo, dr_grpo, dapo/);
     await assert.rejects(run({ beta: 0.04 }), /beta is not 0, so a reference model is needed/);
   }));

@@ -21,7 +21,7 @@ test("WandbCallback on src/train's trainer: W&B rows are the trainer's logs and 
       train: toyExamples(8, 16, 0),
       validation: toyExamples(3, 16, 5),
       padTokenId: 15,
-      config: { outputDir: mkdtempSync(join(tmpdir(), "openr1-trainer-out-")), batchSize: 2, learningRate: 0.05, maxSteps: 6, logEvery: 2, evalEvery: 3, seed: 1 },
+      config: { outputDir: mkdtempSync(join(tmpdir(), "openr1-trainer-out-")), batchSize: 2, learningRate: 0.05, maxSteps: 6, logEvery: 2, evalEvery: 3, evalOnStart: false, seed: 1 },
       callbacks: [wandb],
     });
     assert.equal((await wandb.finish()).remote, "uploaded");

@@ -38,10 +38,10 @@ test("train: options parse, --resume alone means the latest checkpoint", async (
 
 test("train: bad values are rejected with the option named", async () => {
   for (const [args, message] of [
-    [["--schedule", "step"], /--schedule must be one of cosine, linear, constant/],
-    [["--batch-size", "1.5"], /--batch-size must be an integer >= 1/],
-    [["--grad-accum", "0"], /--grad-accum must be an integer >= 1/],
-    [["--lora-targets", "q_proj,lm_head"], /unknown module "lm_head"/],
+    [["--schedule", "step"], /'--schedule <value>' argument 'step' is invalid\. train\.schedule must be one of cosine, linear, constant/],
+    [["--batch-size", "1.5"], /'--batch-size <n>' argument '1\.5' is invalid\. train\.batchSize must be an integer ≥ 1/],
+    [["--grad-accum", "0"], /'--grad-accum <n>' argument '0' is invalid\. train\.gradientAccumulation must be an integer ≥ 1/],
+    [["--lora-targets", "q_proj,lm_head"], /lora\.targetModules must be a non-empty list of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj/],
   ] as const) {
     await assert.rejects(program().parseAsync(["node", "openr1", "train", ...args]), message);
   }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -87,7 +87,7 @@ test("k micro-batches == one k-times larger batch (gradients and updated weights
   tf.dispose([...ga.grads.values(), ...gb.grads.values()]);
 
   const dirs = [tmp(), tmp()];
-  const common = { learningRate: 0.01, maxSteps: 1, warmupRatio: 0, weightDecay: 0.01, maxGradNorm: Infinity, seed: 7 };
+  const common = { learningRate: 0.01, maxSteps: 1, warmupRatio: 0, weightDecay: 0.01, maxGradNorm: 0, seed: 7 };
   await train({ model: a, train: examples, padTokenId: V - 1, config: { ...common, outputDir: dirs[0]!, batchSize: 1, gradientAccumulation: 4 } });
   await train({ model: b, train: examples, padTokenId: V - 1, config: { ...common, outputDir: dirs[1]!, batchSize: 4, gradientAccumulation: 1 } });
   assert.ok(maxAbsDiff(weights(a), weights(b)) < 1e-6);
@@ -97,7 +97,7 @@ test("k micro-batches == one k-times larger batch (gradients and updated weights
 
 const resumeConfig = (outputDir: string) => ({
   outputDir, batchSize: 2, gradientAccumulation: 2, learningRate: 0.02, maxSteps: 10, warmupRatio: 0.2,
-  saveEvery: 3, keepCheckpoints: 2, logEvery: 4, seed: 11, evalEvery: 5,
+  saveEvery: 3, keepCheckpoints: 2, logEvery: 4, seed: 11, evalEvery: 5, evalOnStart: false,
 });
 
 test("resume after an interruption gives bit-identical losses (with dropout) and keeps the last checkpoints", async () => {
@@ -257,6 +257,34 @@ test("resuming with another learning rate or other data is refused, naming what 
   );
   const resumed = await train({ model, train: data, padTokenId: V - 1, config: { ...resumeConfig(dir), logEvery: 7, keepCheckpoints: 5 }, resumeFrom: "latest" });
   assert.equal(resumed.steps[0]!.step, 3);
+  }));
+
+test("a checkpoint's trajectory holds only trainer settings (those that decide the updates), the step count and the data", () =>
+  withToyModel(12, async (model, dir) => {
+    await train({ model, train: toyExamples(6, V, 2), padTokenId: V - 1, config: { ...resumeConfig(dir), maxSteps: 3 } });
+    const state = JSON.parse(readFileSync(join(dir, "checkpoint-3", "trainer_state.json"), "utf8"));
+    assert.deepEqual(Object.keys(state.run).sort(), [
+      "batchSize", "beta1", "beta2", "epochs", "eps", "examples", "gradientAccumulation", "learningRate", "maxGradNorm", "maxSteps",
+      "minLrRatio", "numExamples", "padToMultipleOf", "schedule", "seed", "warmupRatio", "weightDecay",
+    ]);
+    assert.equal(state.run.learningRate, 0.02);
+  }));
+
+test("a checkpoint made when the pipeline's settings were recorded too (method, target, maxSeqLength, …) still resumes: keys that are not trainer settings are ignored", () =>
+  withToyModel(13, async (model, dir) => {
+    const data = toyExamples(6, V, 2);
+    const controller = new AbortController();
+    const stop: TrainerCallback = { onStepEnd: (_l, s) => void (s.globalStep === 3 && controller.abort()) };
+    await train({ model, train: data, padTokenId: V - 1, config: resumeConfig(dir), callbacks: [stop], signal: controller.signal });
+    const file = join(dir, "checkpoint-3", "trainer_state.json");
+    const state = JSON.parse(readFileSync(file, "utf8"));
+    // What such a checkpoint held: the pipeline spread its whole train section into the trainer.
+    Object.assign(state.run, { method: "lora", target: "solution", maxSeqLength: 256, overLength: "truncate", mergedDtype: "bf16" });
+    writeFileSync(file, JSON.stringify(state));
+    const resumed = await train({ model, train: data, padTokenId: V - 1, config: resumeConfig(dir), resumeFrom: "latest" });
+    assert.equal(resumed.steps[0]!.step, 4);
+    assert.equal(resumed.globalStep, 10);
+    assert.deepEqual(resumed.changes, []);
   }));
 
 test("two trainings into one checkpoint folder: the second is refused while the first runs", () =>
