@@ -5,6 +5,7 @@
  * not read 0.204). Not checked: code (`inline`, fenced
  * blocks, <code>), headings, list numbers, link targets, digits inside names (Qwen2.5, 0.5B, 220k), single digits, notebook numbers (02).
  * Settings the prose names are written as code (`maxSeqLength` `256`); anything measured is printed by a cell.
+ * The outputs name no folder of the machine they ran on: a path under the checkout is printed relative to it.
  *
  * Usage: node --import tsx environment/check-notebook-prose.ts EXECUTED.ipynb ...
  */
@@ -91,13 +92,25 @@ export function proseNumberProblems(notebook: { cells: Cell[] }): string[] {
   return problems;
 }
 
+/** Each code cell whose output shows `root` (the checkout's absolute path): a reader's copy names their folders, not the author's. */
+export function absolutePathProblems(notebook: { cells: Cell[] }, root: string): string[] {
+  const problems: string[] = [];
+  notebook.cells.forEach((cell, i) => {
+    if (cell.cell_type === "code" && outputText([cell]).includes(root)) {
+      problems.push(`code cell ${i} (id ${cell.id ?? "?"}): its output shows the path ${root}; print paths relative to the checkout`);
+    }
+  });
+  return problems;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const files = process.argv.slice(2);
   if (files.length === 0) throw new Error("usage: check-notebook-prose.ts EXECUTED.ipynb ...");
   let failed = false;
   for (const file of files) {
-    const problems = proseNumberProblems(JSON.parse(readFileSync(file, "utf8")) as { cells: Cell[] });
-    console.log(`${problems.length ? "FAILED" : "ok"}: ${file}: the numbers of the prose${problems.map((p) => `\n  ${p}`).join("")}`);
+    const notebook = JSON.parse(readFileSync(file, "utf8")) as { cells: Cell[] };
+    const problems = [...proseNumberProblems(notebook), ...absolutePathProblems(notebook, process.cwd())];
+    console.log(`${problems.length ? "FAILED" : "ok"}: ${file}: the numbers of the prose, no absolute paths${problems.map((p) => `\n  ${p}`).join("")}`);
     failed ||= problems.length > 0;
   }
   if (failed) process.exit(1);

@@ -2,7 +2,8 @@
 # Executes notebooks/NN_*.ipynb in order into runs/notebooks/ (the committed notebooks stay without outputs) on this
 # checkout's tslab kernel, marks the executed copies trusted so their charts show when opened, and exports each to
 # HTML. A failing cell fails the run, naming the notebook, the cell and the error (environment/execute-notebook.py);
-# so does a number quoted in a notebook's prose that none of its outputs shows (environment/check-notebook-prose.ts);
+# so does a number quoted in a notebook's prose that none of its outputs shows, or an output showing the checkout's
+# absolute path (environment/check-notebook-prose.ts);
 # then every export is opened in headless Chromium, and a chart that did not draw or shows no data, an error on the
 # page, or NaN in an output fails it too.
 #   bash environment/run-notebooks.sh [NOTEBOOK ...]     default: every notebooks/NN_*.ipynb; output folder: $OPENR1_NOTEBOOK_OUT or runs/notebooks

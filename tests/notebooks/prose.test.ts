@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { proseNumberProblems, proseNumbers } from "../../environment/check-notebook-prose.js";
+import { absolutePathProblems, proseNumberProblems, proseNumbers } from "../../environment/check-notebook-prose.js";
 
 const md = (id: string, source: string) => ({ cell_type: "markdown", id, source });
 const code = (id: string, ...printed: string[]) => ({ cell_type: "code", id, source: "…", outputs: printed.map((text) => ({ output_type: "stream", text })) });
@@ -29,4 +29,18 @@ test("a number quoted in a markdown cell that no output shows fails the check, n
   assert.equal(problems.length, 2, problems.join("\n"));
   assert.match(problems[0]!, /markdown cell 1 \(id c22\): 0\.2 is in no output of the notebook/);
   assert.match(problems[1]!, /markdown cell 3 \(id c23\): 47 is in no output/);
+});
+
+test("outputs that show the checkout's absolute path are named, cell by cell; relative paths pass", () => {
+  const code = (id: string, text: string) => ({ cell_type: "code", id, source: "", outputs: [{ output_type: "stream", text }] });
+  const notebook = {
+    cells: [
+      code("a", "run record runs/run-20261207-x\n"),
+      code("b", "completed: 50 steps; run record /home/me/openr1-ts/runs/run-20261207-x\n"),
+      { cell_type: "markdown", id: "m", source: "/home/me/openr1-ts in prose is not an output" },
+    ],
+  };
+  const problems = absolutePathProblems(notebook, "/home/me/openr1-ts");
+  assert.equal(problems.length, 1, problems.join("\n"));
+  assert.match(problems[0]!, /code cell 1 \(id b\): its output shows the path \/home\/me\/openr1-ts/);
 });
