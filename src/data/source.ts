@@ -66,7 +66,7 @@ export async function listOpenR1Files(config: OpenR1Config, hub: HubSettingsOpti
 export type DataSource =
   | { kind: "embedded" }
   | { kind: "local"; path: string }
-  /** Generated problems of the fine-tuning pool (src/data/generated): never in the pretraining text. */
+  /** Generated problems of the fine-tuning pool (src/data/synthetic): never in the pretraining text. */
   | { kind: "generated"; seed: number; count: number }
   | ({ kind: "hub"; config?: OpenR1Config; repoId?: string } & Omit<HubFileRequest, "filename" | "repoId" | "repoType">);
 

@@ -132,11 +132,16 @@ test("a waiting lock (downloads) takes turns within a process, and takes over PI
   inTempDir(async (dir) => {
     const lock = join(dir, "file.lock");
     const order: string[] = [];
+    let aHolds!: () => void;
+    const held = new Promise<void>((r) => (aHolds = r));
     const a = withFileLock(lock, async () => {
       order.push("a in");
+      aHolds();
       await new Promise((r) => setTimeout(r, 100));
       order.push("a out");
     }, 10);
+    // b asks while a holds the lock (asked at once, either could have taken it first).
+    await held;
     const b = withFileLock(lock, async () => void order.push("b"), 10);
     await Promise.all([a, b]);
     assert.deepEqual(order, ["a in", "a out", "b"]);

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PYTHON = "/usr/bin/python3";
 const jupyter = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import jupyter_client, nbformat"]).status === 0;
-const built = existsSync(join(ROOT, "src", "dist", "index.js"));
+const built = existsSync(join(ROOT, "lib", "dist", "index.js"));
 
 interface ActionResult {
   status: string;
