@@ -32,9 +32,8 @@ export interface GrpoBenchRow {
   sampledTokensPerSecond: number;
   trainTokensPerSecond: number;
   secondsPerStep: number;
-  /** Shares of a step's wall time. */
+  /** Share of a step's wall time spent generating the group (the rest: scoring, the forward/backward pass, the update). */
   sampling: number;
-  training: number;
   peakRssMiB: number;
   backend: string;
 }
@@ -54,22 +53,24 @@ export async function benchGrpoStep(opts: { steps: number }): Promise<GrpoBenchR
   const dir = mkdtempSync(join(tmpdir(), "bench-grpo-"));
   try {
     const { enabled: _e, method: _m, ...rl } = d.rl;
+    const generationSeconds: number[] = [];
     const res = await trainGrpo({
       model, trainable: lora, tokenizer: loadTokenizer(TINY_MATH_MODEL_DIR), train: data.split.train,
       config: { ...rl, maxSteps: opts.steps, saveEvery: 0, logEvery: 1000, outputDir: dir },
+      callbacks: [{ onGenerationBatch: (b) => void generationSeconds.push(b.generationSeconds) }],
     });
     const timed = res.steps.slice(1);
     const m = (k: string) => median(timed.map((s) => s.metrics[k]!));
     const step = m("step_time");
-    const samplingSeconds = median(timed.map((s) => s.metrics["completions/mean_length"]! * rl.promptsPerStep * rl.numGenerations / s.metrics.sampled_tokens_per_second!));
+    // One generation batch per step (numIterations 1): step k's sampling time is generationSeconds[k].
+    const sampling = median(timed.map((s, i) => generationSeconds[i + 1]! / s.seconds));
     const batch = res.lastBatch!;
     const promptTokens = batch.completions.reduce((n, c) => n + c.promptIds.length, 0) / batch.completions.length;
-    const trainSeconds = median(timed.map((s) => (s.metrics["completions/mean_length"]! + promptTokens) * rl.promptsPerStep * rl.numGenerations / s.metrics.train_tokens_per_second!));
     return {
       model: "tiny-math (shipped base, LoRA r=16)", promptsPerStep: rl.promptsPerStep, numGenerations: rl.numGenerations, steps: opts.steps,
       meanPromptTokens: +promptTokens.toFixed(1), meanCompletionTokens: +m("completions/mean_length").toFixed(1),
       sampledTokensPerSecond: Math.round(m("sampled_tokens_per_second")), trainTokensPerSecond: Math.round(m("train_tokens_per_second")),
-      secondsPerStep: +step.toFixed(2), sampling: +(samplingSeconds / step).toFixed(2), training: +(trainSeconds / step).toFixed(2),
+      secondsPerStep: +step.toFixed(2), sampling: +sampling.toFixed(2),
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), backend: backend.source,
     };
   } finally {

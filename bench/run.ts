@@ -58,7 +58,7 @@ function grpoRow(r: GrpoBenchRow | { error: string }): Row {
   if ("error" in r) return { model: "tiny-math", workload: "GRPO step", shape: "", throughput: `error: ${r.error}`, peakRssMiB: "" };
   return {
     model: r.model,
-    workload: `GRPO step (${r.steps} steps; sampling ${Math.round(100 * r.sampling)}% / training ${Math.round(100 * r.training)}% of a step)`,
+    workload: `GRPO step (${r.steps} steps; sampling the group ${Math.round(100 * r.sampling)}% of a step, scoring and training the rest)`,
     shape: `${r.promptsPerStep} prompts × ${r.numGenerations} completions, ${r.meanPromptTokens} + ${r.meanCompletionTokens} tokens`,
     throughput: `${r.secondsPerStep} s/step; sampled ${r.sampledTokensPerSecond} tokens/s, trained ${r.trainTokensPerSecond} tokens/s`,
     peakRssMiB: r.peakRssMiB,
