@@ -19,6 +19,7 @@ import type { TrainerCallback, TrainerState } from "../train/callbacks.js";
 import {
   cleanPartialCheckpoints,
   latestCheckpoint,
+  restoreTrainingState,
   loadCheckpoint,
   pruneCheckpoints,
   saveTrainerTensors,
@@ -289,12 +290,7 @@ async function trainLocked(opts: GrpoOptions, cfg: GrpoConfig): Promise<GrpoResu
     if (differ.length) {
       throw new Error(`${dir}: made with another GRPO setup (${differ.map((k) => `${k} ${JSON.stringify(s.run[k])} here ${JSON.stringify(trajectory[k])}`).join(", ")}); an exact resume needs the same — use another output folder`);
     }
-    for (const [name, v] of params) {
-      const values = ckpt.params.get(name);
-      if (!values || values.length !== v.size) throw new Error(`${dir}: weight ${name} is missing or has the wrong size`);
-      tf.tidy(() => v.assign(tf.tensor(values, v.shape, "float32")));
-    }
-    optimizer.setState({ step: s.optimizer.step, expAvg: ckpt.expAvg, expAvgSq: ckpt.expAvgSq });
+    restoreTrainingState(dir, ckpt, params, optimizer, s.optimizer.step);
     globalStep = s.globalStep;
     numTokens = s.numTokens;
     logHistory = s.logHistory;

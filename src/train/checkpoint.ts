@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { readJsonFile } from "../files/read.js";
 import type { ResumeChange } from "./divergence.js";
 import type { AdamW } from "./optimizer.js";
@@ -138,4 +138,14 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const pick = (prefix: string) =>
     new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.data]));
   return { state, params: pick("param."), expAvg: pick("exp_avg."), expAvgSq: pick("exp_avg_sq.") };
+}
+
+/** Puts a checkpoint's weights back into the trainable variables and its AdamW moments into the optimizer (`step`: its step count). */
+export function restoreTrainingState(dir: string, ckpt: LoadedCheckpoint, params: Map<string, tf.Variable>, optimizer: AdamW, step: number): void {
+  for (const [name, v] of params) {
+    const values = ckpt.params.get(name);
+    if (!values || values.length !== v.size) throw new Error(`${dir}: weight ${name} is missing or has the wrong size`);
+    tf.tidy(() => v.assign(tf.tensor(values, v.shape, "float32")));
+  }
+  optimizer.setState({ step, expAvg: ckpt.expAvg, expAvgSq: ckpt.expAvgSq });
 }

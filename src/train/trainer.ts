@@ -7,6 +7,7 @@ import type { TrainerCallback, TrainerState } from "./callbacks.js";
 import {
   cleanPartialCheckpoints,
   latestCheckpoint,
+  restoreTrainingState,
   listCheckpoints,
   loadCheckpoint,
   pruneCheckpoints,
@@ -203,12 +204,7 @@ async function trainLocked(opts: TrainOptions, cfg: TrainerConfig, at: { where: 
     }
     const pick = (r: Record<string, unknown>) => Object.fromEntries(differ.map((k) => [k, r[k]]));
     changes = [...(s.changes ?? []), ...(differ.length ? [{ step: s.globalStep, from: pick(s.run!), to: pick(trajectory) }] : [])];
-    for (const [name, v] of params) {
-      const data = ckpt.params.get(name);
-      if (!data || data.length !== v.size) throw new Error(`${dir}: weight ${name} is missing or has the wrong size`);
-      tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
-    }
-    optimizer.setState({ step: s.optimizer.step, expAvg: ckpt.expAvg, expAvgSq: ckpt.expAvgSq });
+    restoreTrainingState(dir, ckpt, params, optimizer, s.optimizer.step);
     globalStep = s.globalStep;
     microBatchCursor = s.microBatchCursor;
     numTokens = s.numTokens;
