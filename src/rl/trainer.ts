@@ -18,9 +18,8 @@ import { withExclusiveLock } from "../files/index.js";
 import type { TrainerCallback, TrainerState } from "../train/callbacks.js";
 import {
   cleanPartialCheckpoints,
-  latestCheckpoint,
+  loadResumeCheckpoint,
   restoreTrainingState,
-  loadCheckpoint,
   pruneCheckpoints,
   saveTrainerTensors,
   TRAINER_STATE_FILE,
@@ -281,9 +280,7 @@ async function trainLocked(opts: GrpoOptions, cfg: GrpoConfig): Promise<GrpoResu
   cleanPartialCheckpoints(cfg.outputDir);
 
   if (opts.resumeFrom) {
-    const dir = opts.resumeFrom === "latest" ? latestCheckpoint(cfg.outputDir)?.dir : opts.resumeFrom;
-    if (!dir) throw new Error(`Cannot resume: no complete checkpoint in ${cfg.outputDir}`);
-    const ckpt = loadCheckpoint(dir);
+    const { dir, ckpt } = loadResumeCheckpoint(cfg.outputDir, opts.resumeFrom);
     const s = ckpt.state as unknown as GrpoStateFile;
     if (s.kind !== STATE_KIND) throw new Error(`${dir}: not a GRPO checkpoint (written by another trainer); use another output folder`);
     const differ = Object.keys({ ...s.run, ...trajectory }).filter((k) => JSON.stringify(s.run[k]) !== JSON.stringify(trajectory[k]));

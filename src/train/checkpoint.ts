@@ -149,3 +149,10 @@ export function restoreTrainingState(dir: string, ckpt: LoadedCheckpoint, params
   }
   optimizer.setState({ step, expAvg: ckpt.expAvg, expAvgSq: ckpt.expAvgSq });
 }
+
+/** The checkpoint a resume names ("latest": the newest complete one in `outputDir`), loaded; its folder. */
+export function loadResumeCheckpoint(outputDir: string, resumeFrom: string): { dir: string; ckpt: LoadedCheckpoint } {
+  const dir = resumeFrom === "latest" ? latestCheckpoint(outputDir)?.dir : resumeFrom;
+  if (!dir) throw new Error(`Cannot resume: no complete checkpoint in ${outputDir}`);
+  return { dir, ckpt: loadCheckpoint(dir) };
+}

@@ -6,7 +6,7 @@ import { collate, countInputTokens, epochBatches, evalBatches } from "./batching
 import type { TrainerCallback, TrainerState } from "./callbacks.js";
 import {
   cleanPartialCheckpoints,
-  latestCheckpoint,
+  loadResumeCheckpoint,
   restoreTrainingState,
   listCheckpoints,
   loadCheckpoint,
@@ -179,9 +179,7 @@ async function trainLocked(opts: TrainOptions, cfg: TrainerConfig, at: { where: 
   cleanPartialCheckpoints(cfg.outputDir);
 
   if (opts.resumeFrom) {
-    const dir = opts.resumeFrom === "latest" ? latestCheckpoint(cfg.outputDir)?.dir : opts.resumeFrom;
-    if (!dir) throw new Error(`Cannot resume: no complete checkpoint in ${cfg.outputDir}`);
-    const ckpt = loadCheckpoint(dir);
+    const { dir, ckpt } = loadResumeCheckpoint(cfg.outputDir, opts.resumeFrom);
     const s = ckpt.state;
     if (s.maxSteps !== maxSteps || s.seed !== cfg.seed) {
       throw new Error(`${dir}: made with maxSteps ${s.maxSteps} and seed ${s.seed}, but this run has maxSteps ${maxSteps} and seed ${cfg.seed}; an exact resume needs the same`);
